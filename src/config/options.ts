@@ -1,0 +1,547 @@
+/**
+ * The plugin's options: one table of option specs, and the two ways users write options
+ * (a Traffic Server options string, or an object) read into the same validated TcpinfoOptions.
+ *
+ *   text or object -> text per option -> each spec parses its text (or its default) -> TcpinfoOptions
+ *
+ * Every problem found on the way is collected, and all of them are thrown together as one
+ * TcpinfoConfigError, so a user fixes a configuration in one pass instead of one error per start.
+ */
+import path from 'node:path';
+import { inspect } from 'node:util';
+import yargsParser from 'yargs-parser';
+import { HOOK_NAMES, type HookName, type TcpinfoOptions, type TcpinfoOptionsInput } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/** One thing wrong with a configuration. */
+export interface ConfigProblem {
+  /** The option at fault in long form (`--log-level`), or the unknown option or stray word as written. */
+  option: string;
+  /** The value given, as text; `''` when there was none (or it was empty). */
+  value: string;
+  /** Why it was refused and what is allowed, e.g. `must be 1 or 2`. */
+  allowed: string;
+  /** 1-based line of plugin.config the problem is on. */
+  line?: number;
+  /** The file the configuration came from (for plugin.config), or undefined for an options string. */
+  source?: string;
+}
+
+/** Thrown for a configuration a user got wrong; `problems` lists everything wrong with it, not just the first. */
+export class TcpinfoConfigError extends Error {
+  readonly code = 'ERR_TCPINFO_CONFIG';
+  readonly problems: ConfigProblem[];
+
+  constructor(problems: ConfigProblem[], options?: ErrorOptions) {
+    super(['tcpinfo: invalid configuration', ...problems.map(formatProblem)].join('\n'), options);
+    this.name = 'TcpinfoConfigError';
+    this.problems = problems;
+  }
+}
+
+/** `  plugin.config:3: --log-level=0: must be 1 or 2`, leaving out the parts a problem does not have. */
+function formatProblem(problem: ConfigProblem): string {
+  const where = problem.source === undefined ? '' : problem.line === undefined ? problem.source : `${problem.source}:${problem.line}`;
+  const subject = problem.value === '' ? problem.option : `${problem.option}=${showText(problem.value)}`;
+  return `  ${[where, subject, problem.allowed].filter((part) => part !== '').join(': ')}`;
+}
+
+/** Values are shown as given, quoted only where a reader could not otherwise see where they start and end. */
+function showText(text: string): string {
+  return text !== text.trim() || /\p{Cc}/u.test(text) ? JSON.stringify(text) : text;
+}
+
+/** Thrown by an option's parse function; caught and turned into a ConfigProblem naming the option and value. */
+class InvalidValue extends Error {
+  /** Why, when the option's generic `must be <allowed>` would not say enough. */
+  constructor(readonly reason?: string) {
+    super(reason);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The option table
+
+/** What the option specs produce: every TcpinfoOptions field, plus `logDir`, which only serves `logFile`. */
+export type OptionValues = Omit<TcpinfoOptions, 'notices'> & { logDir: string };
+
+/** What a parse function may use besides its own text. */
+export interface ParseContext {
+  /** Values of the options above this one in OPTION_SPECS (undefined where that value was invalid). */
+  readonly values: Readonly<Partial<OptionValues>>;
+  /** Where a parse function tells the user about a value it adjusted. */
+  readonly notices: string[];
+}
+
+/** One option: how it is written, its default, and how its text becomes a value. */
+export interface OptionSpec<K extends keyof OptionValues = keyof OptionValues> {
+  /** Long name, as in plugin.config: `log-level` for `--log-level=2`. */
+  long: string;
+  /** Traffic Server's getopt letter (`l` for `-l 2`), if it has one. */
+  short: string | undefined;
+  /** The camelCase name: the field of TcpinfoOptions and a key of the object form. */
+  key: K;
+  /** The default, written as a user would write it, and parsed like one; undefined means no value. */
+  default: string | undefined;
+  /** What is allowed, completing "must be ...": `1 or 2`. */
+  allowed: string;
+  /** One line for `tcpinfo check` and the docs. */
+  description: string;
+  /** Text to value; throws InvalidValue for text that is not allowed. */
+  parse(text: string, context: ParseContext): OptionValues[K];
+  /** Value back to option text, where String(value) would not read well. */
+  show?(value: OptionValues[K]): string;
+}
+
+/** Keeps each entry's parse and show checked against the type of its own key. */
+function defineOption<K extends keyof OptionValues>(spec: OptionSpec<K>): OptionSpec<K> {
+  return spec;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const SECONDS_PER_DAY = 86_400;
+const MIN_ROLLING_SIZE = 10 * MiB;
+
+/**
+ * Every option, in the order they are parsed, listed and documented.
+ * A new option is one entry here (and its field in TcpinfoOptions).
+ * `log-dir` comes before `log-file` because a relative log file resolves against it.
+ */
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  defineOption({
+    long: 'hooks',
+    short: 'h',
+    key: 'hooks',
+    default: 'ssn_start,txn_close',
+    allowed: `a comma list of ${HOOK_NAMES.join(', ')}`,
+    description: 'Events at which TCP_INFO of the client connection is read and logged.',
+    parse: parseHooks,
+    show: (hooks) => hooks.join(','),
+  }),
+  defineOption({
+    long: 'log-dir',
+    short: undefined,
+    key: 'logDir',
+    default: '.',
+    allowed: 'a directory path',
+    description: 'Directory a relative --log-file is in; relative to the working directory.',
+    parse: (text) => path.resolve(checkPathText(text)),
+  }),
+  defineOption({
+    long: 'log-file',
+    short: 'f',
+    key: 'logFile',
+    default: 'tcpinfo',
+    allowed: 'a file name or path',
+    description: 'The live log file; ".log" is appended when its name has no ".".',
+    parse: parseLogFile,
+  }),
+  defineOption({
+    long: 'log-level',
+    short: 'l',
+    key: 'logLevel',
+    default: '1',
+    allowed: '1 or 2',
+    description: '1 logs rtt only; 2 logs the Traffic Server level-2 columns.',
+    parse: (text) => {
+      if (text !== '1' && text !== '2') throw new InvalidValue();
+      return text === '1' ? 1 : 2;
+    },
+  }),
+  defineOption({
+    long: 'sample-rate',
+    short: 'r',
+    key: 'sampleRate',
+    default: '1000',
+    allowed: 'a decimal integer from 0 to 1000',
+    description: 'Events logged per 1000 events, chosen at random event by event.',
+    parse: (text) => decimalInteger(text, 0, 1000),
+  }),
+  defineOption({
+    long: 'sample-seed',
+    short: undefined,
+    key: 'sampleSeed',
+    default: undefined,
+    allowed: 'a non-empty string',
+    description: 'Seed for the sampling generator, for repeatable sampling; none means Math.random.',
+    parse: (text) => text,
+  }),
+  defineOption({
+    long: 'rolling-enabled',
+    short: 'e',
+    key: 'rollingEnabled',
+    default: '1',
+    allowed: '0 (off), 1 (by time), 2 (by size) or 3 (by time or size)',
+    description: 'When the log file rolls: 0 never, 1 by time, 2 by size, 3 by time or size.',
+    parse: (text) => decimalInteger(text, 0, 3) as 0 | 1 | 2 | 3,
+  }),
+  defineOption({
+    long: 'rolling-offset-hr',
+    short: 'H',
+    key: 'rollingOffsetHr',
+    default: '0',
+    allowed: 'a decimal integer from 0 to 23',
+    description: 'Hour of the local day at which time boundaries start.',
+    parse: (text) => decimalInteger(text, 0, 23),
+  }),
+  defineOption({
+    long: 'rolling-interval-sec',
+    short: 'S',
+    key: 'rollingIntervalSec',
+    default: String(SECONDS_PER_DAY),
+    allowed: 'a decimal integer from 60 to 86400',
+    description: 'Seconds between time boundaries; raised to the next divisor of 86400.',
+    parse: parseRollingInterval,
+  }),
+  defineOption({
+    long: 'rolling-size',
+    short: 'M',
+    key: 'rollingSize',
+    default: '1024',
+    allowed: 'a whole number of MiB, or a whole number with a K, M or G suffix (KiB, MiB, GiB), at least 10 MiB',
+    description: 'Size at which the log file rolls, when rolling by size.',
+    parse: parseRollingSize,
+    show: showByteSize,
+  }),
+  defineOption({
+    long: 'queue-lines',
+    short: undefined,
+    key: 'queueLines',
+    default: '65536',
+    allowed: 'a decimal integer from 1000 to 10000000',
+    description: 'Lines that may wait in memory for the disk before further lines are dropped.',
+    parse: (text) => decimalInteger(text, 1000, 10_000_000),
+  }),
+];
+
+const SPEC_BY_LONG = new Map(OPTION_SPECS.map((spec) => [spec.long, spec]));
+const SPEC_BY_KEY = new Map(OPTION_SPECS.map((spec) => [spec.key as string, spec]));
+const SPEC_BY_SHORT = new Map(OPTION_SPECS.filter((spec) => spec.short !== undefined).map((spec) => [spec.short, spec]));
+
+/** Every option at its default, as an options string. */
+export const DEFAULT_OPTIONS_STRING = OPTION_SPECS.filter((spec) => spec.default !== undefined)
+  .map((spec) => `--${spec.long}=${spec.default}`)
+  .join(' ');
+
+// ---------------------------------------------------------------------------------------------
+// Parse functions of the table
+
+/** Decimal digits only: Traffic Server's strtoul would also take `0x10`, `-5` or `12abc` (via atoi). */
+function decimalInteger(text: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(text)) throw new InvalidValue();
+  const value = Number(text);
+  if (value < min || value > max) throw new InvalidValue();
+  return value;
+}
+
+function isHookName(name: string): name is HookName {
+  return (HOOK_NAMES as readonly string[]).includes(name);
+}
+
+function parseHooks(text: string): HookName[] {
+  const names = text.split(',').map((name) => name.trim());
+  if (names.includes('')) throw new InvalidValue(`empty hook name (allowed: ${HOOK_NAMES.join(', ')})`);
+  const unknown = names.filter((name) => !isHookName(name));
+  if (unknown.length > 0) {
+    const quoted = unknown.map((name) => `"${name}"`).join(', ');
+    // ATS once had ssn_close; an old plugin.config may still name it.
+    const why = unknown.includes('ssn_close') ? '; ssn_close was removed from Traffic Server (the socket is closed by then): use txn_close' : '';
+    throw new InvalidValue(`unknown hook${unknown.length > 1 ? 's' : ''} ${quoted} (allowed: ${HOOK_NAMES.join(', ')})${why}`);
+  }
+  return [...new Set(names as HookName[])];
+}
+
+/** Refuses text that cannot be a path at all; whether the path exists is the log writer's business. */
+function checkPathText(text: string): string {
+  if (text.includes('\0')) throw new InvalidValue('contains a NUL character');
+  return text;
+}
+
+function parseLogFile(text: string, context: ParseContext): string {
+  const base = path.basename(checkPathText(text));
+  if (text.endsWith('/') || base === '.' || base === '..') throw new InvalidValue('names a directory; must name a file');
+  // Traffic Server's rule, applied to the file's own name so a dotted directory does not count.
+  const name = base.includes('.') ? text : `${text}.log`;
+  // An invalid --log-dir is reported on its own; the working directory stands in meanwhile.
+  return path.resolve(context.values.logDir ?? process.cwd(), name);
+}
+
+function parseRollingInterval(text: string, context: ParseContext): number {
+  const asked = decimalInteger(text, 60, SECONDS_PER_DAY);
+  let seconds = asked;
+  // Boundaries must fall at the same times every day, so the interval must divide the day.
+  while (SECONDS_PER_DAY % seconds !== 0) seconds++;
+  if (seconds !== asked) {
+    context.notices.push(`--rolling-interval-sec=${asked} does not divide ${SECONDS_PER_DAY}: using ${seconds}`);
+  }
+  return seconds;
+}
+
+const SIZE_UNITS: Record<string, number> = { K: KiB, M: MiB, G: GiB };
+
+function parseRollingSize(text: string): number {
+  const match = /^([0-9]+)([KMG])?$/i.exec(text);
+  if (match === null) throw new InvalidValue();
+  // A plain number is MiB, as in Traffic Server; a suffix names its own unit.
+  const bytes = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'M').toUpperCase()];
+  if (!Number.isSafeInteger(bytes)) throw new InvalidValue('too large');
+  if (bytes < MIN_ROLLING_SIZE) throw new InvalidValue(`below the minimum of 10 MiB (${MIN_ROLLING_SIZE} bytes)`);
+  return bytes;
+}
+
+/** Bytes in the largest unit that divides them, so `tcpinfo check` shows `1024M` rather than 1073741824. */
+function showByteSize(bytes: number): string {
+  if (bytes % GiB === 0) return `${bytes / GiB}G`;
+  if (bytes % MiB === 0) return `${bytes / MiB}M`;
+  return `${bytes / KiB}K`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading an options string
+
+/** A word of an options string, quotes removed, with where it starts and ends in the text. */
+export interface OptionWord {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * Splits an options string into words as a shell would, minus escapes and variables: whitespace
+ * separates, '...' and "..." may quote any part of a word, and `#` at the start of a word begins a
+ * comment to the end of the line. Traffic Server only honours a double quote opening a whole word,
+ * so `--log-file="my logs/tcp.log"` works here and not there.
+ * We split ourselves because yargs-parser's own tokenizer splits on spaces only (not tabs) and
+ * removes quotes only around a whole value.
+ */
+export function splitWords(text: string): { words: OptionWord[]; unclosedQuote?: OptionWord } {
+  const words: OptionWord[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (/\s/.test(text[i])) {
+      i++;
+      continue;
+    }
+    if (text[i] === '#') {
+      const lineEnd = text.indexOf('\n', i);
+      i = lineEnd < 0 ? text.length : lineEnd;
+      continue;
+    }
+    const start = i;
+    let word = '';
+    while (i < text.length && !/\s/.test(text[i])) {
+      const c = text[i];
+      if (c === '"' || c === "'") {
+        const close = text.indexOf(c, i + 1);
+        if (close < 0) {
+          const lineEnd = text.indexOf('\n', start);
+          return { words, unclosedQuote: { text: text.slice(start, lineEnd < 0 ? undefined : lineEnd), start, end: text.length } };
+        }
+        word += text.slice(i + 1, close);
+        i = close + 1;
+      } else {
+        word += c;
+        i++;
+      }
+    }
+    words.push({ text: word, start, end: i });
+  }
+  return { words };
+}
+
+/**
+ * yargs-parser set to read getopt-style options and nothing more: every value stays text (we
+ * validate it), no camelCase or dotted keys, no --no- negation, repeats kept (to report them),
+ * and unknown options left as words (to report them as written).
+ */
+const YARGS_OPTIONS: yargsParser.Options = {
+  string: OPTION_SPECS.map((spec) => spec.long),
+  alias: Object.fromEntries(OPTION_SPECS.filter((spec) => spec.short !== undefined).map((spec) => [spec.long, [spec.short as string]])),
+  configuration: {
+    'camel-case-expansion': false,
+    'dot-notation': false,
+    'boolean-negation': false,
+    'parse-numbers': false,
+    'parse-positional-numbers': false,
+    'duplicate-arguments-array': true,
+    'flatten-duplicate-arrays': false,
+    'greedy-arrays': false,
+    'unknown-options-as-args': true,
+    'strip-aliased': true,
+    'populate--': true,
+  },
+};
+
+/**
+ * getopt reads `-ffoo.log` as `-f foo.log`; yargs-parser would read it as a group of flags -f -f -o...
+ * so an attached value is split off first (for known letters; `-f=x` is left to yargs-parser).
+ */
+function splitAttachedShortValues(words: string[]): string[] {
+  return words.flatMap((word) => {
+    const match = /^-([A-Za-z])([^=][\s\S]*)$/.exec(word);
+    return match !== null && SPEC_BY_SHORT.has(match[1]) ? [`-${match[1]}`, match[2]] : [word];
+  });
+}
+
+function knownOptions(style: 'long' | 'key'): string {
+  return OPTION_SPECS.map((spec) => (style === 'long' ? `--${spec.long}` : spec.key)).join(', ');
+}
+
+function unknownOption(option: string, value: string, style: 'long' | 'key'): ConfigProblem {
+  return { option, value, allowed: `unknown option (known: ${knownOptions(style)})` };
+}
+
+function strayWord(word: string): ConfigProblem {
+  return { option: word, value: '', allowed: 'unexpected word: options are written --name=value or -x value' };
+}
+
+/** yargs-parser leaves unknown options among the plain words; tell them apart as getopt would. */
+function unknownOptionOrStrayWord(word: string): ConfigProblem {
+  if (!word.startsWith('-') || word === '-') return strayWord(word);
+  const eq = word.indexOf('=');
+  return eq < 0 ? unknownOption(word, '', 'long') : unknownOption(word.slice(0, eq), word.slice(eq + 1), 'long');
+}
+
+/** The text given for each option in an options string. */
+function readOptionsString(text: string, problems: ConfigProblem[]): Map<OptionSpec, string> {
+  const { words, unclosedQuote } = splitWords(text);
+  if (unclosedQuote !== undefined) {
+    problems.push({ option: unclosedQuote.text, value: '', allowed: 'unclosed quote' });
+  }
+  const parsed = yargsParser.detailed(splitAttachedShortValues(words.map((word) => word.text)), YARGS_OPTIONS);
+  if (parsed.error !== null) problems.push({ option: '', value: '', allowed: parsed.error.message });
+
+  const texts = new Map<OptionSpec, string>();
+  for (const [name, value] of Object.entries(parsed.argv)) {
+    if (name === '_' || name === '--') continue;
+    const spec = SPEC_BY_LONG.get(name);
+    if (spec === undefined) {
+      // Only --no-<name> gets here: yargs-parser keeps it as a key even with negation off.
+      problems.push(unknownOption(`--${name}`, typeof value === 'string' ? value : '', 'long'));
+    } else if (Array.isArray(value)) {
+      const given = value.map((v) => JSON.stringify(String(v))).join(', ');
+      problems.push({ option: `--${spec.long}`, value: '', allowed: `given ${value.length} times (${given}); give it once` });
+    } else {
+      texts.set(spec, String(value));
+    }
+  }
+  for (const word of parsed.argv._) problems.push(unknownOptionOrStrayWord(String(word)));
+  // After `--` even a word that looks like an option is a plain word.
+  for (const word of (parsed.argv['--'] as unknown[] | undefined) ?? []) problems.push(strayWord(String(word)));
+  return texts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading an options object
+
+/** The value of one key of the object form as option text, or undefined when its type is not allowed. */
+function objectValueText(spec: OptionSpec, value: unknown): string | undefined {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (spec.key === 'hooks' && Array.isArray(value) && value.every((item) => typeof item === 'string')) return value.join(',');
+  return undefined;
+}
+
+/** The text given for each option in an options object, by camelCase or Traffic Server name. */
+function readOptionsObject(input: object, problems: ConfigProblem[]): Map<OptionSpec, string> {
+  const texts = new Map<OptionSpec, string>();
+  const keyGiven = new Map<OptionSpec, string>();
+  for (const [key, value] of Object.entries(input)) {
+    // `{ logLevel: undefined }` is how code says "not set".
+    if (value === undefined) continue;
+    const spec = SPEC_BY_KEY.get(key) ?? SPEC_BY_LONG.get(key);
+    if (spec === undefined) {
+      problems.push(unknownOption(key, showAny(value), 'key'));
+      continue;
+    }
+    const earlier = keyGiven.get(spec);
+    if (earlier !== undefined) {
+      problems.push({ option: `--${spec.long}`, value: '', allowed: `given twice (as ${earlier} and ${key}); give it once` });
+      texts.delete(spec);
+      continue;
+    }
+    keyGiven.set(spec, key);
+    const text = objectValueText(spec, value);
+    if (text === undefined) {
+      const types = spec.key === 'hooks' ? 'an array of hook names or a comma list' : 'a string or a number';
+      problems.push({ option: `--${spec.long}`, value: showAny(value), allowed: `must be ${types}` });
+    } else {
+      texts.set(spec, text);
+    }
+  }
+  return texts;
+}
+
+function showAny(value: unknown): string {
+  return typeof value === 'string' ? value : inspect(value, { breakLength: Infinity, depth: 1 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// From texts to options
+
+/** What `describeOptions` returns per option. */
+export interface OptionRow {
+  /** `--log-level` */
+  option: string;
+  /** The effective value, written as the option would take it (`1024M`, an absolute log file path). */
+  value: string;
+  /** True when the user did not give this option. */
+  isDefault: boolean;
+  description: string;
+}
+
+/** Options this module produced, with their rows for describeOptions; also how parseOptions knows them again. */
+const produced = new WeakMap<TcpinfoOptions, OptionRow[]>();
+
+function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[]): TcpinfoOptions {
+  const values: Partial<Record<keyof OptionValues, unknown>> = {};
+  const notices: string[] = [];
+  const rows: OptionRow[] = [];
+  for (const spec of OPTION_SPECS) {
+    const text = texts.get(spec) ?? spec.default;
+    let value: unknown;
+    try {
+      if (text === '') throw new InvalidValue(`empty value; must be ${spec.allowed}`);
+      value = text === undefined ? undefined : spec.parse(text, { values: values as Partial<OptionValues>, notices });
+    } catch (err) {
+      if (!(err instanceof InvalidValue)) throw err;
+      problems.push({ option: `--${spec.long}`, value: text ?? '', allowed: err.reason ?? `must be ${spec.allowed}` });
+    }
+    values[spec.key] = value;
+    const shown = value === undefined ? '' : spec.show !== undefined ? spec.show(value as never) : String(value);
+    rows.push({ option: `--${spec.long}`, value: shown, isDefault: !texts.has(spec), description: spec.description });
+  }
+  if (problems.length > 0) throw new TcpinfoConfigError(problems);
+
+  // Every spec has run without a problem, so every field is set; logDir has done its job in logFile.
+  const { logDir: _logDir, ...fields } = values as OptionValues;
+  const options: TcpinfoOptions = { ...fields, notices };
+  produced.set(options, rows);
+  return options;
+}
+
+/**
+ * Validates options given as a Traffic Server options string (`--hooks=ssn_start,txn_close -l 2`)
+ * or as an object (camelCase or kebab-case keys, numbers or strings), and fills in the defaults.
+ * Throws one TcpinfoConfigError listing every problem. Options this function returned before are
+ * returned as they are, so the result can be handed on (to `attach`) without being read twice.
+ */
+export function parseOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptions | null): TcpinfoOptions {
+  if (input !== null && typeof input === 'object' && produced.has(input as TcpinfoOptions)) return input as TcpinfoOptions;
+  const problems: ConfigProblem[] = [];
+  let texts: Map<OptionSpec, string>;
+  if (input === undefined || input === null) texts = new Map();
+  else if (typeof input === 'string') texts = readOptionsString(input, problems);
+  else if (typeof input === 'object' && !Array.isArray(input)) texts = readOptionsObject(input, problems);
+  else throw new TypeError(`tcpinfo: options must be an options string or an object, not ${showAny(input)}`);
+  return evaluate(texts, problems);
+}
+
+/** Every option with its effective value, for `tcpinfo check`. Throws what parseOptions throws. */
+export function describeOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptions | null): OptionRow[] {
+  const rows = produced.get(parseOptions(input)) as OptionRow[];
+  return rows.map((row) => ({ ...row }));
+}

@@ -1,0 +1,49 @@
+/** Shapes of the plugin's configuration: what users write, and what the plugin runs with. */
+
+/** The points of an HTTP transaction at which TCP_INFO can be read, by their Traffic Server names. */
+export const HOOK_NAMES = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close'] as const;
+export type HookName = (typeof HOOK_NAMES)[number];
+
+/** The validated, effective options the plugin runs with. */
+export interface TcpinfoOptions {
+  /** Events to log, in the order given. Default `['ssn_start', 'txn_close']`. */
+  hooks: HookName[];
+  /** Absolute path of the live log file, after the `.log` rule and `logDir`. Default `<cwd>/tcpinfo.log`. */
+  logFile: string;
+  /** 1: rtt only; 2: the 15 Traffic Server level-2 columns. Default 1. */
+  logLevel: 1 | 2;
+  /** Events logged per 1000 events, 0..1000. Default 1000. */
+  sampleRate: number;
+  /** Seed for the sampling generator; `undefined` samples with Math.random. */
+  sampleSeed: string | undefined;
+  /** 0 off, 1 by time, 2 by size, 3 by time or size. Default 1. */
+  rollingEnabled: 0 | 1 | 2 | 3;
+  /** Hour of the local day where time boundaries start, 0..23. Default 0. */
+  rollingOffsetHr: number;
+  /** Seconds between time boundaries, raised to a divisor of 86400. Default 86400. */
+  rollingIntervalSec: number;
+  /** Bytes after which the live file rolls (when size rolling is on). Default 1024 MiB. */
+  rollingSize: number;
+  /** Lines that may wait in memory for the disk before further lines are dropped. Default 65536. */
+  queueLines: number;
+  /** Things worth telling the user that are not errors (an interval raised to a divisor of 86400). */
+  notices: string[];
+}
+
+/**
+ * Options as a user writes them in code: any subset, by camelCase or Traffic Server (kebab-case) name.
+ * `hooks` may be an array or a comma list.
+ */
+export type TcpinfoOptionsInput = {
+  hooks?: HookName[] | string;
+  logFile?: string;
+  logDir?: string;
+  logLevel?: number | string;
+  sampleRate?: number | string;
+  sampleSeed?: string | number;
+  rollingEnabled?: number | string;
+  rollingOffsetHr?: number | string;
+  rollingIntervalSec?: number | string;
+  rollingSize?: number | string;
+  queueLines?: number | string;
+} & { [tsName: string]: unknown };

@@ -1,0 +1,16 @@
+/**
+ * tcpinfo: Traffic Server's tcpinfo plugin for Node.js HTTP servers.
+ *
+ *   import { attach } from 'tcpinfo';
+ *   const handle = attach(server, '--hooks=ssn_start,txn_close --log-level=2');
+ */
+export { attach } from './hooks/attach.js';
+export type { TcpinfoHandle, TcpinfoStats } from './hooks/attach.js';
+export { parseOptions, describeOptions, TcpinfoConfigError } from './config/options.js';
+export { parseConfig, loadConfig } from './config/plugin-config.js';
+export { HOOK_NAMES } from './config/types.js';
+export type { HookName, TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
+export { readTcpInfo, isSupported, kernelTcpInfoLength } from './tcpinfo/read.js';
+export type { TcpInfo } from './tcpinfo/read.js';
+export { TCP_INFO_FIELDS, TCP_INFO_FIELD_NAMES } from './tcpinfo/layout.js';
+export type { FieldSpec } from './tcpinfo/layout.js';

@@ -1,0 +1,56 @@
+/**
+ * One writer per log file in the process: servers and integrations that name the same file share it,
+ * so its lines never interleave mid-line and only one roller renames it. Different files, different writers.
+ */
+import type { TcpinfoOptions } from '../config/types.js';
+import { LogWriter } from './writer.js';
+
+interface Entry {
+  writer: LogWriter;
+  users: number;
+  /** The settings the file was opened with: a second user must agree with them. */
+  signature: string;
+}
+
+const writers = new Map<string, Entry>();
+
+function signatureOf(options: TcpinfoOptions, header: string): string {
+  return JSON.stringify([header, options.rollingEnabled, options.rollingOffsetHr, options.rollingIntervalSec, options.rollingSize]);
+}
+
+/** The writer for `options.logFile`, opened (header and all) by its first user. */
+export function acquireWriter(options: TcpinfoOptions, header: string): LogWriter {
+  const signature = signatureOf(options, header);
+  const entry = writers.get(options.logFile);
+  if (entry !== undefined) {
+    if (entry.signature !== signature) {
+      throw new Error(
+        `tcpinfo: --log-file=${options.logFile} is already being written with a different --log-level or rolling ` +
+          'settings in this process; give each configuration its own --log-file',
+      );
+    }
+    entry.users++;
+    return entry.writer;
+  }
+  const writer = new LogWriter({
+    file: options.logFile,
+    header,
+    queueLines: options.queueLines,
+    rollingEnabled: options.rollingEnabled,
+    rollingOffsetHr: options.rollingOffsetHr,
+    rollingIntervalSec: options.rollingIntervalSec,
+    rollingSize: options.rollingSize,
+  });
+  writers.set(options.logFile, { writer, users: 1, signature });
+  return writer;
+}
+
+/** Give a writer back; the last user's release writes out everything and closes the file. */
+export function releaseWriter(writer: LogWriter): Promise<void> {
+  const entry = writers.get(writer.file);
+  if (entry === undefined || entry.writer !== writer) return writer.close();
+  entry.users--;
+  if (entry.users > 0) return writer.flush();
+  writers.delete(writer.file);
+  return writer.close();
+}

@@ -1,0 +1,142 @@
+/**
+ * Reading `TCP_INFO` from a Node socket through getsockopt(2), via koffi.
+ *
+ * The hot path is `readRaw`: one getsockopt into a buffer allocated once, no object created.
+ * The fd is taken from the socket at each read and never kept: the kernel reuses fd numbers at once,
+ * so a kept fd could read some other connection.
+ */
+import { endianness, platform } from 'node:os';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { TCP_INFO_FIELDS, TCP_INFO_MAX_LENGTH, decodeField } from './layout.js';
+
+const IPPROTO_TCP = 6;
+const TCP_INFO = 11;
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+
+type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, length: Buffer) => number;
+
+interface Binding {
+  getsockopt: GetSockOpt;
+  /** Bytes of `struct tcp_info` this kernel returns (probed once on a fresh socket). */
+  kernelLength: number;
+}
+
+let binding: Binding | null | undefined;
+let unsupportedReason = '';
+
+/** The raw struct of the last successful `readRaw`, valid until the next read. */
+export const rawInfo: Buffer = Buffer.alloc(TCP_INFO_MAX_LENGTH);
+/** The same bytes as 32-bit words: `rawWords[offset / 4]` reads a u32 field without bounds-checking calls. */
+export const rawWords = new Uint32Array(rawInfo.buffer, rawInfo.byteOffset, TCP_INFO_MAX_LENGTH / 4);
+const rawLength = Buffer.alloc(4);
+const rawLengthWord = new Uint32Array(rawLength.buffer, rawLength.byteOffset, 1);
+
+let failedReads = 0;
+
+function loadBinding(): Binding | null {
+  if (platform() !== 'linux') {
+    unsupportedReason = `TCP_INFO is read only on Linux (this is ${platform()})`;
+    return null;
+  }
+  if (endianness() !== 'LE') {
+    unsupportedReason = 'the struct tcp_info layout here is little-endian only';
+    return null;
+  }
+  try {
+    // koffi is CommonJS; createRequire keeps this module ESM without a default-import interop question.
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    // load(null): the symbols already in this process (libc's), whatever the libc's file is called.
+    const libc = koffi.load(null as unknown as string);
+    const getsockopt = libc.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)') as GetSockOpt;
+    const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
+    const close = libc.func('int close(int fd)') as (fd: number) => number;
+    const probe = socket(AF_INET, SOCK_STREAM, 0);
+    if (probe < 0) throw new Error('socket() failed while probing TCP_INFO');
+    rawLengthWord[0] = TCP_INFO_MAX_LENGTH;
+    const rc = getsockopt(probe, IPPROTO_TCP, TCP_INFO, rawInfo, rawLength);
+    close(probe);
+    if (rc !== 0) throw new Error('getsockopt(TCP_INFO) failed on a fresh TCP socket');
+    return { getsockopt, kernelLength: rawLengthWord[0] };
+  } catch (err) {
+    unsupportedReason = `TCP_INFO cannot be read here: ${(err as Error).message}`;
+    return null;
+  }
+}
+
+function getBinding(): Binding | null {
+  if (binding === undefined) binding = loadBinding();
+  return binding;
+}
+
+/** True where this process can read TCP_INFO (Linux, little-endian, koffi loaded). */
+export function isSupported(): boolean {
+  return getBinding() !== null;
+}
+
+/** Why `isSupported()` is false; empty when it is true. */
+export function unsupportedMessage(): string {
+  getBinding();
+  return unsupportedReason;
+}
+
+/** Bytes of `struct tcp_info` this kernel returns (280 on 6.18); 0 where unsupported. */
+export function kernelTcpInfoLength(): number {
+  return getBinding()?.kernelLength ?? 0;
+}
+
+/** The OS fd under a net.Socket or tls.TLSSocket right now, or -1 once it is closed. */
+export function socketFd(socket: Socket): number {
+  // `_handle` is undocumented but stable (Node 20, 22): a TCP wrap, or a TLSWrap that reports the TCP fd.
+  const handle = (socket as unknown as { _handle: { fd?: number } | null })._handle;
+  const fd = handle == null ? -1 : handle.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/**
+ * getsockopt(TCP_INFO) into `rawInfo`. Returns the length the kernel returned, or -1 when the socket
+ * has no fd any more or the call fails. Never throws, allocates nothing.
+ */
+export function readRaw(socket: Socket): number {
+  const b = binding === undefined ? getBinding() : binding;
+  if (b === null) return -1;
+  const fd = socketFd(socket);
+  if (fd < 0) {
+    failedReads++;
+    return -1;
+  }
+  rawLengthWord[0] = TCP_INFO_MAX_LENGTH;
+  if (b.getsockopt(fd, IPPROTO_TCP, TCP_INFO, rawInfo, rawLength) !== 0) {
+    failedReads++;
+    return -1;
+  }
+  return rawLengthWord[0];
+}
+
+/** Every field of `struct tcp_info` this kernel returned, by name (see layout.ts for units). */
+export type TcpInfo = { [field: string]: number };
+
+/** Decode the struct last read by `readRaw` into an object of every field within `length`. */
+export function decodeRaw(length: number): TcpInfo {
+  const info: TcpInfo = {};
+  for (const spec of TCP_INFO_FIELDS) {
+    const value = decodeField(spec, rawInfo, length);
+    if (value !== undefined) info[spec.name] = value;
+  }
+  return info;
+}
+
+/**
+ * TCP_INFO of a connected socket (`net.Socket` or `tls.TLSSocket`, IPv4 or IPv6): every field the kernel
+ * returned, in the kernel's units. `null` when the socket is closed or the read fails; never throws.
+ */
+export function readTcpInfo(socket: Socket): TcpInfo | null {
+  const length = readRaw(socket);
+  return length < 0 ? null : decodeRaw(length);
+}
+
+/** Reads that found no fd or failed in getsockopt, since the process started. */
+export function failedReadCount(): number {
+  return failedReads;
+}

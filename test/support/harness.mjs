@@ -1,0 +1,151 @@
+// Shared test scaffolding: temp dirs, servers on port 0, real clients, log parsing, `ss -tin`.
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** A fresh temp dir, removed when the test ends. */
+export function tempDir(t, prefix = 'tcpinfo-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Listen on port 0 of `host`; resolves with the port. Closes the server (and its connections) after the test. */
+export async function listen(t, server, host = '127.0.0.1') {
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  t.after(() => {
+    server.closeAllConnections?.();
+    return new Promise((resolve) => server.close(() => resolve()));
+  });
+  return server.address().port;
+}
+
+export function helloHandler(req, res) {
+  res.setHeader('content-type', 'text/plain');
+  res.end('hello world\n');
+}
+
+/** One request with a real node:http client; resolves with { status, body, localPort }. */
+export function request(options) {
+  const mod = options.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(options, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), localPort: req.socket?.localPort }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('request timed out')));
+    req.end(options.body);
+  });
+}
+
+/** `n` sequential requests over one keep-alive connection. */
+export async function keepAliveRequests(port, n, { host = '127.0.0.1', protocol = 'http:', ...extra } = {}) {
+  const Agent = protocol === 'https:' ? https.Agent : http.Agent;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false });
+  try {
+    const results = [];
+    for (let i = 0; i < n; i++) results.push(await request({ host, port, path: `/${i}`, agent, protocol, ...extra }));
+    return results;
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** `n` requests each on its own connection, sent with `Connection: close`. */
+export async function closeRequests(port, n, { host = '127.0.0.1', protocol = 'http:', ...extra } = {}) {
+  const results = [];
+  for (let i = 0; i < n; i++) {
+    results.push(await request({ host, port, path: `/${i}`, agent: false, headers: { connection: 'close' }, protocol, rejectUnauthorized: false, ...extra }));
+  }
+  return results;
+}
+
+/** Lines of a log file, split into header and records ({ ts, event, client, server, cols }). */
+export function readLog(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const headers = [];
+  const records = [];
+  for (const line of lines) {
+    if (line.startsWith('timestamp ')) {
+      headers.push(line);
+      continue;
+    }
+    const [ts, event, client, server, ...cols] = line.split(' ');
+    records.push({ line, ts, event, client, server, cols });
+  }
+  return { text, lines, headers, records };
+}
+
+export function countBy(records, key = 'event') {
+  const counts = {};
+  for (const r of records) counts[r[key]] = (counts[r[key]] ?? 0) + 1;
+  return counts;
+}
+
+/** Wait until `predicate()` is true, polling; fails after `ms`. */
+export async function waitFor(predicate, ms = 5000, what = 'condition') {
+  const deadline = Date.now() + ms;
+  for (let i = 0; Date.now() < deadline && i < 10_000; i++) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** A self-signed certificate for localhost, made with the openssl CLI in `dir`. */
+export function makeCertificate(dir) {
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+  ], { stdio: 'ignore' });
+  return { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+}
+
+/**
+ * `ss -tin` for the established connection with local port `localPort` and peer port `peerPort`,
+ * parsed into { key: value } of what ss prints (numbers as ss prints them: ms for rtt, bit/s for rates).
+ */
+export async function ssInfo(localPort, peerPort) {
+  const { stdout } = await run('ss', ['-tinH', 'state', 'established', `( sport = :${localPort} and dport = :${peerPort} )`]);
+  const text = stdout.replace(/\s+/g, ' ').trim();
+  if (text === '') return null;
+  const info = {};
+  for (const token of text.split(' ')) {
+    const m = /^([a-z_]+):([^\s]+)$/.exec(token);
+    if (m) info[m[1]] = m[2];
+    else if (token === 'app_limited') info.app_limited = true;
+  }
+  const rtt = info.rtt?.split('/');
+  if (rtt) {
+    info.rtt_ms = Number(rtt[0]);
+    info.rttvar_ms = Number(rtt[1]);
+  }
+  const wscale = info.wscale?.split(',');
+  if (wscale) {
+    info.snd_wscale = Number(wscale[0]);
+    info.rcv_wscale = Number(wscale[1]);
+  }
+  return info;
+}
+
+export const TIMESTAMP_RE = /^\d{8}\.\d{2}h\d{2}m\d{2}s$/;
+export const LEVEL1_HEADER = 'timestamp event client server rtt';
+export const LEVEL2_HEADER =
+  'timestamp event client server rtt rttvar last_sent last_recv snd_cwnd snd_ssthresh rcv_ssthresh unacked sacked lost retrans fackets all_retrans data_segs_in data_segs_out';
