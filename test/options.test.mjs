@@ -26,6 +26,11 @@ const DEFAULTS = {
   rollingIntervalSec: 86400,
   rollingSize: 1024 * MiB,
   queueLines: 65536,
+  updatePeriod: 0,
+  fields: undefined,
+  format: 'ats',
+  logUrl: false,
+  sampleBy: 'event',
   notices: [],
 };
 
@@ -93,7 +98,7 @@ test('OPTION_SPECS: every entry complete, names unique, log-dir before log-file'
   assert.equal(new Set(OPTION_SPECS.map((s) => s.key)).size, OPTION_SPECS.length);
   const names = OPTION_SPECS.map((s) => s.long);
   assert.ok(names.indexOf('log-dir') < names.indexOf('log-file'));
-  assert.deepEqual(names.slice(-1), ['queue-lines']);
+  assert.deepEqual(names.slice(-6), ['queue-lines', 'update-period', 'fields', 'format', 'log-url', 'sample-by']);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +290,7 @@ const MALFORMED = [
   // [input, option named, value named ('' when the message names the option alone)]
   ['--hooks=ssn_start,foo', '--hooks', 'ssn_start,foo'],
   ['--hooks=SSN_START', '--hooks', 'SSN_START'],
-  ['--hooks=ssn_close', '--hooks', 'ssn_close'],
+  ['--hooks=periodic', '--hooks', 'periodic'],
   ['--hooks=ssn_start,,txn_close', '--hooks', 'ssn_start,,txn_close'],
   ['--hooks=,', '--hooks', ','],
   ['--hooks=', '--hooks', ''],
@@ -376,7 +381,7 @@ test('messages read as documented', () => {
   assert.equal(configError('--log-level=3').message, 'tcpinfo: invalid configuration\n  --log-level=3: must be 1 or 2');
   assert.equal(
     configError('--hooks=ssn_start,foo').message,
-    'tcpinfo: invalid configuration\n  --hooks=ssn_start,foo: unknown hook "foo" (allowed: ssn_start, txn_start, send_resp_hdr, txn_close)',
+    'tcpinfo: invalid configuration\n  --hooks=ssn_start,foo: unknown hook "foo" (allowed: ssn_start, txn_start, send_resp_hdr, txn_close, ssn_close)',
   );
   assert.match(configError('--bogus').message, /^ {2}--bogus: unknown option \(known: --hooks, --log-dir, --log-file, --log-level, /m);
   assert.match(configError({ bogus: 1 }).message, /^ {2}bogus=1: unknown option \(known: hooks, logDir, logFile, logLevel, /m);
@@ -384,7 +389,7 @@ test('messages read as documented', () => {
   assert.match(configError('--rolling-size=5').message, /--rolling-size=5: below the minimum of 10 MiB/);
   assert.match(configError('-l 1 -l 2').message, /--log-level: given 2 times \("1", "2"\); give it once/);
   assert.match(configError('--log-level=').message, /--log-level: empty value; must be 1 or 2/);
-  assert.match(configError('--hooks=ssn_close').message, /use txn_close/);
+  assert.match(configError('--hooks=periodic').message, /--update-period/);
   // A value whose edges are blank is quoted so the reader sees them.
   assert.match(configError('--log-level=" 2"').message, /--log-level=" 2": must be 1 or 2$/);
 });

@@ -10,6 +10,7 @@
 import path from 'node:path';
 import { inspect } from 'node:util';
 import yargsParser from 'yargs-parser';
+import { TCP_INFO_FIELD_NAMES } from '../tcpinfo/layout.js';
 import { HOOK_NAMES, type HookName, type TcpinfoOptions, type TcpinfoOptionsInput } from './types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -93,6 +94,8 @@ export interface OptionSpec<K extends keyof OptionValues = keyof OptionValues> {
   parse(text: string, context: ParseContext): OptionValues[K];
   /** Value back to option text, where String(value) would not read well. */
   show?(value: OptionValues[K]): string;
+  /** A switch: written alone (`--log-url`) it means on; `=1`/`=0` (or true/false) also work. */
+  flag?: boolean;
 }
 
 /** Keeps each entry's parse and show checked against the type of its own key. */
@@ -216,6 +219,60 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'Lines that may wait in memory for the disk before further lines are dropped.',
     parse: (text) => decimalInteger(text, 1000, 10_000_000),
   }),
+  defineOption({
+    long: 'update-period',
+    short: undefined,
+    key: 'updatePeriod',
+    default: '0',
+    allowed: 'a decimal integer of seconds from 0 (off) to 86400',
+    description: 'Seconds between reads of every open connection, logged as event "periodic"; 0 is off.',
+    parse: (text) => decimalInteger(text, 0, SECONDS_PER_DAY),
+  }),
+  defineOption({
+    long: 'fields',
+    short: undefined,
+    key: 'fields',
+    default: undefined,
+    allowed: `"all" or a comma list of struct tcp_info fields (${TCP_INFO_FIELD_NAMES.join(', ')})`,
+    description: 'struct tcp_info fields to log, in order, instead of the level\'s columns; "all" for every one.',
+    parse: parseFields,
+    show: (fields) => (fields === undefined ? '' : fields.join(',')),
+  }),
+  defineOption({
+    long: 'format',
+    short: undefined,
+    key: 'format',
+    default: 'ats',
+    allowed: 'ats or json',
+    description: 'ats: Traffic Server text lines under a header; json: one JSON object a line.',
+    parse: (text) => {
+      if (text !== 'ats' && text !== 'json') throw new InvalidValue();
+      return text;
+    },
+  }),
+  defineOption({
+    long: 'log-url',
+    short: undefined,
+    key: 'logUrl',
+    default: '0',
+    allowed: '1 or 0 (or true or false), or --log-url alone for 1',
+    description: 'With --format=json, add the request path to transaction events (never the query string).',
+    flag: true,
+    parse: parseSwitch,
+    show: (on) => (on ? '1' : '0'),
+  }),
+  defineOption({
+    long: 'sample-by',
+    short: undefined,
+    key: 'sampleBy',
+    default: 'event',
+    allowed: 'event or session',
+    description: 'event: each event is sampled on its own (as ATS); session: a connection is sampled whole.',
+    parse: (text) => {
+      if (text !== 'event' && text !== 'session') throw new InvalidValue();
+      return text;
+    },
+  }),
 ];
 
 const SPEC_BY_LONG = new Map(OPTION_SPECS.map((spec) => [spec.long, spec]));
@@ -238,6 +295,24 @@ function decimalInteger(text: string, min: number, max: number): number {
   return value;
 }
 
+function parseSwitch(text: string): boolean {
+  if (text === '1' || text === 'true') return true;
+  if (text === '0' || text === 'false') return false;
+  throw new InvalidValue();
+}
+
+function parseFields(text: string): string[] {
+  if (text === 'all') return [...TCP_INFO_FIELD_NAMES];
+  const names = text.split(',').map((name) => name.trim());
+  if (names.includes('')) throw new InvalidValue('empty field name; must be "all" or a comma list of struct tcp_info fields');
+  const unknown = names.filter((name) => !TCP_INFO_FIELD_NAMES.includes(name));
+  if (unknown.length > 0) {
+    const quoted = unknown.map((name) => `"${name}"`).join(', ');
+    throw new InvalidValue(`unknown field${unknown.length > 1 ? 's' : ''} ${quoted} (allowed: all, ${TCP_INFO_FIELD_NAMES.join(', ')})`);
+  }
+  return [...new Set(names)];
+}
+
 function isHookName(name: string): name is HookName {
   return (HOOK_NAMES as readonly string[]).includes(name);
 }
@@ -248,8 +323,7 @@ function parseHooks(text: string): HookName[] {
   const unknown = names.filter((name) => !isHookName(name));
   if (unknown.length > 0) {
     const quoted = unknown.map((name) => `"${name}"`).join(', ');
-    // ATS once had ssn_close; an old plugin.config may still name it.
-    const why = unknown.includes('ssn_close') ? '; ssn_close was removed from Traffic Server (the socket is closed by then): use txn_close' : '';
+    const why = unknown.includes('periodic') ? '; periodic reads are turned on by --update-period=SECONDS' : '';
     throw new InvalidValue(`unknown hook${unknown.length > 1 ? 's' : ''} ${quoted} (allowed: ${HOOK_NAMES.join(', ')})${why}`);
   }
   return [...new Set(names as HookName[])];
@@ -441,7 +515,8 @@ function readOptionsString(text: string, problems: ConfigProblem[]): Map<OptionS
 /** The value of one key of the object form as option text, or undefined when its type is not allowed. */
 function objectValueText(spec: OptionSpec, value: unknown): string | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (spec.key === 'hooks' && Array.isArray(value) && value.every((item) => typeof item === 'string')) return value.join(',');
+  if (spec.flag === true && typeof value === 'boolean') return value ? '1' : '0';
+  if ((spec.key === 'hooks' || spec.key === 'fields') && Array.isArray(value) && value.every((item) => typeof item === 'string')) return value.join(',');
   return undefined;
 }
 
@@ -501,7 +576,8 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[]): Tc
   const notices: string[] = [];
   const rows: OptionRow[] = [];
   for (const spec of OPTION_SPECS) {
-    const text = texts.get(spec) ?? spec.default;
+    const given = texts.get(spec);
+    const text = given === '' && spec.flag === true ? '1' : (given ?? spec.default);
     let value: unknown;
     try {
       if (text === '') throw new InvalidValue(`empty value; must be ${spec.allowed}`);

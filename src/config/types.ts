@@ -1,8 +1,10 @@
 /** Shapes of the plugin's configuration: what users write, and what the plugin runs with. */
 
 /** The points of an HTTP transaction at which TCP_INFO can be read, by their Traffic Server names. */
-export const HOOK_NAMES = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close'] as const;
+export const HOOK_NAMES = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
+/** Every event a line can carry: the hooks, and `periodic` (on when `updatePeriod` > 0). */
+export type EventName = HookName | 'periodic';
 
 /** The validated, effective options the plugin runs with. */
 export interface TcpinfoOptions {
@@ -26,6 +28,16 @@ export interface TcpinfoOptions {
   rollingSize: number;
   /** Lines that may wait in memory for the disk before further lines are dropped. Default 65536. */
   queueLines: number;
+  /** Seconds between reads of every open connection (event `periodic`); 0: no periodic reads. Default 0. */
+  updatePeriod: number;
+  /** `struct tcp_info` fields to log, in order, instead of the level's columns; `undefined`: the level's. */
+  fields: string[] | undefined;
+  /** `ats`: Traffic Server's text lines; `json`: one JSON object a line. Default `ats`. */
+  format: 'ats' | 'json';
+  /** With `format: 'json'`: add the request's path (never the query string). Default false. */
+  logUrl: boolean;
+  /** `event`: each event sampled on its own (ATS); `session`: a connection is sampled whole. Default `event`. */
+  sampleBy: 'event' | 'session';
   /** Things worth telling the user that are not errors (an interval raised to a divisor of 86400). */
   notices: string[];
 }
@@ -46,4 +58,9 @@ export type TcpinfoOptionsInput = {
   rollingIntervalSec?: number | string;
   rollingSize?: number | string;
   queueLines?: number | string;
+  updatePeriod?: number | string;
+  fields?: string[] | string;
+  format?: 'ats' | 'json';
+  logUrl?: boolean | string | number;
+  sampleBy?: 'event' | 'session';
 } & { [tsName: string]: unknown };

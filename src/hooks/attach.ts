@@ -1,7 +1,7 @@
 /**
  * attach(server, options): the whole flow of the plugin for one server.
  *
- *   event -> sampled? -> getsockopt(TCP_INFO) -> format the ATS line -> queue it for the file
+ *   event -> sampled? -> getsockopt(TCP_INFO) -> format the line -> queue it for the file
  *
  * Sampling comes first so a sampled-out event costs a counter and a random number.
  */
@@ -10,22 +10,21 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import seedrandom from 'seedrandom';
 import { parseOptions } from '../config/options.js';
-import type { HookName, TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
-import { headerLine, hasDataSegs, level1Columns, level2Columns, linePrefix } from '../logger/format.js';
-import { atsTimestampNow } from '../logger/timestamp.js';
+import type { EventName, TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
+import { createLineFormatter, type LineFormatter } from '../logger/line-format.js';
 import type { LogWriter } from '../logger/writer.js';
 import { acquireWriter, releaseWriter } from '../logger/writer-registry.js';
 import { isSupported, kernelTcpInfoLength, readRaw, unsupportedMessage } from '../tcpinfo/read.js';
-import { EVENT_NAMES, addConsumer, hookBit, removeConsumer, type EventConsumer } from './server-events.js';
+import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, addConsumer, eventBit, openSessions, removeConsumer, type EventConsumer } from './server-events.js';
 
 /** Counts since attach, per event where it says so. */
 export interface TcpinfoStats {
   /** Events that happened, per event. */
-  events: Record<HookName, number>;
+  events: Record<EventName, number>;
   /** Events the sampler chose, per event. */
-  sampled: Record<HookName, number>;
+  sampled: Record<EventName, number>;
   /** Lines queued for the log, per event. */
-  logged: Record<HookName, number>;
+  logged: Record<EventName, number>;
   /** Sampled events whose socket had no fd any more or whose getsockopt failed. */
   failedReads: number;
   /** Lines dropped because the in-memory queue was full. */
@@ -49,22 +48,30 @@ export interface TcpinfoHandle extends EventEmitter {
 
 let unsupportedWarned = false;
 
-function perEvent(counts: Float64Array): Record<HookName, number> {
-  return { ssn_start: counts[0], txn_start: counts[1], send_resp_hdr: counts[2], txn_close: counts[3] };
+function perEvent(counts: Float64Array): Record<EventName, number> {
+  const byName = {} as Record<EventName, number>;
+  EVENT_NAMES.forEach((name, i) => (byName[name] = counts[i]));
+  return byName;
 }
 
 class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle {
   readonly options: TcpinfoOptions;
   readonly eventMask: number;
+  readonly tracksSessions: boolean;
+  /** Events that get a line; eventMask may hold more (ssn_start, for session sampling). */
+  private readonly logMask: number;
   private readonly server: Server;
   private readonly writer: LogWriter | null;
+  private readonly formatter: LineFormatter | null;
   private readonly rate: number;
   private readonly random: () => number;
-  private readonly level: 1 | 2;
-  private readonly seen = new Float64Array(4);
-  private readonly sampledCounts = new Float64Array(4);
-  private readonly loggedCounts = new Float64Array(4);
+  /** With --sample-by=session: where this logger keeps its decision on each socket. */
+  private readonly sessionKey: symbol | null;
+  private readonly seen = new Float64Array(EVENT_NAMES.length);
+  private readonly sampledCounts = new Float64Array(EVENT_NAMES.length);
+  private readonly loggedCounts = new Float64Array(EVENT_NAMES.length);
   private failedReads = 0;
+  private periodicTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private readonly forwardWarning = (err: Error): void => {
     this.emit('warning', err);
@@ -76,42 +83,71 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.options = options;
     this.rate = options.sampleRate;
     this.random = options.sampleSeed === undefined ? Math.random : seedrandom.alea(options.sampleSeed);
-    this.level = options.logLevel;
+    this.sessionKey = options.sampleBy === 'session' ? Symbol('tcpinfo.sampled') : null;
     if (!isSupported()) {
       this.eventMask = 0;
+      this.logMask = 0;
+      this.tracksSessions = false;
       this.writer = null;
+      this.formatter = null;
       if (!unsupportedWarned) {
         unsupportedWarned = true;
         process.emitWarning(`tcpinfo: ${unsupportedMessage()}; no lines will be logged`, { code: 'TCPINFO_UNSUPPORTED' });
       }
       return;
     }
-    this.eventMask = options.hooks.reduce((mask, hook) => mask | hookBit(hook), 0);
-    const header = headerLine(options.logLevel, hasDataSegs(kernelTcpInfoLength()));
-    this.writer = acquireWriter(options, header);
+    let mask = options.hooks.reduce((m, hook) => m | eventBit(hook), 0);
+    if (options.updatePeriod > 0) mask |= 1 << PERIODIC;
+    this.logMask = mask;
+    // Session sampling decides at ssn_start, so it needs that event even when it is not logged.
+    if (this.sessionKey !== null) mask |= 1 << SSN_START;
+    this.eventMask = mask;
+    this.tracksSessions = (mask & ((1 << SSN_CLOSE) | (1 << PERIODIC))) !== 0;
+    this.formatter = createLineFormatter(options, kernelTcpInfoLength());
+    this.writer = acquireWriter(options, this.formatter.header);
     this.writer.on('warning', this.forwardWarning);
     for (const notice of options.notices) process.emitWarning(`tcpinfo: ${notice}`, { code: 'TCPINFO_NOTICE' });
     addConsumer(server, this);
+    if (options.updatePeriod > 0) {
+      // One timer for all of the server's connections, however many there are.
+      this.periodicTimer = setInterval(this.readOpenSessions, options.updatePeriod * 1000).unref();
+    }
   }
 
-  onEvent(event: number, socket: Socket, _res: ServerResponse | null): void {
+  onEvent(event: number, socket: Socket, res: ServerResponse | null): void {
     this.seen[event]++;
-    const rate = this.rate;
-    if (rate < 1000 && (rate === 0 || this.random() * 1000 >= rate)) return;
+    if (!this.sample(event, socket)) return;
+    if ((this.logMask & (1 << event)) === 0) return;
     this.sampledCounts[event]++;
     const length = readRaw(socket);
     if (length < 0) {
       this.failedReads++;
       return;
     }
-    const line =
-      linePrefix(atsTimestampNow(), EVENT_NAMES[event], socket) +
-      (this.level === 1 ? level1Columns() : level2Columns(length));
-    if (this.writer!.write(line)) this.loggedCounts[event]++;
+    if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, length))) this.loggedCounts[event]++;
   }
+
+  /** Per event (as ATS), or per connection: decided once at its ssn_start or first sight. */
+  private sample(event: number, socket: Socket): boolean {
+    const rate = this.rate;
+    const key = this.sessionKey;
+    if (key === null) return rate >= 1000 || (rate > 0 && this.random() * 1000 < rate);
+    const holder = socket as Socket & Record<symbol, boolean | undefined>;
+    let chosen = holder[key];
+    if (chosen === undefined || event === SSN_START) {
+      chosen = rate >= 1000 || (rate > 0 && this.random() * 1000 < rate);
+      holder[key] = chosen;
+    }
+    return chosen;
+  }
+
+  private readonly readOpenSessions = (): void => {
+    for (const socket of openSessions(this.server)) this.onEvent(PERIODIC, socket, null);
+  };
 
   close(): Promise<void> {
     if (this.closing === null) {
+      if (this.periodicTimer !== null) clearInterval(this.periodicTimer);
       removeConsumer(this.server, this);
       this.writer?.removeListener('warning', this.forwardWarning);
       this.closing = this.writer === null ? Promise.resolve() : releaseWriter(this.writer);
