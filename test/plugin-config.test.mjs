@@ -166,7 +166,7 @@ test('option problems carry the line number, several at once', () => {
     err.message,
     [
       'tcpinfo: invalid configuration',
-      '  ats/plugin.config:3: --hooks=foo: unknown hook "foo" (allowed: ssn_start, txn_start, send_resp_hdr, txn_close)',
+      '  ats/plugin.config:3: --hooks=foo: unknown hook "foo" (allowed: ssn_start, txn_start, send_resp_hdr, txn_close, ssn_close)',
       '  ats/plugin.config:3: --log-level=0: must be 1 or 2',
       '  ats/plugin.config:3: --sample-rate=2000: must be a decimal integer from 0 to 1000',
     ].join('\n'),
