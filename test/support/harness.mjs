@@ -96,6 +96,13 @@ export function countBy(records, key = 'event') {
   return counts;
 }
 
+/** Items grouped by key (Object.groupBy is Node 21+). */
+export function groupBy(items, keyOf) {
+  const groups = {};
+  for (const item of items) (groups[keyOf(item)] ??= []).push(item);
+  return groups;
+}
+
 /** Wait until `predicate()` is true, polling; fails after `ms`. */
 export async function waitFor(predicate, ms = 5000, what = 'condition') {
   const deadline = Date.now() + ms;

@@ -1,0 +1,266 @@
+// Beyond the original: ssn_close before the fd closes, periodic reads, any field, JSON lines, session sampling.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { TCP_INFO_FIELD_NAMES, attach, parseOptions } from '../dist/index.js';
+import { createLineFormatter } from '../dist/logger/line-format.js';
+import { rawInfo } from '../dist/tcpinfo/read.js';
+import { countBy, groupBy, helloHandler, keepAliveRequests, listen, readLog, request, ssInfo, tempDir, waitFor } from './support/harness.mjs';
+
+const TOTALS = 'bytes_sent,bytes_received,bytes_acked,segs_out,segs_in,data_segs_in,data_segs_out,total_retrans';
+
+async function serve(t, options, handler = helloHandler) {
+  const dir = tempDir(t);
+  const logFile = path.join(dir, 'tcpinfo.log');
+  const server = http.createServer(handler);
+  const handle = attach(server, { logFile, ...options });
+  t.after(() => handle.close());
+  const port = await listen(t, server);
+  return { server, handle, port, logFile };
+}
+
+function jsonLines(file) {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+/**
+ * One raw HTTP/1.1 exchange over a net.Socket, so the test knows exactly the bytes it sent and received.
+ * `then` decides how the connection ends: 'client-end' (FIN from the client), or 'wait' (the server ends it).
+ */
+async function rawExchange(port, { then, path: p = '/', keepAlive = true }) {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  const request = `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: ${keepAlive ? 'keep-alive' : 'close'}\r\n\r\n`;
+  let received = 0;
+  let response = '';
+  socket.on('data', (d) => {
+    received += d.length;
+    response += d.toString('latin1');
+  });
+  const closed = once(socket, 'close');
+  socket.write(request);
+  for (let i = 0; i < 300 && !/\r\n\r\n[\s\S]*hello world\n$/.test(response); i++) await new Promise((r) => setTimeout(r, 5));
+  if (then === 'client-end') socket.end();
+  await Promise.race([closed, new Promise((_, rej) => setTimeout(() => rej(new Error('connection did not close')), 5000))]);
+  return { sent: Buffer.byteLength(request), received, localPort: socket.localPort };
+}
+
+describe('ssn_close', () => {
+  const paths = {
+    'client FIN': { then: 'client-end' },
+    'server destroy()': { then: 'wait', path: '/destroy' },
+    'keep-alive timeout': { then: 'wait', keepAliveTimeout: 150 },
+    'Connection: close': { then: 'wait', keepAlive: false },
+    'server.close()': { then: 'wait', serverClose: true },
+  };
+  for (const [name, how] of Object.entries(paths)) {
+    test(`${name}: exactly one ssn_close, read before the fd closed, with final totals`, async (t) => {
+      const { server, handle, port, logFile } = await serve(t, { hooks: 'ssn_start,ssn_close', format: 'json', fields: TOTALS }, (req, res) => {
+        if (req.url === '/destroy') res.end('hello world\n', () => req.socket.destroy());
+        else helloHandler(req, res);
+      });
+      if (how.keepAliveTimeout) server.keepAliveTimeout = how.keepAliveTimeout;
+      const exchange = rawExchange(port, how);
+      if (how.serverClose) {
+        await waitFor(() => handle.stats().events.ssn_start === 1, 2000);
+        await new Promise((r) => setTimeout(r, 50));
+        server.close();
+      }
+      const { sent, received } = await exchange;
+      await waitFor(() => handle.stats().events.ssn_close === 1, 3000, 'ssn_close');
+      await handle.close();
+      const lines = jsonLines(logFile);
+      assert.deepEqual(lines.map((l) => l.event), ['ssn_start', 'ssn_close']);
+      const close = lines[1];
+      assert.equal(close.conn, lines[0].conn);
+      assert.ok(close.bytes_received >= sent, `bytes_received ${close.bytes_received} >= sent ${sent}`);
+      assert.ok(close.bytes_sent >= received, `bytes_sent ${close.bytes_sent} >= received ${received}`);
+      assert.ok(close.data_segs_in >= 1 && close.data_segs_out >= 1);
+      assert.equal(handle.stats().failedReads, 0, 'the fd was still open at ssn_close');
+    });
+  }
+
+  test('200 short connections, 10 at a time: one ssn_close per ssn_start, none failed', async (t) => {
+    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start,txn_close,ssn_close' });
+    const batches = Array.from({ length: 10 }, async () => {
+      for (let i = 0; i < 20; i++) await request({ host: '127.0.0.1', port, path: '/', agent: false, headers: { connection: 'close' } });
+    });
+    await Promise.all(batches);
+    await waitFor(() => handle.stats().events.ssn_close === 200, 3000, '200 ssn_close');
+    await handle.close();
+    assert.deepEqual(countBy(readLog(logFile).records), { ssn_start: 200, txn_close: 200, ssn_close: 200 });
+    assert.equal(handle.stats().failedReads, 0);
+  });
+});
+
+describe('periodic', () => {
+  test('--update-period reads every open connection on schedule, and stops when it closes', async (t) => {
+    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start,ssn_close', updatePeriod: 1, format: 'json', fields: 'rtt,bytes_received' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    // Two connections held open by keep-alive, for a little over three periods.
+    await Promise.all([request({ host: '127.0.0.1', port, agent }), request({ host: '127.0.0.1', port, agent })]);
+    const opened = Date.now();
+    await new Promise((r) => setTimeout(r, 3300));
+    agent.destroy();
+    await waitFor(() => handle.stats().events.ssn_close === 2, 2000, 'both closed');
+    const periodicWhileOpen = handle.stats().events.periodic;
+    await new Promise((r) => setTimeout(r, 1300));
+    assert.equal(handle.stats().events.periodic, periodicWhileOpen, 'no periodic reads after close');
+    await handle.close();
+    const lines = jsonLines(logFile);
+    const byConn = groupBy(lines.filter((l) => l.event === 'periodic'), (l) => l.conn);
+    const conns = Object.keys(byConn);
+    assert.equal(conns.length, 2);
+    for (const conn of conns) {
+      const n = byConn[conn].length;
+      assert.ok(n >= 3 && n <= 4, `${n} periodic lines for ${conn} over ${Date.now() - opened} ms`);
+      const times = byConn[conn].map((l) => Date.parse(l.time));
+      for (let i = 1; i < times.length; i++) assert.ok(Math.abs(times[i] - times[i - 1] - 1000) < 250, `spacing ${times[i] - times[i - 1]}`);
+    }
+  });
+});
+
+describe('--fields', () => {
+  test('every field by name, in the order given, under a matching header; ss -tin agrees where it prints one', async (t) => {
+    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start', updatePeriod: 1, fields: 'all' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.after(() => agent.destroy());
+    const res = await request({ host: '127.0.0.1', port, agent, method: 'POST', body: 'y'.repeat(30_000) });
+    assert.equal(res.status, 200);
+    // Let the connection go idle (delayed acks out), then take a periodic line and ss right after it.
+    await new Promise((r) => setTimeout(r, 100));
+    const before = handle.stats().events.periodic;
+    await waitFor(() => handle.stats().events.periodic > before, 2500, 'a periodic read');
+    const ss = await ssInfo(port, res.localPort);
+    await waitFor(() => readLog(logFile).records.some((r) => r.event === 'periodic'), 1000);
+    const { headers, records } = readLog(logFile);
+    assert.deepEqual(headers, [`timestamp event client server ${TCP_INFO_FIELD_NAMES.join(' ')}`]);
+    const line = records.filter((r) => r.event === 'periodic').at(-1);
+    assert.equal(line.cols.length, TCP_INFO_FIELD_NAMES.length);
+    const v = Object.fromEntries(TCP_INFO_FIELD_NAMES.map((name, i) => [name, Number(line.cols[i])]));
+    const equal = {
+      mss: 'snd_mss', rcvmss: 'rcv_mss', advmss: 'advmss', cwnd: 'snd_cwnd', pmtu: 'pmtu', bytes_sent: 'bytes_sent',
+      bytes_acked: 'bytes_acked', bytes_received: 'bytes_received', segs_out: 'segs_out', segs_in: 'segs_in',
+      data_segs_out: 'data_segs_out', data_segs_in: 'data_segs_in', rcv_space: 'rcv_space', rcv_ssthresh: 'rcv_ssthresh',
+      snd_wnd: 'snd_wnd', rcv_wnd: 'rcv_wnd', delivered: 'delivered', ssthresh: 'snd_ssthresh', retrans: 'total_retrans',
+      reordering: 'reordering', notsent: 'notsent_bytes', lost: 'lost', sacked: 'sacked', unacked: 'unacked',
+      reord_seen: 'reord_seen', dsack_dups: 'dsack_dups', rcv_ooopack: 'rcv_ooopack', rehash: 'rehash',
+    };
+    const checked = [];
+    for (const [ssName, field] of Object.entries(equal)) {
+      if (ss[ssName] === undefined) continue;
+      // ss prints retrans as current/total.
+      const shown = ssName === 'retrans' ? Number(String(ss[ssName]).split('/')[1]) : Number(ss[ssName]);
+      assert.equal(v[field], shown, `${field} vs ss ${ssName}`);
+      checked.push(field);
+    }
+    const ms = { rto: 'rto', ato: 'ato', minrtt: 'min_rtt', rcv_rtt: 'rcv_rtt' };
+    for (const [ssName, field] of Object.entries(ms)) {
+      if (ss[ssName] === undefined) continue;
+      assert.ok(Math.abs(v[field] / 1000 - Number(ss[ssName])) < 0.0015, `${field} ${v[field]}us vs ss ${ss[ssName]}ms`);
+      checked.push(field);
+    }
+    assert.ok(Math.abs(v.rtt / 1000 - ss.rtt_ms) < 0.0015 && Math.abs(v.rttvar / 1000 - ss.rttvar_ms) < 0.0015, 'rtt/rttvar');
+    assert.equal(v.snd_wscale, ss.snd_wscale);
+    assert.equal(v.rcv_wscale, ss.rcv_wscale);
+    assert.equal(v.state, 1);
+    // ss prints last* as ms since: the line was read a few ms before ss ran.
+    for (const [ssName, field] of [['lastsnd', 'last_data_sent'], ['lastrcv', 'last_data_recv'], ['lastack', 'last_ack_recv']]) {
+      if (ss[ssName] !== undefined) assert.ok(Math.abs(v[field] - Number(ss[ssName])) <= 60, `${field} ${v[field]} vs ss ${ss[ssName]}`);
+    }
+    assert.ok(checked.length >= 18, `checked ${checked.length} fields against ss: ${checked.join(' ')}`);
+    assert.ok(v.bytes_received >= 30_000);
+  });
+
+  test('a field this kernel does not return is written "-" (text) or null (JSON)', () => {
+    rawInfo.fill(7);
+    const text = createLineFormatter(parseOptions({ fields: 'rtt,bytes_acked,min_rtt,rcv_wnd' }), 280);
+    const fake = { remoteAddress: '192.0.2.1', localAddress: '192.0.2.2', remotePort: 1, localPort: 2 };
+    // A 4.1 kernel's struct ends at bytes_received: min_rtt (4.6) and rcv_wnd (6.2) are not in it.
+    const line = text.format('periodic', fake, null, 136).trim().split(' ');
+    assert.deepEqual(line.slice(1), ['periodic', '192.0.2.1', '192.0.2.2', String(0x07070707), String(0x0707070707070707n), '-', '-']);
+    const json = createLineFormatter(parseOptions({ fields: 'rtt,rcv_wnd', format: 'json' }), 280);
+    const obj = JSON.parse(json.format('periodic', fake, null, 136));
+    assert.equal(obj.rtt, 0x07070707);
+    assert.equal(obj.rcv_wnd, null);
+  });
+
+  test('unknown field names are an option error naming them', () => {
+    assert.throws(() => parseOptions('--fields=rtt,bogus,cwnd'), /--fields=rtt,bogus,cwnd: unknown fields "bogus", "cwnd"/);
+    assert.throws(() => parseOptions('--format=xml'), /--format=xml: must be ats or json/);
+    assert.throws(() => parseOptions('--sample-by=request'), /--sample-by=request: must be event or session/);
+    assert.throws(() => parseOptions('--update-period=-1'), /--update-period=-1/);
+  });
+});
+
+describe('--format=json', () => {
+  test('one JSON object a line: time, event, addresses, ports, a stable connection id, method and status', async (t) => {
+    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start,txn_start,send_resp_hdr,txn_close,ssn_close', format: 'json', logLevel: 2 }, (req, res) => {
+      if (req.url.startsWith('/missing')) {
+        res.writeHead(404);
+        res.end();
+      } else helloHandler(req, res);
+    });
+    await keepAliveRequests(port, 2, { path: '/missing?token=secret' });
+    await keepAliveRequests(port, 1);
+    await waitFor(() => handle.stats().events.ssn_close === 2, 2000);
+    await handle.close();
+    const lines = jsonLines(logFile);
+    assert.equal(lines.length, 2 * 2 + 3 * 3);
+    const conns = [...new Set(lines.map((l) => l.conn))];
+    assert.equal(conns.length, 2, 'two connections, two ids');
+    for (const conn of conns) {
+      const events = lines.filter((l) => l.conn === conn).map((l) => l.event);
+      assert.equal(events[0], 'ssn_start');
+      assert.equal(events.at(-1), 'ssn_close');
+    }
+    for (const l of lines) {
+      assert.match(l.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(Math.abs(Date.parse(l.time) - Date.now()) < 10_000);
+      assert.equal(l.client, '127.0.0.1');
+      assert.equal(l.server_port, port);
+      assert.ok(Number.isInteger(l.client_port) && l.client_port > 0);
+      assert.ok(Number.isInteger(l.rtt) && Number.isInteger(l.data_segs_out), 'level-2 columns by their ATS names');
+      assert.equal('url' in l, false, 'no URL without --log-url');
+      if (l.event.startsWith('txn') || l.event === 'send_resp_hdr') assert.equal(l.method, 'GET');
+      else assert.equal('method' in l, false);
+    }
+    const statuses = lines.filter((l) => l.event === 'send_resp_hdr' || l.event === 'txn_close').map((l) => l.status);
+    assert.deepEqual(statuses, [404, 404, 404, 404, 200, 200]);
+    assert.equal(lines.find((l) => l.event === 'txn_start').status, undefined, 'no status yet at txn_start');
+  });
+
+  test('--log-url adds the path, never the query string', async (t) => {
+    const { handle, port, logFile } = await serve(t, { hooks: 'txn_close', format: 'json', logUrl: true });
+    await keepAliveRequests(port, 1, { path: '/a/b?token=secret&x=1' });
+    await waitFor(() => handle.stats().events.txn_close === 1, 2000);
+    await handle.close();
+    const [line] = jsonLines(logFile);
+    assert.equal(line.url, '/a/b');
+    assert.doesNotMatch(fs.readFileSync(logFile, 'utf8'), /secret/);
+    assert.equal(parseOptions('--format=json --log-url').logUrl, true);
+    assert.equal(parseOptions('--log-url=0').logUrl, false);
+  });
+});
+
+describe('--sample-by=session', () => {
+  test('a sampled connection has all its events; the others none', async (t) => {
+    const hooks = 'ssn_start,txn_start,send_resp_hdr,txn_close,ssn_close';
+    const { handle, port, logFile } = await serve(t, { hooks, format: 'json', sampleBy: 'session', sampleRate: 500, sampleSeed: 'sessions' });
+    const n = 60;
+    for (let i = 0; i < n; i += 6) await Promise.all(Array.from({ length: 6 }, () => keepAliveRequests(port, 3)));
+    await waitFor(() => handle.stats().events.ssn_close === n, 3000, 'all closed');
+    await handle.close();
+    const byConn = groupBy(jsonLines(logFile), (l) => l.conn);
+    const sampled = Object.keys(byConn).length;
+    for (const lines of Object.values(byConn)) assert.equal(lines.length, 1 + 3 * 3 + 1, 'all or nothing');
+    // n = 60 connections at 1/2: expect 30, sd ~3.9; five sd either side.
+    assert.ok(sampled >= 11 && sampled <= 49, `${sampled} of ${n} connections sampled`);
+    assert.equal(handle.stats().events.txn_start, n * 3);
+  });
+});
