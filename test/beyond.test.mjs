@@ -127,17 +127,24 @@ describe('periodic', () => {
 
 describe('--fields', () => {
   test('every field by name, in the order given, under a matching header; ss -tin agrees where it prints one', async (t) => {
-    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start', updatePeriod: 1, fields: 'all' });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    // Read the whole body before answering, so no ACK of it is still to go out when the connection idles.
+    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start', updatePeriod: 1, fields: 'all' }, (req, res) => {
+      req.resume();
+      req.on('end', () => helloHandler(req, res));
+    });
+    // keepAliveMsecs: the Agent's TCP keepalive probes (after 1 s idle by default) would move segs_in/out.
+    const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: 1 });
     t.after(() => agent.destroy());
     const res = await request({ host: '127.0.0.1', port, agent, method: 'POST', body: 'y'.repeat(30_000) });
     assert.equal(res.status, 200);
     // Let the connection go idle (delayed acks out), then take a periodic line and ss right after it.
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
     const before = handle.stats().events.periodic;
     await waitFor(() => handle.stats().events.periodic > before, 2500, 'a periodic read');
     const ss = await ssInfo(port, res.localPort);
-    await waitFor(() => readLog(logFile).records.some((r) => r.event === 'periodic'), 1000);
+    // Every periodic line logged so far must be in the file: the last one is the read before ss.
+    const logged = handle.stats().logged.periodic;
+    await waitFor(() => readLog(logFile).records.filter((r) => r.event === 'periodic').length === logged, 1000, 'the line in the file');
     const { headers, records } = readLog(logFile);
     assert.deepEqual(headers, [`timestamp event client server ${TCP_INFO_FIELD_NAMES.join(' ')}`]);
     const line = records.filter((r) => r.event === 'periodic').at(-1);
