@@ -31,6 +31,10 @@ const DEFAULTS = {
   format: 'ats',
   logUrl: false,
   sampleBy: 'event',
+  metrics: false,
+  metricsRegistry: undefined,
+  metricsPort: undefined,
+  metricsHost: '127.0.0.1',
   notices: [],
 };
 
@@ -98,7 +102,7 @@ test('OPTION_SPECS: every entry complete, names unique, log-dir before log-file'
   assert.equal(new Set(OPTION_SPECS.map((s) => s.key)).size, OPTION_SPECS.length);
   const names = OPTION_SPECS.map((s) => s.long);
   assert.ok(names.indexOf('log-dir') < names.indexOf('log-file'));
-  assert.deepEqual(names.slice(-6), ['queue-lines', 'update-period', 'fields', 'format', 'log-url', 'sample-by']);
+  assert.deepEqual(names.slice(-9), ['queue-lines', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'metrics', 'metrics-port', 'metrics-host']);
 });
 
 // ---------------------------------------------------------------------------------------------

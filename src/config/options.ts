@@ -66,7 +66,7 @@ class InvalidValue extends Error {
 // The option table
 
 /** What the option specs produce: every TcpinfoOptions field, plus `logDir`, which only serves `logFile`. */
-export type OptionValues = Omit<TcpinfoOptions, 'notices'> & { logDir: string };
+export type OptionValues = Omit<TcpinfoOptions, 'notices' | 'metricsRegistry'> & { logDir: string };
 
 /** What a parse function may use besides its own text. */
 export interface ParseContext {
@@ -270,6 +270,38 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'event: each event is sampled on its own (as ATS); session: a connection is sampled whole.',
     parse: (text) => {
       if (text !== 'event' && text !== 'session') throw new InvalidValue();
+      return text;
+    },
+  }),
+  defineOption({
+    long: 'metrics',
+    short: undefined,
+    key: 'metrics',
+    default: '0',
+    allowed: '1 or 0 (or true or false), or --metrics alone for 1; in code also a prom-client Registry',
+    description: 'Keep aggregate TCP metrics (Envoy tcp_stats, Istio) on prom-client, from every connection.',
+    flag: true,
+    parse: parseSwitch,
+    show: (on) => (on ? '1' : '0'),
+  }),
+  defineOption({
+    long: 'metrics-port',
+    short: undefined,
+    key: 'metricsPort',
+    default: undefined,
+    allowed: 'a decimal integer from 0 to 65535 (0: any free port)',
+    description: 'Serve the metrics at /metrics on this port, for apps with no metrics endpoint of their own.',
+    parse: (text) => decimalInteger(text, 0, 65535),
+  }),
+  defineOption({
+    long: 'metrics-host',
+    short: undefined,
+    key: 'metricsHost',
+    default: '127.0.0.1',
+    allowed: 'an IP address or host name',
+    description: 'Address the --metrics-port server listens on.',
+    parse: (text) => {
+      if (/\s/.test(text)) throw new InvalidValue();
       return text;
     },
   }),
@@ -516,6 +548,7 @@ function readOptionsString(text: string, problems: ConfigProblem[]): Map<OptionS
 function objectValueText(spec: OptionSpec, value: unknown): string | undefined {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (spec.flag === true && typeof value === 'boolean') return value ? '1' : '0';
+  if (spec.key === 'metrics' && isRegistry(value)) return '1';
   if ((spec.key === 'hooks' || spec.key === 'fields') && Array.isArray(value) && value.every((item) => typeof item === 'string')) return value.join(',');
   return undefined;
 }
@@ -550,6 +583,11 @@ function readOptionsObject(input: object, problems: ConfigProblem[]): Map<Option
   return texts;
 }
 
+/** A prom-client Registry, recognised by shape so this module need not load prom-client. */
+function isRegistry(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && typeof (value as { registerMetric?: unknown }).registerMetric === 'function';
+}
+
 function showAny(value: unknown): string {
   return typeof value === 'string' ? value : inspect(value, { breakLength: Infinity, depth: 1 });
 }
@@ -571,7 +609,7 @@ export interface OptionRow {
 /** Options this module produced, with their rows for describeOptions; also how parseOptions knows them again. */
 const produced = new WeakMap<TcpinfoOptions, OptionRow[]>();
 
-function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[]): TcpinfoOptions {
+function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], metricsRegistry?: object): TcpinfoOptions {
   const values: Partial<Record<keyof OptionValues, unknown>> = {};
   const notices: string[] = [];
   const rows: OptionRow[] = [];
@@ -594,7 +632,10 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[]): Tc
 
   // Every spec has run without a problem, so every field is set; logDir has done its job in logFile.
   const { logDir: _logDir, ...fields } = values as OptionValues;
-  const options: TcpinfoOptions = { ...fields, notices };
+  if (fields.metricsPort !== undefined && !fields.metrics) {
+    throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), allowed: 'needs --metrics' }]);
+  }
+  const options: TcpinfoOptions = { ...fields, metricsRegistry, notices };
   produced.set(options, rows);
   return options;
 }
@@ -613,7 +654,10 @@ export function parseOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptio
   else if (typeof input === 'string') texts = readOptionsString(input, problems);
   else if (typeof input === 'object' && !Array.isArray(input)) texts = readOptionsObject(input, problems);
   else throw new TypeError(`tcpinfo: options must be an options string or an object, not ${showAny(input)}`);
-  return evaluate(texts, problems);
+  const registry = typeof input === 'object' && input !== null && isRegistry((input as { metrics?: unknown }).metrics)
+    ? ((input as { metrics: object }).metrics)
+    : undefined;
+  return evaluate(texts, problems, registry);
 }
 
 /** Every option with its effective value, for `tcpinfo check`. Throws what parseOptions throws. */

@@ -38,6 +38,14 @@ export interface TcpinfoOptions {
   logUrl: boolean;
   /** `event`: each event sampled on its own (ATS); `session`: a connection is sampled whole. Default `event`. */
   sampleBy: 'event' | 'session';
+  /** Keep Envoy/Istio-style aggregate metrics on prom-client. Default false. */
+  metrics: boolean;
+  /** The prom-client Registry to register on (object options only); `undefined`: prom-client's default. */
+  metricsRegistry: object | undefined;
+  /** Serve `/metrics` on this port (0 = any free port); `undefined`: no server of our own. */
+  metricsPort: number | undefined;
+  /** Address the `/metrics` server listens on. Default 127.0.0.1. */
+  metricsHost: string;
   /** Things worth telling the user that are not errors (an interval raised to a divisor of 86400). */
   notices: string[];
 }
@@ -63,4 +71,8 @@ export type TcpinfoOptionsInput = {
   format?: 'ats' | 'json';
   logUrl?: boolean | string | number;
   sampleBy?: 'event' | 'session';
+  /** true, or a prom-client Registry to register the metrics on. */
+  metrics?: boolean | string | number | object;
+  metricsPort?: number | string;
+  metricsHost?: string;
 } & { [tsName: string]: unknown };

@@ -12,9 +12,11 @@ import seedrandom from 'seedrandom';
 import { parseOptions } from '../config/options.js';
 import type { EventName, TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
 import { createLineFormatter, type LineFormatter } from '../logger/line-format.js';
+import { serveMetrics } from '../metrics/metrics-server.js';
+import { TcpMetrics } from '../metrics/tcp-metrics.js';
 import type { LogWriter } from '../logger/writer.js';
 import { acquireWriter, releaseWriter } from '../logger/writer-registry.js';
-import { isSupported, kernelTcpInfoLength, readRaw, unsupportedMessage } from '../tcpinfo/read.js';
+import { beginEvent, isSupported, kernelTcpInfoLength, readRawForEvent, unsupportedMessage } from '../tcpinfo/read.js';
 import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, addConsumer, eventBit, openSessions, removeConsumer, type EventConsumer } from './server-events.js';
 
 /** Counts since attach, per event where it says so. */
@@ -43,10 +45,15 @@ export interface TcpinfoHandle extends EventEmitter {
   readonly options: TcpinfoOptions;
   /** Detach from the server, write out every queued line, close the file. */
   close(): Promise<void>;
+  /** With --metrics-port: the server answering /metrics (its `address()` once listening); otherwise null. */
+  readonly metricsServer: Server | null;
   stats(): TcpinfoStats;
 }
 
 let unsupportedWarned = false;
+
+/** The open loggers of each server, so an integration can tell that a server is already logged to a file. */
+const loggersByServer = new WeakMap<Server, Set<TcpinfoLogger>>();
 
 function perEvent(counts: Float64Array): Record<EventName, number> {
   const byName = {} as Record<EventName, number>;
@@ -71,13 +78,16 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readonly sampledCounts = new Float64Array(EVENT_NAMES.length);
   private readonly loggedCounts = new Float64Array(EVENT_NAMES.length);
   private failedReads = 0;
+  /** With --metrics: the aggregate metrics consumer, and the /metrics server of --metrics-port. */
+  readonly metrics: TcpMetrics | null = null;
+  readonly metricsServer: Server | null = null;
   private periodicTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private readonly forwardWarning = (err: Error): void => {
     this.emit('warning', err);
   };
 
-  constructor(server: Server, options: TcpinfoOptions) {
+  constructor(server: Server, options: TcpinfoOptions, late?: boolean) {
     super();
     this.server = server;
     this.options = options;
@@ -107,7 +117,17 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.writer = acquireWriter(options, this.formatter.header);
     this.writer.on('warning', this.forwardWarning);
     for (const notice of options.notices) process.emitWarning(`tcpinfo: ${notice}`, { code: 'TCPINFO_NOTICE' });
-    addConsumer(server, this);
+    addConsumer(server, this, late);
+    let loggers = loggersByServer.get(server);
+    if (loggers === undefined) loggersByServer.set(server, (loggers = new Set()));
+    loggers.add(this);
+    if (options.metrics) {
+      this.metrics = new TcpMetrics(server, options);
+      addConsumer(server, this.metrics);
+      if (options.metricsPort !== undefined) {
+        this.metricsServer = serveMetrics(this.metrics.registry, options.metricsPort, options.metricsHost, (err) => this.reportMetricsServerError(err));
+      }
+    }
     if (options.updatePeriod > 0) {
       // One timer for all of the server's connections, however many there are.
       this.periodicTimer = setInterval(this.readOpenSessions, options.updatePeriod * 1000).unref();
@@ -119,7 +139,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (!this.sample(event, socket)) return;
     if ((this.logMask & (1 << event)) === 0) return;
     this.sampledCounts[event]++;
-    const length = readRaw(socket);
+    const length = readRawForEvent(socket);
     if (length < 0) {
       this.failedReads++;
       return;
@@ -142,17 +162,32 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   }
 
   private readonly readOpenSessions = (): void => {
-    for (const socket of openSessions(this.server)) this.onEvent(PERIODIC, socket, null);
+    const metrics = this.metrics;
+    for (const socket of openSessions(this.server)) {
+      beginEvent();
+      this.onEvent(PERIODIC, socket, null);
+      // The same reading feeds the metrics of this attach.
+      metrics?.onEvent(PERIODIC, socket, null);
+    }
   };
 
   close(): Promise<void> {
     if (this.closing === null) {
       if (this.periodicTimer !== null) clearInterval(this.periodicTimer);
       removeConsumer(this.server, this);
+      if (this.metrics !== null) removeConsumer(this.server, this.metrics);
+      this.metricsServer?.close();
+      loggersByServer.get(this.server)?.delete(this);
       this.writer?.removeListener('warning', this.forwardWarning);
       this.closing = this.writer === null ? Promise.resolve() : releaseWriter(this.writer);
     }
     return this.closing;
+  }
+
+  private reportMetricsServerError(err: Error): void {
+    const message = `tcpinfo: the /metrics server on ${this.options.metricsHost}:${this.options.metricsPort} failed: ${err.message}`;
+    process.emitWarning(message, { code: 'TCPINFO_METRICS_SERVER' });
+    this.emit('warning', Object.assign(new Error(message), { cause: err }));
   }
 
   stats(): TcpinfoStats {
@@ -180,4 +215,28 @@ export function attach(server: Server, options?: string | TcpinfoOptionsInput | 
     throw new TypeError('tcpinfo: attach(server, options): server must be an http.Server or https.Server');
   }
   return new TcpinfoLogger(server, parseOptions(options as string | TcpinfoOptionsInput));
+}
+
+/**
+ * attach() for an integration that meets a server from inside one of its requests (a middleware): the
+ * connections and requests already under way are caught up at first sight (see server-events.ts).
+ */
+export function attachFromRequest(server: Server, options: TcpinfoOptions): TcpinfoHandle {
+  return new TcpinfoLogger(server, options, true);
+}
+
+/** The open logger (from attach() or an integration) that logs `server` to `logFile`, if there is one. */
+export function loggerOf(server: Server, logFile: string): TcpinfoHandle | undefined {
+  for (const logger of loggersByServer.get(server) ?? []) if (logger.options.logFile === logFile) return logger;
+  return undefined;
+}
+
+/**
+ * Opens the log file of `options` now, header and all, so a path that cannot be written is an error at
+ * setup, and holds it open (give it back with releaseWriter) for an integration that meets its servers
+ * later. Null where TCP_INFO is not supported: nothing will be logged.
+ */
+export function holdLogFile(options: TcpinfoOptions): LogWriter | null {
+  if (!isSupported()) return null;
+  return acquireWriter(options, createLineFormatter(options, kernelTcpInfoLength()).header);
 }

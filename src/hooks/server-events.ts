@@ -12,11 +12,19 @@
  * One set of listeners per server, installed by the first consumer and removed with the last. The
  * listeners are module-level functions that find the server's tap through `this` or the socket, so no
  * closure or wrapper is created per connection or per request.
+ *
+ * A consumer that joins a server already serving (a middleware meets its server on the first request)
+ * has missed the 'connection' of the connections already open, and the 'request' of the requests
+ * under way. Such a late consumer gets a join ticket; from then on connections and requests are
+ * stamped with the last ticket issued when they are seen, so at its first request an older connection
+ * still gets its ssn_start ("first sight"), and a request under way can be caught up once
+ * (catchUpRequest). Servers that only have consumers from before they listened pay nothing for this.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { EventName } from '../config/types.js';
+import { beginEvent } from '../tcpinfo/read.js';
 
 export const SSN_START = 0;
 export const TXN_START = 1;
@@ -41,19 +49,30 @@ export interface EventConsumer {
 }
 
 const kTap = Symbol('tcpinfo.serverTap');
+/** On a connection or a response: the last join ticket issued when its ssn_start or txn_start was dispatched. */
+const kSeenAt = Symbol('tcpinfo.seenAt');
 
 interface ServerTap {
   consumers: EventConsumer[];
+  /** Each consumer's join ticket (same index); 0 for one that joined before the server had connections. */
+  tickets: number[];
   mask: number;
   sessionEvent: 'connection' | 'secureConnection';
   /** Open connections seen since a consumer that tracks sessions arrived; null while none does. */
   sessions: Set<Socket> | null;
+  /** The highest ticket among the consumers that joined late; 0 when none did (then nothing is stamped). */
+  lateTicket: number;
 }
 
 type TappedServer = Server & { [kTap]?: ServerTap };
-type ServerSocket = Socket & { server?: TappedServer };
+type ServerSocket = Socket & { server?: TappedServer; [kSeenAt]?: number };
+type StampedResponse = ServerResponse & { [kSeenAt]?: number };
+
+/** Join tickets, issued in order to the late consumers of every server. */
+let lastTicket = 0;
 
 function dispatch(tap: ServerTap, event: number, socket: Socket, res: ServerResponse | null): void {
+  beginEvent();
   const consumers = tap.consumers;
   for (let i = 0; i < consumers.length; i++) {
     const consumer = consumers[i];
@@ -61,14 +80,41 @@ function dispatch(tap: ServerTap, event: number, socket: Socket, res: ServerResp
   }
 }
 
-function onSession(this: TappedServer, socket: Socket): void {
+/** Dispatches `event` to the consumers that joined late after `since`: those that missed it. */
+function dispatchMissed(tap: ServerTap, event: number, since: number, socket: Socket, res: ServerResponse | null): void {
+  beginEvent();
+  const consumers = tap.consumers;
+  const tickets = tap.tickets;
+  for (let i = 0; i < consumers.length; i++) {
+    const consumer = consumers[i];
+    if (tickets[i] > since && (consumer.eventMask & (1 << event)) !== 0) consumer.onEvent(event, socket, res);
+  }
+}
+
+function onSession(this: TappedServer, socket: ServerSocket): void {
   const tap = this[kTap];
-  if (tap !== undefined) startSession(tap, socket);
+  if (tap === undefined) return;
+  if (tap.lateTicket !== 0) socket[kSeenAt] = lastTicket;
+  startSession(tap, socket);
+}
+
+/** First sight of a connection opened before some consumer joined: it starts now, for them. */
+function catchUpSession(tap: ServerTap, socket: ServerSocket): void {
+  const since = socket[kSeenAt] ?? 0;
+  socket[kSeenAt] = lastTicket;
+  if (tap.sessions !== null && !tap.sessions.has(socket)) {
+    tap.sessions.add(socket);
+    (socket as SessionSocket)._destroy = destroyWithEvent;
+  }
+  dispatchMissed(tap, SSN_START, since, socket, null);
 }
 
 /** A connection begins (or is first seen): track it where a consumer needs that, then ssn_start. */
 function startSession(tap: ServerTap, socket: Socket): void {
   if (tap.sessions !== null) {
+    // Node caches the addresses on first use; after the peer has gone (at ssn_close) getpeername fails.
+    void socket.remotePort;
+    void socket.localPort;
     tap.sessions.add(socket);
     // Same idea as writeHead below: an own property pointing at one shared function.
     (socket as SessionSocket)._destroy = destroyWithEvent;
@@ -91,6 +137,10 @@ function destroyWithEvent(this: SessionSocket, err: Error | null, cb: (err: Erro
 function onRequest(this: TappedServer, req: IncomingMessage, res: ServerResponse): void {
   const tap = this[kTap];
   if (tap === undefined) return;
+  if (tap.lateTicket !== 0) {
+    (res as StampedResponse)[kSeenAt] = lastTicket;
+    if (((req.socket as ServerSocket)[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, req.socket);
+  }
   const mask = tap.mask;
   if ((mask & (1 << TXN_START)) !== 0) dispatch(tap, TXN_START, req.socket, res);
   // An own property pointing at one shared function: no per-request closure. Node's implicit header
@@ -122,24 +172,70 @@ function onResponseClose(this: ServerResponse): void {
   if (tap !== undefined) dispatch(tap, TXN_CLOSE, this.req.socket, this);
 }
 
-/** Start delivering a server's events to `consumer`. */
-export function addConsumer(server: Server, consumer: EventConsumer): void {
+/**
+ * Start delivering a server's events to `consumer`. `late`: connections and requests may already be
+ * under way (the server is listening, or the consumer joins from inside a request); each connection
+ * then starts for this consumer at first sight (its next request), and catchUpRequest brings it a
+ * request already being handled.
+ */
+export function addConsumer(server: Server, consumer: EventConsumer, late: boolean = server.listening): void {
   const tapped = server as TappedServer;
   let tap = tapped[kTap];
   if (tap === undefined) {
     tap = {
       consumers: [],
+      tickets: [],
       mask: 0,
       sessionEvent: server instanceof TlsServer ? 'secureConnection' : 'connection',
       sessions: null,
+      lateTicket: 0,
     };
     tapped[kTap] = tap;
     server.on(tap.sessionEvent, onSession);
     server.prependListener('request', onRequest);
   }
+  const ticket = late ? ++lastTicket : 0;
   tap.consumers = [...tap.consumers, consumer];
+  tap.tickets = [...tap.tickets, ticket];
   tap.mask |= consumer.eventMask;
+  if (ticket !== 0) tap.lateTicket = ticket;
   if (consumer.tracksSessions && tap.sessions === null) tap.sessions = new Set();
+}
+
+/**
+ * For a middleware, which runs inside the server's 'request' event: when consumers joined while this
+ * request was already being handled, they get what they missed (the connection's first-sight
+ * ssn_start, txn_start), and the response's send_resp_hdr and txn_close are made to reach the server's
+ * consumers. Does the work once per request; every other call is two comparisons.
+ */
+export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as ServerSocket;
+  const tap = socket.server?.[kTap];
+  if (tap === undefined || tap.lateTicket === 0) return;
+  const stamped = res as StampedResponse;
+  const since = stamped[kSeenAt] ?? 0;
+  if (since >= tap.lateTicket) return;
+  stamped[kSeenAt] = lastTicket;
+  if ((socket[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  dispatchMissed(tap, TXN_START, since, socket, res);
+  const mask = tap.mask;
+  if ((mask & (1 << SEND_RESP_HDR)) !== 0 && !res.headersSent && res.writeHead !== writeHeadWithEvent) {
+    if (Object.hasOwn(res, 'writeHead')) {
+      // Something earlier in the stack (on-headers and the like) wrapped writeHead: stay in its chain.
+      // A closure, but only here, on a request that is caught up.
+      const wrapped = res.writeHead;
+      res.writeHead = function writeHeadCaughtUp(this: ServerResponse, ...args: unknown[]): ServerResponse {
+        const first = !this.headersSent;
+        const result = Reflect.apply(wrapped, this, args) as ServerResponse;
+        const current = first ? tapOf(this) : undefined;
+        if (current !== undefined) dispatch(current, SEND_RESP_HDR, this.req.socket, this);
+        return result;
+      } as ServerResponse['writeHead'];
+    } else {
+      res.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
+    }
+  }
+  if ((mask & (1 << TXN_CLOSE)) !== 0 && !res.listeners('close').includes(onResponseClose)) res.on('close', onResponseClose);
 }
 
 /** The server's open connections (those seen since a session-tracking consumer arrived). */
@@ -153,8 +249,12 @@ export function removeConsumer(server: Server, consumer: EventConsumer): void {
   const tapped = server as TappedServer;
   const tap = tapped[kTap];
   if (tap === undefined) return;
-  tap.consumers = tap.consumers.filter((c) => c !== consumer);
+  const index = tap.consumers.indexOf(consumer);
+  if (index < 0) return;
+  tap.consumers = tap.consumers.filter((_, i) => i !== index);
+  tap.tickets = tap.tickets.filter((_, i) => i !== index);
   tap.mask = tap.consumers.reduce((mask, c) => mask | c.eventMask, 0);
+  tap.lateTicket = Math.max(0, ...tap.tickets);
   if (!tap.consumers.some((c) => c.tracksSessions)) tap.sessions = null;
   if (tap.consumers.length === 0) {
     server.removeListener(tap.sessionEvent, onSession);

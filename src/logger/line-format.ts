@@ -101,8 +101,8 @@ class JsonFormatter implements LineFormatter {
   format(event: string, socket: Socket, res: ServerResponse | null, length: number): string {
     let line =
       '{"time":"' + isoNow() + '","event":"' + event +
-      '","client":"' + socket.remoteAddress + '","client_port":' + socket.remotePort +
-      ',"server":"' + socket.localAddress + '","server_port":' + socket.localPort +
+      '","client":"' + socket.remoteAddress + '","client_port":' + (socket.remotePort ?? null) +
+      ',"server":"' + socket.localAddress + '","server_port":' + (socket.localPort ?? null) +
       ',"conn":"' + connectionId(socket) + '"';
     if (res !== null && TRANSACTION_EVENTS.has(event)) {
       const req = res.req;

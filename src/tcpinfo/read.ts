@@ -114,6 +114,27 @@ export function readRaw(socket: Socket): number {
   return rawLengthWord[0];
 }
 
+let eventNumber = 0;
+let readForEvent = -1;
+let lengthForEvent = -1;
+
+/** A new event begins: the next readRawForEvent reads again. */
+export function beginEvent(): void {
+  eventNumber++;
+}
+
+/**
+ * readRaw, once per event: every consumer of one event (the log, the metrics) sees the same reading,
+ * and the kernel is asked once. `rawInfo` holds it until the next read.
+ */
+export function readRawForEvent(socket: Socket): number {
+  if (readForEvent !== eventNumber) {
+    readForEvent = eventNumber;
+    lengthForEvent = readRaw(socket);
+  }
+  return lengthForEvent;
+}
+
 /** Every field of `struct tcp_info` this kernel returned, by name (see layout.ts for units). */
 export type TcpInfo = { [field: string]: number };
 

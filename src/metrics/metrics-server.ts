@@ -1,0 +1,33 @@
+/**
+ * `--metrics-port`: a tiny HTTP server answering GET /metrics from the registry, for apps that have no
+ * metrics endpoint of their own. It listens on --metrics-host (127.0.0.1 by default: metrics describe
+ * clients' connections and are not for the open internet).
+ */
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+
+export function serveMetrics(registry: Registry, port: number, host: string, onError: (err: Error) => void): http.Server {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(path === '/metrics' ? 405 : 404, { 'content-type': 'text/plain' });
+      res.end(path === '/metrics' ? 'use GET\n' : 'not found: try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (err: Error) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`tcpinfo: metrics failed: ${err.message}\n`);
+      },
+    );
+  });
+  server.on('error', onError);
+  server.listen(port, host);
+  // The app decides when the process ends, not its metrics endpoint.
+  server.unref();
+  return server;
+}

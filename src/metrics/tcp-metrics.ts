@@ -1,0 +1,193 @@
+/**
+ * Aggregate TCP metrics on prom-client, as Envoy's tcp_stats and Istio's TCP metrics keep them:
+ *
+ *   counters    grow by each connection's deltas since its previous read (kept per connection as
+ *               plain numbers: exact to 2^53, so no 32-bit wrap as in Envoy's byte baselines)
+ *   gauges      the sum over open connections of each one's latest value; a connection's share
+ *               leaves the sum when it closes
+ *   histograms  one observation per read (rtt, rttvar); % retransmitted per read that sent data
+ *
+ * Reads happen at ssn_start (the baseline), txn_close, every --update-period, and ssn_close (the
+ * final totals), for every connection: the log's sampling does not thin the metrics.
+ * One label, `server` (the listening address:port): never a per-client label.
+ */
+import { createRequire } from 'node:module';
+import type { Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TcpinfoOptions } from '../config/types.js';
+import { readRawForEvent, rawWords } from '../tcpinfo/read.js';
+import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type EventConsumer } from '../hooks/server-events.js';
+
+type PromClient = typeof import('prom-client');
+
+/** The struct fields behind the counters, in the order of a connection's baseline array. */
+const COUNTED = [
+  { name: 'tcpinfo_tx_bytes_total', help: 'Bytes sent to clients (tcpi_bytes_sent).', offset: 200, wide: true },
+  { name: 'tcpinfo_rx_bytes_total', help: 'Bytes received from clients (tcpi_bytes_received).', offset: 128, wide: true },
+  { name: 'tcpinfo_tx_segments_total', help: 'Segments sent (tcpi_segs_out).', offset: 136, wide: false },
+  { name: 'tcpinfo_rx_segments_total', help: 'Segments received (tcpi_segs_in).', offset: 140, wide: false },
+  { name: 'tcpinfo_tx_data_segments_total', help: 'Segments with data sent (tcpi_data_segs_out).', offset: 156, wide: false },
+  { name: 'tcpinfo_rx_data_segments_total', help: 'Segments with data received (tcpi_data_segs_in).', offset: 152, wide: false },
+  { name: 'tcpinfo_tx_retransmitted_segments_total', help: 'Segments retransmitted (tcpi_total_retrans).', offset: 100, wide: false },
+] as const;
+const TX_DATA_SEGS = 4;
+const RETRANS = 6;
+/** Gauge fields: notsent_bytes, unacked. */
+const UNSENT_OFFSET = 144;
+const UNACKED_OFFSET = 24;
+/** The struct must reach bytes_sent (Linux 4.19) for every counter to be read. */
+const NEEDED_LENGTH = 208;
+
+interface MetricSet {
+  opened: Counter<'server'>;
+  closed: Counter<'server'>;
+  counters: Counter<'server'>[];
+  unsent: Gauge<'server'>;
+  unacked: Gauge<'server'>;
+  rtt: Histogram<'server'>;
+  rttvar: Histogram<'server'>;
+  retransPercent: Histogram<'server'>;
+}
+
+/** One set of metrics per registry: several servers (and attaches) share it, told apart by `server`. */
+const setsByRegistry = new WeakMap<object, MetricSet>();
+
+function loadPromClient(): PromClient {
+  try {
+    // Resolved from here, which in an app is the app's own prom-client: the same default registry.
+    return createRequire(import.meta.url)('prom-client') as PromClient;
+  } catch (err) {
+    throw new Error('tcpinfo: --metrics needs prom-client; install it with `npm install prom-client`', { cause: err });
+  }
+}
+
+function metricSet(client: PromClient, registry: Registry): MetricSet {
+  const existing = setsByRegistry.get(registry);
+  if (existing !== undefined) return existing;
+  const common = { labelNames: ['server'] as const, registers: [registry] };
+  const counter = (name: string, help: string): Counter<'server'> => new client.Counter({ name, help, ...common });
+  const set: MetricSet = {
+    opened: counter('tcpinfo_connections_opened_total', 'Client connections opened.'),
+    closed: counter('tcpinfo_connections_closed_total', 'Client connections closed.'),
+    counters: COUNTED.map((c) => counter(c.name, c.help)),
+    unsent: new client.Gauge({ name: 'tcpinfo_tx_unsent_bytes', help: 'Bytes not yet sent, summed over open connections (tcpi_notsent_bytes).', ...common }),
+    unacked: new client.Gauge({ name: 'tcpinfo_tx_unacked_segments', help: 'Segments sent and not yet acknowledged, summed over open connections (tcpi_unacked).', ...common }),
+    rtt: new client.Histogram({
+      name: 'tcpinfo_rtt_us', help: 'Smoothed round-trip time at each read, microseconds (tcpi_rtt).', ...common,
+      buckets: [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000],
+    }),
+    rttvar: new client.Histogram({
+      name: 'tcpinfo_rtt_variance_us', help: 'Round-trip time variance at each read, microseconds (tcpi_rttvar).', ...common,
+      buckets: [25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000],
+    }),
+    retransPercent: new client.Histogram({
+      name: 'tcpinfo_tx_percent_retransmitted_segments',
+      help: 'Per read that sent data: retransmitted segments as a percent of data segments sent since the previous read.',
+      ...common,
+      buckets: [0.1, 0.5, 1, 2, 5, 10, 25, 50, 100],
+    }),
+  };
+  setsByRegistry.set(registry, set);
+  return set;
+}
+
+/** Per connection: the counter baselines, then the gauge values it contributes. */
+interface ConnectionState {
+  last: Float64Array;
+  unsent: number;
+  unacked: number;
+}
+
+function u64(offset: number): number {
+  return rawWords[(offset >> 2) + 1] * 0x1_0000_0000 + rawWords[offset >> 2];
+}
+
+export class TcpMetrics implements EventConsumer {
+  readonly eventMask: number;
+  readonly tracksSessions = true;
+  readonly registry: Registry;
+  private readonly set: MetricSet;
+  private readonly server: Server;
+  private readonly kState = Symbol('tcpinfo.metrics');
+  private serverLabel = '';
+  /** Reads that failed (socket gone, or a kernel too old for the counters). */
+  failedReads = 0;
+
+  constructor(server: Server, options: TcpinfoOptions) {
+    const client = loadPromClient();
+    this.registry = (options.metricsRegistry as Registry | undefined) ?? client.register;
+    this.set = metricSet(client, this.registry);
+    this.server = server;
+    this.eventMask = (1 << SSN_START) | (1 << TXN_CLOSE) | (1 << SSN_CLOSE) | (options.updatePeriod > 0 ? 1 << PERIODIC : 0);
+  }
+
+  /** `address:port` the server listens on, found once it listens. */
+  private label(): string {
+    if (this.serverLabel === '') {
+      const address = this.server.address() as AddressInfo | string | null;
+      if (address === null) return 'unknown';
+      this.serverLabel = typeof address === 'string' ? address : address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+      this.startSeries(this.serverLabel);
+    }
+    return this.serverLabel;
+  }
+
+  /** Every series of this server at zero, so a scrape shows them before anything has happened. */
+  private startSeries(server: string): void {
+    const set = this.set;
+    for (const counter of [set.opened, set.closed, ...set.counters]) counter.inc({ server }, 0);
+    set.unsent.inc({ server }, 0);
+    set.unacked.inc({ server }, 0);
+  }
+
+  onEvent(event: number, socket: Socket, _res: ServerResponse | null): void {
+    const holder = socket as Socket & Record<symbol, ConnectionState | undefined>;
+    let state = holder[this.kState];
+    const server = this.label();
+    if (state === undefined) {
+      // ssn_start, or the first sight of a connection opened before the metrics were attached.
+      state = { last: new Float64Array(COUNTED.length), unsent: 0, unacked: 0 };
+      holder[this.kState] = state;
+      this.set.opened.inc({ server });
+    }
+    const length = readRawForEvent(socket);
+    if (length >= NEEDED_LENGTH) this.record(state, server);
+    else this.failedReads++;
+    if (event === SSN_CLOSE) {
+      this.set.closed.inc({ server });
+      // Its share leaves the sums with it.
+      if (state.unsent !== 0) this.set.unsent.dec({ server }, state.unsent);
+      if (state.unacked !== 0) this.set.unacked.dec({ server }, state.unacked);
+      state.unsent = 0;
+      state.unacked = 0;
+    }
+  }
+
+  private record(state: ConnectionState, server: string): void {
+    const set = this.set;
+    const last = state.last;
+    let txDataDelta = 0;
+    let retransDelta = 0;
+    for (let i = 0; i < COUNTED.length; i++) {
+      const c = COUNTED[i];
+      const value = c.wide ? u64(c.offset) : rawWords[c.offset >> 2];
+      const delta = value - last[i];
+      if (delta > 0) {
+        set.counters[i].inc({ server }, delta);
+        last[i] = value;
+      }
+      if (i === TX_DATA_SEGS) txDataDelta = Math.max(0, delta);
+      if (i === RETRANS) retransDelta = Math.max(0, delta);
+    }
+    const unsent = rawWords[UNSENT_OFFSET >> 2];
+    const unacked = rawWords[UNACKED_OFFSET >> 2];
+    if (unsent !== state.unsent) set.unsent.inc({ server }, unsent - state.unsent);
+    if (unacked !== state.unacked) set.unacked.inc({ server }, unacked - state.unacked);
+    state.unsent = unsent;
+    state.unacked = unacked;
+    set.rtt.observe({ server }, rawWords[68 >> 2]);
+    set.rttvar.observe({ server }, rawWords[72 >> 2]);
+    if (txDataDelta > 0) set.retransPercent.observe({ server }, (100 * retransDelta) / txDataDelta);
+  }
+}

@@ -1,0 +1,128 @@
+// --metrics: Envoy tcp_stats / Istio style aggregates on prom-client, scraped as text after a known workload.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import client from 'prom-client';
+import { attach, parseOptions } from '../dist/index.js';
+import { keepAliveRequests, listen, request, tempDir, waitFor } from './support/harness.mjs';
+
+/** Prometheus text format into { 'name{labels}': value }. */
+function parseExposition(text) {
+  const samples = {};
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples[line.slice(0, at)] = Number(line.slice(at + 1));
+  }
+  return samples;
+}
+
+const FINAL_FIELDS = 'bytes_sent,bytes_received,segs_out,segs_in,data_segs_out,data_segs_in,total_retrans,notsent_bytes';
+
+async function metricsServer(t, extra = {}) {
+  const dir = tempDir(t);
+  const logFile = path.join(dir, 'tcpinfo.log');
+  const registry = new client.Registry();
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(req.url === '/big' ? 'z'.repeat(200_000) : 'hello world\n'));
+  });
+  // The log's ssn_close lines hold each connection's final reading: the same reading the metrics got.
+  const handle = attach(server, { logFile, hooks: 'ssn_close', format: 'json', fields: FINAL_FIELDS, sampleRate: 1000, metrics: registry, ...extra });
+  t.after(() => handle.close());
+  const port = await listen(t, server);
+  return { server, handle, registry, port, logFile, label: `127.0.0.1:${port}` };
+}
+
+describe('metrics', () => {
+  test('after a known workload: connections, byte and segment counters, gauges, histogram counts', async (t) => {
+    const { handle, registry, port, logFile, label } = await metricsServer(t);
+    // 6 keep-alive connections x 4 requests, 2 short connections, one large response.
+    await Promise.all(Array.from({ length: 6 }, () => keepAliveRequests(port, 4, { method: 'POST', body: 'q'.repeat(3000) })));
+    await request({ host: '127.0.0.1', port, path: '/big', agent: false, headers: { connection: 'close' } });
+    await request({ host: '127.0.0.1', port, path: '/', agent: false, headers: { connection: 'close' } });
+    await waitFor(() => handle.stats().events.ssn_close === 8, 3000, 'all connections closed');
+    const s = parseExposition(await registry.metrics());
+    const v = (name) => s[`${name}{server="${label}"}`];
+
+    assert.equal(v('tcpinfo_connections_opened_total'), 8);
+    assert.equal(v('tcpinfo_connections_closed_total'), 8);
+    await handle.close();
+    const finals = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(finals.length, 8);
+    const sum = (field) => finals.reduce((a, l) => a + l[field], 0);
+    assert.equal(v('tcpinfo_tx_bytes_total'), sum('bytes_sent'));
+    assert.equal(v('tcpinfo_rx_bytes_total'), sum('bytes_received'));
+    assert.equal(v('tcpinfo_tx_segments_total'), sum('segs_out'));
+    assert.equal(v('tcpinfo_rx_segments_total'), sum('segs_in'));
+    assert.equal(v('tcpinfo_tx_data_segments_total'), sum('data_segs_out'));
+    assert.equal(v('tcpinfo_rx_data_segments_total'), sum('data_segs_in'));
+    assert.equal(v('tcpinfo_tx_retransmitted_segments_total'), sum('total_retrans'));
+    // A response still queued in the kernel when the fd closes goes out after the last read: it is in
+    // that read's notsent_bytes, not (yet) in bytes_sent.
+    assert.ok(v('tcpinfo_tx_bytes_total') + sum('notsent_bytes') > 200_000, 'the large response is counted');
+    assert.ok(v('tcpinfo_rx_bytes_total') > 24 * 3000, 'every POST body is counted');
+    // Gauges: the sum over open connections, and none are open.
+    assert.equal(v('tcpinfo_tx_unsent_bytes'), 0);
+    assert.equal(v('tcpinfo_tx_unacked_segments'), 0);
+    // One observation per read: ssn_start + txn_close per request + ssn_close, per connection.
+    const reads = 6 * (1 + 4 + 1) + 2 * (1 + 1 + 1);
+    assert.equal(s[`tcpinfo_rtt_us_count{server="${label}"}`], reads);
+    assert.equal(s[`tcpinfo_rtt_variance_us_count{server="${label}"}`], reads);
+    assert.ok(s[`tcpinfo_tx_percent_retransmitted_segments_count{server="${label}"}`] >= 8);
+    assert.ok(Object.keys(s).every((k) => !k.includes('client') && !k.includes('127.0.0.1:' + (port + 1))), 'no per-client label');
+  });
+
+  test('gauges hold the open connections while they are open, and counters move at periodic reads', async (t) => {
+    const { handle, registry, port, label } = await metricsServer(t, { updatePeriod: 1 });
+    const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: 3 });
+    await Promise.all([1, 2, 3].map(() => request({ host: '127.0.0.1', port, agent })));
+    let s = parseExposition(await registry.metrics());
+    assert.equal(s[`tcpinfo_connections_opened_total{server="${label}"}`], 3);
+    assert.equal(s[`tcpinfo_connections_closed_total{server="${label}"}`] ?? 0, 0);
+    const before = s[`tcpinfo_rtt_us_count{server="${label}"}`];
+    await waitFor(() => handle.stats().events.periodic >= 3, 2500, 'a round of periodic reads');
+    s = parseExposition(await registry.metrics());
+    assert.ok(s[`tcpinfo_rtt_us_count{server="${label}"}`] >= before + 3, 'periodic reads are observed');
+    agent.destroy();
+    await waitFor(() => handle.stats().events.ssn_close === 3, 2000);
+    s = parseExposition(await registry.metrics());
+    assert.equal(s[`tcpinfo_connections_closed_total{server="${label}"}`], 3);
+    assert.equal(s[`tcpinfo_tx_unacked_segments{server="${label}"}`], 0);
+  });
+
+  test('metrics count every connection, whatever the log samples', async (t) => {
+    const { handle, registry, port, label } = await metricsServer(t, { sampleRate: 0 });
+    await Promise.all(Array.from({ length: 5 }, () => keepAliveRequests(port, 2)));
+    await waitFor(() => handle.stats().events.ssn_close === 5, 2000);
+    const s = parseExposition(await registry.metrics());
+    assert.equal(s[`tcpinfo_connections_opened_total{server="${label}"}`], 5);
+    assert.ok(s[`tcpinfo_rx_bytes_total{server="${label}"}`] > 0);
+    assert.equal(handle.stats().logged.ssn_close, 0, 'the log sampled nothing');
+  });
+
+  test('--metrics-port serves /metrics itself; the default registry is prom-client\'s', async (t) => {
+    const dir = tempDir(t);
+    const server = http.createServer((req, res) => res.end('ok'));
+    const handle = attach(server, `--log-file=${path.join(dir, 't.log')} --metrics --metrics-port=0`);
+    t.after(() => handle.close());
+    const port = await listen(t, server);
+    await keepAliveRequests(port, 2);
+    await waitFor(() => handle.metricsServer.address() !== null, 2000, 'the metrics server listening');
+    const metricsPort = handle.metricsServer.address().port;
+    const res = await request({ host: '127.0.0.1', port: metricsPort, path: '/metrics' });
+    assert.equal(res.status, 200);
+    assert.match(res.body, new RegExp(`tcpinfo_connections_opened_total\\{server="127.0.0.1:${port}"\\} 1`));
+    assert.ok(client.register.getSingleMetric('tcpinfo_rtt_us'), 'registered on the default registry');
+    assert.equal((await request({ host: '127.0.0.1', port: metricsPort, path: '/' })).status, 404);
+    await handle.close();
+  });
+
+  test('option errors: --metrics-port without --metrics, a bad port', () => {
+    assert.throws(() => parseOptions('--metrics-port=9100'), /--metrics-port=9100: needs --metrics/);
+    assert.throws(() => parseOptions('--metrics --metrics-port=70000'), /--metrics-port=70000: must be a decimal integer from 0 to 65535/);
+    assert.equal(parseOptions('--metrics').metrics, true);
+  });
+});
