@@ -1,0 +1,85 @@
+/**
+ * Command-line arguments: parsing with node:util parseArgs, the exit codes, and the values options
+ * take (counts, milliseconds, times, event lists). A value the user got wrong is a `UsageError` that
+ * names the option, the value and what is allowed.
+ */
+import { HOOK_NAMES } from '../config/types.js';
+import { parseAtsTimestamp } from './log-record.js';
+
+/** Exit codes of every command. */
+export const EXIT_OK = 0;
+/** The configuration is invalid, or the input cannot be read. */
+export const EXIT_FAILURE = 1;
+/** The command line is wrong: unknown option, bad value, missing operand. */
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Run parseArgs (or any parse of the command line), turning its errors into `UsageError`s. */
+export function usageErrors<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    // parseArgs goes on to explain how to pass a positional starting with '-': the first sentence says it.
+    const message = (err as Error).message.split('\n')[0];
+    throw new UsageError((err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? message.split('. ')[0] : message);
+  }
+}
+
+export function nonNegativeInteger(option: string, text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new UsageError(`${option}=${text}: must be a whole number, 0 or more`);
+  }
+  return Number(text);
+}
+
+export function nonNegativeDecimal(option: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(n)) {
+    throw new UsageError(`${option}=${text}: must be a number, 0 or more (e.g. 2.5)`);
+  }
+  return n;
+}
+
+/** A comma list of event names; each must be one the plugin writes. */
+export function eventList(option: string, text: string): Set<string> {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const known: readonly string[] = HOOK_NAMES;
+  const unknown = names.filter((name) => !known.includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new UsageError(`${option}=${text}: unknown event ${unknown.join(', ') || '(none given)'}; allowed: ${HOOK_NAMES.join(', ')}`);
+  }
+  return new Set(names);
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * A point in time, as ms since the epoch, from:
+ * - the log's own timestamp, `20261123.14h05m09s` (local time);
+ * - an ISO date `2026-11-23` (local midnight, like the log) or date-time `2026-11-23T14:05` (local unless
+ *   it ends in `Z` or an offset);
+ * - a duration ago: `90s`, `15m`, `2h`, `7d`.
+ */
+export function pointInTime(option: string, text: string, now = Date.now()): number {
+  const duration = DURATION.exec(text);
+  if (duration !== null) return now - Number(duration[1]) * DURATION_MS[duration[2]];
+  const ats = parseAtsTimestamp(text);
+  if (!Number.isNaN(ats)) return ats;
+  const date = DATE_ONLY.exec(text);
+  if (date !== null) {
+    const [year, month, day] = date.slice(1).map(Number);
+    const local = new Date(year, month - 1, day);
+    if (local.getMonth() === month - 1 && local.getDate() === day) return local.getTime();
+  } else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) {
+    const ms = Date.parse(text.replace(' ', 'T'));
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new UsageError(
+    `${option}=${text}: not a time; use 20261123.14h05m09s, 2026-11-23, 2026-11-23T14:05:09, or a duration ago like 15m, 2h, 7d`,
+  );
+}

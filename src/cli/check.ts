@@ -1,0 +1,119 @@
+/** `tcpinfo check [plugin.config | --options '...']`: validate a configuration and show what it means. */
+import { parseArgs } from 'node:util';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describeOptions, parseOptions, TcpinfoConfigError, type OptionRow } from '../config/options.js';
+import { loadConfig } from '../config/plugin-config.js';
+import type { TcpinfoOptions } from '../config/types.js';
+import { EXIT_FAILURE, EXIT_OK, usageErrors, UsageError } from './args.js';
+import { BOLD, RESET, type Output } from './output.js';
+
+export const CHECK_HELP = `Usage: tcpinfo check [options] [PLUGIN_CONFIG]
+       tcpinfo check --options 'OPTIONS'
+
+Validate the plugin's configuration and print the effective value of every option, and whether it
+is the default. PLUGIN_CONFIG is a Traffic Server plugin.config whose tcpinfo.so line holds the
+options (default: ./plugin.config); --options takes an options string as attach() does.
+
+When the configuration is wrong, every problem is listed (file and line included), not only the
+first. Output goes to stdout in both cases.
+
+Options:
+      --options=TEXT   check this options string instead of a file
+      --json           print {"valid", "source", "options" | "problems", "notices"} as JSON
+  -h, --help           show this help
+
+Examples:
+  tcpinfo check /etc/trafficserver/plugin.config
+  tcpinfo check --options '--hooks=ssn_start,txn_close --log-level=2 --rolling-interval-sec=3600'
+  tcpinfo check --options='' --json
+
+Exit status: 0 when the configuration is valid, 1 when it is not (or the file cannot be read),
+2 for a usage error.
+`;
+
+const DEFAULT_CONFIG = 'plugin.config';
+
+/** `--options VALUE` as `--options=VALUE`: the value starts with a dash, which parseArgs refuses to take. */
+function joinOptionsValue(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--options' && i + 1 < argv.length) out.push(`--options=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** Something about the environment worth knowing, which does not make the configuration invalid. */
+function logDirWarning(options: TcpinfoOptions): string | undefined {
+  const dir = dirname(options.logFile);
+  try {
+    if (!statSync(dir).isDirectory()) return `the log file's directory ${dir} is not a directory here`;
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `the log file's directory ${dir} does not exist here` : `the log file's directory ${dir} is not writable here (${code})`;
+  }
+  return undefined;
+}
+
+function textReport(source: string, rows: OptionRow[], notices: string[], out: Output): string {
+  const titles = ['option', 'value', 'default', 'description'];
+  const cells = rows.map((row) => [row.option, row.value === '' ? '(none)' : row.value, row.isDefault ? 'yes' : 'no', row.description]);
+  const widths = titles.map((title, i) => Math.max(title.length, ...cells.map((row) => row[i].length)));
+  const line = (row: string[]): string => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ');
+  const title = line(titles);
+  const lines = [`${source}: valid`, '', out.color ? BOLD + title + RESET : title, ...cells.map(line)];
+  if (notices.length > 0) lines.push('', ...notices.map((notice) => `note: ${notice}`));
+  return lines.join('\n') + '\n';
+}
+
+export function runCheck(argv: string[], out: Output): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out.write(CHECK_HELP);
+    return EXIT_OK;
+  }
+  const { values, positionals } = usageErrors(() =>
+    parseArgs({
+      args: joinOptionsValue(argv),
+      strict: true,
+      allowPositionals: true,
+      options: {
+        options: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }),
+  );
+  if (positionals.length > 1) throw new UsageError(`check takes one plugin.config; got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length === 1 && values.options !== undefined) {
+    throw new UsageError('give either a plugin.config or --options, not both');
+  }
+  const source = values.options !== undefined ? 'options' : (positionals[0] ?? DEFAULT_CONFIG);
+
+  let options: TcpinfoOptions;
+  let rows: OptionRow[];
+  try {
+    options = values.options !== undefined ? parseOptions(values.options) : loadConfig(source);
+    rows = describeOptions(options);
+  } catch (err) {
+    if (!(err instanceof TcpinfoConfigError)) throw err;
+    if (values.json) {
+      out.write(JSON.stringify({ valid: false, source, problems: err.problems }, null, 2) + '\n');
+    } else {
+      const problems = err.message.split('\n').slice(1);
+      out.write(`${source}: invalid, ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.join('\n')}\n`);
+    }
+    return EXIT_FAILURE;
+  }
+  const notices = [...options.notices];
+  const warning = logDirWarning(options);
+  if (warning !== undefined) notices.push(warning);
+  if (values.json) {
+    const shown = rows.map(({ option, value, isDefault, description }) => ({ option, value, isDefault, description }));
+    out.write(JSON.stringify({ valid: true, source, options: shown, notices }, null, 2) + '\n');
+  } else {
+    out.write(textReport(source, rows, notices, out));
+  }
+  return EXIT_OK;
+}

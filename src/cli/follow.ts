@@ -1,0 +1,206 @@
+/**
+ * Following a log file by name, the way `tail -F` does, across the plugin's rolls.
+ *
+ * The roller renames the live file to its `.old` name and creates a new file under the live name.
+ * Each poll reads what was appended to the open file, then looks at the name: when it points to a
+ * different file (another inode), the rest of the old file is read first and then the new one is
+ * opened from its start; when the name is missing (between the rename and the new file), the old
+ * file stays open; when the file is shorter than what was read, it was truncated and is read again
+ * from the start. Polling, not fs.watch: watch events are lost across renames, and a poll is one stat.
+ */
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
+
+const CHUNK_BYTES = 64 * 1024;
+/** Read at most this much per poll, so signals and a closed stdout are noticed between polls. */
+const POLL_BUDGET_BYTES = 8 * 1024 * 1024;
+
+export interface FollowerEvents {
+  /** Complete lines, in file order. */
+  lines(lines: string[]): void;
+  /** A different file is now being read from its start (after a roll, or the file appeared). */
+  newFile(): void;
+  /** Something worth telling the user on stderr. */
+  notice(message: string): void;
+}
+
+interface OpenFile {
+  handle: FileHandle;
+  dev: number;
+  ino: number;
+  /** Offset of the next byte to read. */
+  pos: number;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+export class LogFollower {
+  readonly path: string;
+  private readonly events: FollowerEvents;
+  private readonly splitter = new LineSplitter();
+  private readonly buffer = Buffer.alloc(CHUNK_BYTES);
+  private file: OpenFile | undefined;
+
+  constructor(path: string, events: FollowerEvents) {
+    this.path = path;
+    this.events = events;
+  }
+
+  /**
+   * Open the file with its end as the position to follow from. False when it does not exist yet.
+   * `wholeLines`: end at the last newline, so a line being written is read when it is complete.
+   */
+  async openAtEnd(wholeLines = true): Promise<boolean> {
+    if (!(await this.openFile())) return false;
+    const file = this.file!;
+    const { size } = await file.handle.stat();
+    if (!wholeLines) {
+      file.pos = size;
+      return true;
+    }
+    // Start after the last complete line; an unfinished one is read when its newline arrives.
+    const length = Math.min(size, CHUNK_BYTES);
+    const { bytesRead } = await file.handle.read(this.buffer, 0, length, size - length);
+    const lastNewline = this.buffer.subarray(0, bytesRead).lastIndexOf(10);
+    if (lastNewline >= 0) file.pos = size - length + lastNewline + 1;
+    else file.pos = size <= CHUNK_BYTES ? 0 : size;
+    return true;
+  }
+
+  /** The first line of the open file (where a text log has its header). */
+  async firstLine(): Promise<string | undefined> {
+    if (this.file === undefined) return undefined;
+    const { bytesRead } = await this.file.handle.read(this.buffer, 0, CHUNK_BYTES, 0);
+    const end = this.buffer.subarray(0, bytesRead).indexOf(10);
+    return end < 0 ? undefined : this.buffer.toString('utf8', 0, end).replace(/\r$/, '');
+  }
+
+  /**
+   * The last `count` lines before the follow position that `pick` turns into something, oldest first.
+   * Reads backwards in chunks, so a large file costs only as much as it takes to find them.
+   */
+  async lastLines<T>(count: number, pick: (line: string) => T | undefined, signal?: AbortSignal): Promise<T[]> {
+    const found: T[] = [];
+    if (this.file === undefined || count <= 0) return found;
+    const { handle } = this.file;
+    let end = this.file.pos;
+    // The start of a line whose rest was in the chunk after this one.
+    let carry = Buffer.alloc(0);
+    let carryTooLong = false;
+    const consider = (bytes: Buffer): void => {
+      if (carryTooLong) {
+        carryTooLong = false;
+        return;
+      }
+      const value = pick(bytes.toString('utf8').replace(/\r$/, ''));
+      if (value !== undefined) found.push(value);
+    };
+    while (end > 0 && found.length < count && signal?.aborted !== true) {
+      const start = Math.max(0, end - CHUNK_BYTES);
+      const chunk = Buffer.alloc(end - start);
+      await handle.read(chunk, 0, chunk.length, start);
+      const data = carry.length > 0 ? Buffer.concat([chunk, carry]) : chunk;
+      let lineEnd = data.length;
+      let nl = lineEnd > 0 ? data.lastIndexOf(10, lineEnd - 1) : -1;
+      while (nl >= 0 && found.length < count) {
+        consider(data.subarray(nl + 1, lineEnd));
+        lineEnd = nl;
+        nl = nl > 0 ? data.lastIndexOf(10, nl - 1) : -1;
+      }
+      if (found.length >= count) break;
+      carry = Buffer.from(data.subarray(0, lineEnd));
+      if (carry.length > MAX_LINE_BYTES) {
+        carry = Buffer.alloc(0);
+        carryTooLong = true;
+      }
+      if (start === 0) consider(carry);
+      end = start;
+    }
+    return found.reverse();
+  }
+
+  /**
+   * Read what is new, and follow the name to a new file after a roll. True when more is waiting
+   * (the per-poll budget ran out), so the caller should poll again without sleeping.
+   */
+  async poll(): Promise<boolean> {
+    if (this.file === undefined) {
+      if (!(await this.openFile())) return false;
+      this.events.newFile();
+    }
+    const more = await this.readNew(POLL_BUDGET_BYTES);
+    if (more) return true;
+    let current;
+    try {
+      current = await stat(this.path);
+    } catch (err) {
+      if (isMissing(err)) return false; // Renamed away; the new file is not there yet.
+      throw err;
+    }
+    const file = this.file!;
+    if (current.ino !== file.ino || current.dev !== file.dev) {
+      // A roll: finish the old file (the writer is done with it), then start on the new one.
+      const { size } = await file.handle.stat();
+      await this.readNew(Math.max(0, size - file.pos));
+      const rest: string[] = [];
+      this.splitter.end(rest);
+      if (rest.length > 0) this.events.lines(rest);
+      await this.closeFile();
+      if (await this.openFile()) {
+        this.events.newFile();
+        return this.readNew(POLL_BUDGET_BYTES);
+      }
+      return false;
+    }
+    if (current.size < file.pos) {
+      this.events.notice(`${this.path}: file truncated; reading it from the start`);
+      file.pos = 0;
+      this.splitter.reset();
+      return true;
+    }
+    return false;
+  }
+
+  async close(): Promise<void> {
+    await this.closeFile();
+  }
+
+  /** Open the file at the path, at position 0. False when it does not exist. */
+  private async openFile(): Promise<boolean> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.path, 'r');
+    } catch (err) {
+      if (isMissing(err)) return false;
+      throw err;
+    }
+    const { dev, ino } = await handle.stat();
+    this.file = { handle, dev, ino, pos: 0 };
+    this.splitter.reset();
+    return true;
+  }
+
+  private async closeFile(): Promise<void> {
+    const file = this.file;
+    this.file = undefined;
+    if (file !== undefined) await file.handle.close();
+  }
+
+  /** Read up to `budget` bytes from the position; true when the budget ran out before the end. */
+  private async readNew(budget: number): Promise<boolean> {
+    const file = this.file!;
+    let left = budget;
+    while (left > 0) {
+      const { bytesRead } = await file.handle.read(this.buffer, 0, Math.min(CHUNK_BYTES, left), file.pos);
+      if (bytesRead === 0) return false;
+      file.pos += bytesRead;
+      left -= bytesRead;
+      const lines: string[] = [];
+      this.splitter.push(this.buffer.subarray(0, bytesRead), lines);
+      if (lines.length > 0) this.events.lines(lines);
+    }
+    return true;
+  }
+}

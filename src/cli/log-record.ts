@@ -1,0 +1,276 @@
+/**
+ * Reading the lines of a tcpinfo log, in either format the plugin writes, told apart by content:
+ *
+ * - Traffic Server text: a header line naming the columns (`timestamp event client server rtt ...`)
+ *   at the top of each new file, then space-separated lines. Columns are found by the header's names,
+ *   never by position, because `--fields=` lets the header hold any kernel field names, and a field
+ *   the kernel lacks is written `-`.
+ * - JSON lines: a line starting with `{` is one object: `time` (ISO), `event`, `client`, `server`,
+ *   then the same column names the text header would have, plus ports and request details.
+ */
+
+/** One reading from the log, whichever format it came in. */
+export interface LogRecord {
+  /** Which format the line was in. */
+  readonly format: 'text' | 'json';
+  /** When the reading was taken, in ms since the epoch. */
+  readonly time: number;
+  /** The time as the log wrote it (ATS timestamp or ISO). */
+  readonly timeText: string;
+  readonly event: string;
+  readonly client: string;
+  readonly server: string;
+  /** A column's value when it is a number; `undefined` when the column is absent or `-`. */
+  number(name: string): number | undefined;
+  /** The columns after time, event, client and server, in log order; `null` for a field the kernel lacked. */
+  fields(): Array<[name: string, value: string | number | null]>;
+  /** The reading as one JSON-lines object. */
+  toJSON(): Record<string, unknown>;
+}
+
+/** Column names of a text file, from its header line (or guessed, when a file has none). */
+export interface ColumnLayout {
+  readonly columns: readonly string[];
+  readonly index: ReadonlyMap<string, number>;
+  /** True when no header was seen and the Traffic Server column order was assumed. */
+  readonly guessed: boolean;
+}
+
+/** The Traffic Server level-2 header; level 1 is its first five columns, older kernels lack the last two. */
+const ATS_COLUMNS = [
+  'timestamp', 'event', 'client', 'server', 'rtt', 'rttvar', 'last_sent', 'last_recv', 'snd_cwnd',
+  'snd_ssthresh', 'rcv_ssthresh', 'unacked', 'sacked', 'lost', 'retrans', 'fackets', 'all_retrans',
+  'data_segs_in', 'data_segs_out',
+];
+/** The fixed columns every line starts with. */
+const FIXED_COLUMNS = 4;
+
+const ATS_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})\.(\d{2})h(\d{2})m(\d{2})s$/;
+const SEPARATOR = /[ \t]+/;
+
+let lastTimestampText = '';
+let lastTimestampMs = NaN;
+
+/** Milliseconds since the epoch of an ATS timestamp (`20261123.14h05m09s`, local time); NaN if it is not one. */
+export function parseAtsTimestamp(text: string): number {
+  // Lines of the same second share a timestamp: most calls are this one comparison.
+  if (text === lastTimestampText) return lastTimestampMs;
+  lastTimestampMs = atsTimestampToMs(text);
+  lastTimestampText = text;
+  return lastTimestampMs;
+}
+
+function atsTimestampToMs(text: string): number {
+  const m = ATS_TIMESTAMP.exec(text);
+  if (m === null) return NaN;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return NaN;
+  return new Date(year, month - 1, day, hour, minute, second).getTime();
+}
+
+function makeLayout(columns: readonly string[], guessed: boolean): ColumnLayout {
+  const index = new Map<string, number>();
+  columns.forEach((name, i) => {
+    if (!index.has(name)) index.set(name, i);
+  });
+  return { columns, index, guessed };
+}
+
+/** A layout for a text line of `count` columns when no header was seen: the Traffic Server order. */
+function guessLayout(count: number): ColumnLayout {
+  const columns = ATS_COLUMNS.slice(0, count);
+  for (let i = columns.length; i < count; i++) columns.push(`col${i + 1}`);
+  return makeLayout(columns, true);
+}
+
+/** The columns of a text line. The plugin separates them by one space; tabs and runs of blanks are read too. */
+function splitColumns(line: string): string[] {
+  const tokens = line.split(' ');
+  for (const token of tokens) {
+    if (token === '' || token.includes('\t')) {
+      const trimmed = line.trim();
+      return trimmed === '' ? [] : trimmed.split(SEPARATOR);
+    }
+  }
+  return tokens;
+}
+
+/** A numeric token as a number, `null` for the kernel's "absent" `-`, else the text itself. */
+function typedValue(token: string | number): string | number | null {
+  if (typeof token === 'number') return token;
+  if (token === '-') return null;
+  const n = Number(token);
+  return token !== '' && Number.isFinite(n) ? n : token;
+}
+
+class TextRecord implements LogRecord {
+  readonly format = 'text';
+  readonly time: number;
+  private readonly layout: ColumnLayout;
+  private readonly tokens: string[];
+
+  constructor(layout: ColumnLayout, tokens: string[], time: number) {
+    this.layout = layout;
+    this.tokens = tokens;
+    this.time = time;
+  }
+
+  get timeText(): string {
+    return this.tokens[0];
+  }
+  get event(): string {
+    return this.tokens[1];
+  }
+  get client(): string {
+    return this.tokens[2];
+  }
+  get server(): string {
+    return this.tokens[3];
+  }
+
+  number(name: string): number | undefined {
+    const i = this.layout.index.get(name);
+    if (i === undefined) return undefined;
+    const token = this.tokens[i];
+    if (token === undefined || token === '-') return undefined;
+    const n = Number(token);
+    return Number.isFinite(n) ? n : undefined;
+  }
+
+  fields(): Array<[string, string | number | null]> {
+    const out: Array<[string, string | number | null]> = [];
+    const { columns } = this.layout;
+    for (let i = FIXED_COLUMNS; i < columns.length && i < this.tokens.length; i++) {
+      out.push([columns[i], this.tokens[i] === '-' ? null : this.tokens[i]]);
+    }
+    return out;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      time: new Date(this.time).toISOString(),
+      event: this.event,
+      client: this.client,
+      server: this.server,
+    };
+    for (const [name, value] of this.fields()) out[name] = value === null ? null : typedValue(value);
+    return out;
+  }
+}
+
+const JSON_FIXED = new Set(['time', 'event', 'client', 'server']);
+
+class JsonRecord implements LogRecord {
+  readonly format = 'json';
+  readonly time: number;
+  private readonly object: Record<string, unknown>;
+  private readonly line: string;
+
+  constructor(object: Record<string, unknown>, time: number, line: string) {
+    this.object = object;
+    this.time = time;
+    this.line = line;
+  }
+
+  get timeText(): string {
+    return String(this.object.time);
+  }
+  get event(): string {
+    return String(this.object.event);
+  }
+  get client(): string {
+    return typeof this.object.client === 'string' ? this.object.client : '';
+  }
+  get server(): string {
+    return typeof this.object.server === 'string' ? this.object.server : '';
+  }
+
+  number(name: string): number | undefined {
+    const value = this.object[name];
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  }
+
+  fields(): Array<[string, string | number | null]> {
+    const out: Array<[string, string | number | null]> = [];
+    for (const [name, value] of Object.entries(this.object)) {
+      if (JSON_FIXED.has(name)) continue;
+      if (value === null || typeof value === 'number' || typeof value === 'string') out.push([name, value]);
+      else out.push([name, JSON.stringify(value)]);
+    }
+    return out;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return this.object;
+  }
+
+  /** The line as the log had it. */
+  toString(): string {
+    return this.line;
+  }
+}
+
+/**
+ * Turns lines into records. Stateful: a header line sets the columns of the text lines after it.
+ * Call `startFile()` when a new file begins, so its own header (or lack of one) counts.
+ */
+export class LogLineParser {
+  private layout: ColumnLayout | undefined;
+  /** Lines that were neither a header, a record nor blank. */
+  malformed = 0;
+  /** Text lines read with a guessed layout because their file had no header line. */
+  guessedLines = 0;
+
+  /** Forget the columns of the previous file. */
+  startFile(): void {
+    this.layout = undefined;
+  }
+
+  /** True when the line is a text header line (it names the columns). */
+  static isHeader(line: string): boolean {
+    return line.startsWith('timestamp ') || line.startsWith('timestamp\t');
+  }
+
+  /** The record of a line, or `undefined` for a header, a blank or a malformed line (counted). */
+  parse(line: string): LogRecord | undefined {
+    if (line.charCodeAt(0) === 0x7b /* { */) return this.parseJson(line);
+    const tokens = splitColumns(line);
+    if (tokens.length === 0) return undefined;
+    if (tokens[0] === 'timestamp') {
+      this.layout = makeLayout(tokens, false);
+      return undefined;
+    }
+    const time = parseAtsTimestamp(tokens[0]);
+    if (tokens.length < FIXED_COLUMNS || Number.isNaN(time)) {
+      this.malformed++;
+      return undefined;
+    }
+    let layout = this.layout;
+    if (layout === undefined || (layout.guessed && layout.columns.length !== tokens.length)) {
+      layout = this.layout = guessLayout(tokens.length);
+    }
+    if (layout.guessed) this.guessedLines++;
+    return new TextRecord(layout, tokens, time);
+  }
+
+  private parseJson(line: string): LogRecord | undefined {
+    let object: unknown;
+    try {
+      object = JSON.parse(line);
+    } catch {
+      this.malformed++;
+      return undefined;
+    }
+    if (object === null || typeof object !== 'object' || Array.isArray(object)) {
+      this.malformed++;
+      return undefined;
+    }
+    const record = object as Record<string, unknown>;
+    const time = typeof record.time === 'string' ? Date.parse(record.time) : NaN;
+    if (Number.isNaN(time) || typeof record.event !== 'string') {
+      this.malformed++;
+      return undefined;
+    }
+    return new JsonRecord(record, time, line);
+  }
+}

@@ -1,0 +1,51 @@
+/** Which records a command keeps: by event, by client address or subnet, by rtt, by time. */
+import { BlockList, isIP } from 'node:net';
+import { UsageError } from './args.js';
+import type { LogRecord } from './log-record.js';
+
+export interface RecordFilter {
+  /** Keep only these events. */
+  events?: ReadonlySet<string>;
+  /** Keep only clients in this list. */
+  clients?: BlockList;
+  /** Keep only readings with rtt at or above this, in microseconds. */
+  minRttUs?: number;
+  /** Keep only readings at or after this time (ms since the epoch). */
+  since?: number;
+  /** Keep only readings before this time (ms since the epoch). */
+  until?: number;
+}
+
+/** A comma list of addresses and CIDR subnets (`10.0.0.0/8`, `::1`, `2001:db8::/32`) as a BlockList. */
+export function clientList(option: string, text: string): BlockList {
+  const list = new BlockList();
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  if (entries.length === 0) throw new UsageError(`${option}=${text}: give an address or subnet, e.g. 127.0.0.1 or 10.0.0.0/8`);
+  for (const entry of entries) {
+    const [address, prefixText, extra] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 4 ? 32 : 128;
+    const prefix = prefixText === undefined ? max : Number(prefixText);
+    if (family === 0 || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max || prefixText === '') {
+      throw new UsageError(`${option}=${text}: ${entry} is not an IP address or subnet (e.g. 127.0.0.1, ::1, 10.0.0.0/8)`);
+    }
+    list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+/** True when the record passes every part of the filter. */
+export function accepts(filter: RecordFilter, record: LogRecord): boolean {
+  if (filter.events !== undefined && !filter.events.has(record.event)) return false;
+  if (filter.since !== undefined && !(record.time >= filter.since)) return false;
+  if (filter.until !== undefined && !(record.time < filter.until)) return false;
+  if (filter.minRttUs !== undefined) {
+    const rtt = record.number('rtt');
+    if (rtt === undefined || rtt < filter.minRttUs) return false;
+  }
+  if (filter.clients !== undefined) {
+    const family = isIP(record.client);
+    if (family === 0 || !filter.clients.check(record.client, family === 4 ? 'ipv4' : 'ipv6')) return false;
+  }
+  return true;
+}

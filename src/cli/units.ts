@@ -1,0 +1,89 @@
+/**
+ * Readable units for the kernel's fields: times in ms, bytes as KiB/MiB/GiB, rates per second.
+ * The log keeps the kernel's own units (rtt in microseconds, bytes, bytes per second); only what a
+ * person reads is converted.
+ */
+
+type Unit = 'us' | 'ms' | 'bytes' | 'rate' | 'count';
+
+/** Fields in microseconds (shown in ms). */
+const MICROSECONDS = new Set([
+  'rtt', 'rttvar', 'min_rtt', 'rcv_rtt', 'rto', 'ato', 'busy_time', 'rwnd_limited', 'sndbuf_limited',
+]);
+/** Fields already in milliseconds. */
+const MILLISECONDS = new Set([
+  'last_sent', 'last_recv', 'last_data_sent', 'last_data_recv', 'last_ack_sent', 'last_ack_recv', 'total_rto_time',
+]);
+/** Fields in bytes per second. */
+const RATES = new Set(['pacing_rate', 'max_pacing_rate', 'delivery_rate']);
+
+function unitOf(field: string): Unit {
+  if (MICROSECONDS.has(field)) return 'us';
+  if (MILLISECONDS.has(field)) return 'ms';
+  if (RATES.has(field)) return 'rate';
+  if (field.startsWith('bytes_') || field.endsWith('_bytes')) return 'bytes';
+  return 'count';
+}
+
+/** The column title a person reads: times say they are in ms. */
+export function fieldTitle(field: string): string {
+  const unit = unitOf(field);
+  return unit === 'us' || unit === 'ms' ? `${field}(ms)` : field;
+}
+
+/** Microseconds as milliseconds with three decimals: exact, and aligned in a column. */
+export function microsAsMs(us: number): string {
+  return (us / 1000).toFixed(3);
+}
+
+const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** Bytes as B, KiB, MiB, GiB or TiB, one decimal above bytes. */
+export function bytes(n: number): string {
+  let value = n;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < BINARY_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value}B` : `${value.toFixed(1)}${BINARY_UNITS[unit]}`;
+}
+
+/** The kernel's "no slow-start threshold yet" (TCP_INFINITE_SSTHRESH). */
+const INFINITE_SSTHRESH = 0x7fffffff;
+
+/** A field's value for a person: numbers in the unit of `fieldTitle`, `-` for absent. */
+export function readableValue(field: string, value: string | number | null): string {
+  if (value === null) return '-';
+  const n = typeof value === 'number' ? value : Number(value);
+  if (value === '' || !Number.isFinite(n)) return String(value);
+  if (n === INFINITE_SSTHRESH && field === 'snd_ssthresh') return 'inf';
+  switch (unitOf(field)) {
+    case 'us':
+      return microsAsMs(n);
+    case 'bytes':
+      return bytes(n);
+    case 'rate':
+      return `${bytes(n)}/s`;
+    default:
+      return String(value);
+  }
+}
+
+/** Integer with thousands separators (`12,345`), independent of the locale. */
+export function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+function two(n: number): string {
+  return n < 10 ? '0' + n : String(n);
+}
+
+/** Local time as `2026-11-23 14:05:09`. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  return (
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`
+  );
+}

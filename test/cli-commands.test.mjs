@@ -1,0 +1,527 @@
+// The `tcpinfo` command run as a subprocess, on logs the real plugin writes (a node:http server on
+// loopback with attach(), real requests), rolled the way the plugin's roller does it.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { describe, test } from 'node:test';
+import { attach } from '../dist/index.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const ALL_HOOKS = 'ssn_start,txn_start,send_resp_hdr,txn_close';
+const EVENTS = ALL_HOOKS.split(',');
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+function tempDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-cli-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Run the command to its end; resolves with { code, signal, stdout, stderr }. */
+function cli(args, { cwd, env, timeoutMs = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tcpinfo ${args.join(' ')}: no exit after ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running command (tail): its output so far, a way to wait for output, and its exit. */
+function start(args, options = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd });
+  const run = { child, stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (run.stdout += d));
+  child.stderr.on('data', (d) => (run.stderr += d));
+  run.exit = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  return run;
+}
+
+async function waitFor(predicate, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms))),
+  ]);
+}
+
+/** A loopback server that the test attaches the plugin to, once per log file. */
+async function loopbackServer(t) {
+  const server = http.createServer((req, res) => res.end('hello\n'));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  return server;
+}
+
+function get(port, localAddress) {
+  const agent = new http.Agent({ keepAlive: false });
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent, localAddress }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * Have the real plugin write `requests` requests (one connection each, all four events) to `logFile`,
+ * from each of `clients` (loopback addresses), then close it so every line is in the file.
+ */
+async function logWithPlugin(server, logFile, { requests, clients = ['127.0.0.1'], logLevel = 2 }) {
+  const handle = attach(server, { logFile, hooks: ALL_HOOKS, logLevel });
+  const { port } = server.address();
+  for (let i = 0; i < requests; i++) {
+    for (const client of clients) await get(port, client);
+  }
+  await waitFor(() => handle.stats().events.txn_close === requests * clients.length, 5000, 'every txn_close');
+  await handle.close();
+  return handle.stats();
+}
+
+/** The lines of a text log: header(s) and records with columns named by the header. */
+function readLog(file) {
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+  let columns;
+  const records = [];
+  for (const line of lines) {
+    const words = line.split(' ');
+    if (words[0] === 'timestamp') columns = words;
+    else records.push({ line, ...Object.fromEntries(columns.map((name, i) => [name, /^\d+$/.test(words[i]) ? Number(words[i]) : words[i]])) });
+  }
+  return { lines, records };
+}
+
+/** Nearest-rank percentile, computed the plain way: sort everything, take rank ceil(p * n / 100). */
+function nearestRank(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1];
+}
+
+/** The name the roller gives a rolled file. */
+function rolledName(logFile, start, end) {
+  return `${logFile}_${os.hostname()}.${start}-${end}.old`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('tcpinfo tail', () => {
+  test('follows the log across two rolls: every line once, in order', async (t) => {
+    const dir = tempDir(t);
+    const live = path.join(dir, 'tcpinfo.log');
+    const server = await loopbackServer(t);
+    // Started before the file exists: tail waits for it, like tail -F. Its polls are far enough
+    // apart that lines written just before a rename are still unread when it happens.
+    const tail = start(['tail', '--plain', '-n', '0', '--poll=200', live]);
+    t.after(() => tail.child.kill('SIGKILL'));
+    await waitFor(() => tail.stderr.includes('waiting'), 5000, 'tail to start');
+    const records = () => tail.stdout.split('\n').filter((line) => line !== '' && !line.startsWith('timestamp'));
+
+    const files = [];
+    const rolls = [
+      ['20261123.00h00m00s', '20261123.01h00m00s'],
+      ['20261123.01h00m00s', '20261123.02h00m00s'],
+    ];
+    const linesIn = (paths) => paths.reduce((sum, file) => sum + readLog(file).records.length, 0);
+    for (let round = 0; round < 3; round++) {
+      // The plugin creates the file (with its header); tail must have found it, as with any tail -F,
+      // or a file created and rolled between two of its polls would go unseen.
+      await logWithPlugin(server, live, { requests: 1 });
+      const before = linesIn(files);
+      await waitFor(() => records().length > before, 5000, `tail to reach file ${round + 1}`);
+      await logWithPlugin(server, live, { requests: 3 });
+      if (round < 2) {
+        // The roller: rename the live file; the next attach creates a new one.
+        const old = rolledName(live, ...rolls[round]);
+        fs.renameSync(live, old);
+        files.push(old);
+      }
+    }
+    files.push(live);
+    const expected = files.flatMap((file) => readLog(file).records.map((r) => r.line.replaceAll(' ', '\t')));
+    assert.equal(expected.length, 3 * 4 * 4, 'the plugin wrote 4 lines per request');
+    await waitFor(() => records().length >= expected.length, 5000, `${expected.length} lines from tail`);
+    // A few more polls: nothing is read twice.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(records(), expected);
+    // One title line: the columns never changed.
+    assert.equal(tail.stdout.split('\n').filter((line) => line.startsWith('timestamp')).length, 1);
+
+    tail.child.kill('SIGINT');
+    assert.deepEqual(await withTimeout(tail.exit, 5000, 'tail to stop on SIGINT'), { code: 0, signal: null });
+  });
+
+  test('-n N with filters: the last N matching lines, then exit with --no-follow', async (t) => {
+    const dir = tempDir(t);
+    const live = path.join(dir, 'tcpinfo.log');
+    await logWithPlugin(await loopbackServer(t), live, { requests: 6 });
+    const { records } = readLog(live);
+
+    const closes = records.filter((r) => r.event === 'txn_close');
+    const { code, stdout } = await cli(['tail', '--no-follow', '--json', '-n', '3', '--event=txn_close', live]);
+    assert.equal(code, 0);
+    const shown = stdout.trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(shown.map((r) => [r.event, r.rtt, r.snd_cwnd, r.all_retrans]), closes.slice(-3).map((r) => [r.event, r.rtt, r.snd_cwnd, r.all_retrans]));
+
+    // --min-rtt is in ms; the log is in microseconds.
+    const rtts = records.map((r) => r.rtt);
+    const threshold = nearestRank(rtts, 50);
+    const slow = records.filter((r) => r.rtt >= threshold);
+    const minRtt = await cli(['tail', '--no-follow', '--plain', '-n', '1000', `--min-rtt=${threshold / 1000}`, live]);
+    const minRttLines = minRtt.stdout.trim().split('\n').slice(1);
+    assert.deepEqual(minRttLines, slow.map((r) => r.line.replaceAll(' ', '\t')));
+
+    const inSubnet = await cli(['tail', '--no-follow', '--plain', '-n', '1000', '--client=127.0.0.0/8', live]);
+    assert.equal(inSubnet.stdout.trim().split('\n').length, 1 + records.length);
+    const elsewhere = await cli(['tail', '--no-follow', '--plain', '-n', '1000', '--client=10.0.0.0/8,::1', live]);
+    assert.equal(elsewhere.stdout, '');
+  });
+
+  test('a terminal gets aligned columns in readable units; a pipe gets plain tab-separated values', async (t) => {
+    const dir = tempDir(t);
+    const live = path.join(dir, 'tcpinfo.log');
+    await logWithPlugin(await loopbackServer(t), live, { requests: 2 });
+    const { records } = readLog(live);
+
+    const plain = await cli(['tail', '--no-follow', '-n', '2', live]);
+    assert.doesNotMatch(plain.stdout, /\x1b|  | $/m, 'no colour, no padding');
+    const [title, ...lines] = plain.stdout.trim().split('\n');
+    assert.equal(title.split('\t').join(' '), fs.readFileSync(live, 'utf8').split('\n')[0]);
+    assert.deepEqual(lines, records.slice(-2).map((r) => r.line.replaceAll(' ', '\t')));
+
+    const pretty = await cli(['tail', '--no-follow', '--pretty', '-n', '2', '--fields=rtt,rttvar,snd_cwnd', live]);
+    const [prettyTitle, ...rows] = pretty.stdout.trim().split('\n');
+    assert.match(prettyTitle, /^time +event +client +server +rtt\(ms\) +rttvar\(ms\) +snd_cwnd$/);
+    for (const [i, row] of rows.entries()) {
+      const r = records.at(-2 + i);
+      const cells = row.split(/ {2,}/);
+      assert.deepEqual(cells.slice(1), [r.event, r.client, r.server, (r.rtt / 1000).toFixed(3), (r.rttvar / 1000).toFixed(3), String(r.snd_cwnd)]);
+    }
+    // Aligned: every column starts at the same place on every line.
+    const ends = (line) => [...line.matchAll(/\S+/g)].map((m) => m.index + m[0].length);
+    assert.deepEqual(ends(rows[0]).slice(-3), ends(rows[1]).slice(-3));
+  });
+
+  test('JSON-lines input is told apart by content and filtered the same way', async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'tcpinfo.json.log');
+    const lines = [
+      { time: '2026-11-23T14:05:09.123Z', event: 'ssn_start', client: '::1', client_port: 51234, server: '::1', server_port: 8080, rtt: 120, bytes_acked: 0 },
+      { time: '2026-11-23T14:05:09.200Z', event: 'txn_close', client: '::1', client_port: 51234, server: '::1', server_port: 8080, conn: 'c1a2', method: 'GET', status: 200, rtt: 2500, bytes_acked: 5 * 1024 * 1024 },
+    ];
+    fs.writeFileSync(file, lines.map((l) => JSON.stringify(l) + '\n').join(''));
+    const json = await cli(['tail', '--no-follow', '--json', '--min-rtt=1', file]);
+    assert.deepEqual(json.stdout.trim().split('\n').map((l) => JSON.parse(l)), [lines[1]]);
+    const pretty = await cli(['tail', '--no-follow', '--pretty', '--client=::1', '--fields=rtt,bytes_acked,status', file]);
+    const last = pretty.stdout.trim().split('\n').at(-1).split(/ {2,}/);
+    assert.deepEqual(last.slice(1), ['txn_close', '::1', '::1', '2.500', '5.0MiB', '200']);
+  });
+
+  test('stops cleanly on SIGTERM, and when the reader of its output goes away (EPIPE)', async (t) => {
+    const dir = tempDir(t);
+    const live = path.join(dir, 'tcpinfo.log');
+    await logWithPlugin(await loopbackServer(t), live, { requests: 1 });
+
+    const term = start(['tail', '-n', '1', '--poll=30', live]);
+    t.after(() => term.child.kill('SIGKILL'));
+    await waitFor(() => term.stdout.includes('txn_close'), 5000, 'the last line');
+    term.child.kill('SIGTERM');
+    assert.deepEqual(await withTimeout(term.exit, 5000, 'tail to stop on SIGTERM'), { code: 0, signal: null });
+
+    const piped = start(['tail', '-n', '1', '--poll=30', live]);
+    t.after(() => piped.child.kill('SIGKILL'));
+    await waitFor(() => piped.stdout.includes('txn_close'), 5000, 'the last line');
+    piped.child.stdout.destroy();
+    // The next line it writes meets a closed pipe.
+    const line = fs.readFileSync(live, 'utf8').split('\n')[1];
+    fs.appendFileSync(live, `${line}\n${line}\n`);
+    assert.deepEqual(await withTimeout(piped.exit, 5000, 'tail to stop on EPIPE'), { code: 0, signal: null });
+    assert.equal(piped.stderr, '');
+  });
+
+  test('usage errors exit 2 and name the option', async () => {
+    const bad = [['--event=txn_clsoe'], ['--min-rtt=fast'], ['--client=999.1.1.1'], ['-n', '-3'], ['--json', '--plain'], ['--bogus']];
+    const [missing, ...results] = await Promise.all([
+      cli(['tail', '--no-follow', path.join(os.tmpdir(), 'no-such-tcpinfo.log')]),
+      ...bad.map((args) => cli(['tail', '--no-follow', ...args, 'x.log'])),
+    ]);
+    for (const [i, { code, stderr }] of results.entries()) {
+      assert.equal(code, 2, bad[i].join(' '));
+      assert.match(stderr, new RegExp(`^tcpinfo tail: .*(${bad[i][0]}|Unknown option)`), bad[i].join(' '));
+    }
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no such file/);
+  });
+});
+
+describe('tcpinfo summary', () => {
+  /** Two rolled files and the live one, written by the plugin, from three loopback clients. */
+  async function rolledLogs(t) {
+    const dir = tempDir(t);
+    const live = path.join(dir, 'tcpinfo.log');
+    const server = await loopbackServer(t);
+    const clients = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+    const periods = [
+      ['20261122.00h00m00s', '20261123.00h00m00s'],
+      ['20261123.00h00m00s', '20261124.00h00m00s'],
+    ];
+    const files = [];
+    for (const [i, period] of periods.entries()) {
+      await logWithPlugin(server, live, { requests: 4 + i, clients });
+      files.push(rolledName(live, ...period));
+      fs.renameSync(live, files.at(-1));
+    }
+    await logWithPlugin(server, live, { requests: 5, clients });
+    files.push(live);
+    return { dir, files, records: files.flatMap((file) => readLog(file).records) };
+  }
+
+  test('figures equal nearest-rank percentiles computed from the same lines; files in time order', async (t) => {
+    const { files, records } = await rolledLogs(t);
+    // Given out of order: the live file first, then the rolled ones newest first.
+    const { code, stdout } = await cli(['summary', '--json', files[2], files[1], files[0]]);
+    assert.equal(code, 0);
+    const summary = JSON.parse(stdout);
+    assert.deepEqual(summary.files, files);
+    assert.equal(summary.readings, records.length);
+    assert.equal(summary.percentiles, 'nearest-rank');
+
+    assert.deepEqual(Object.keys(summary.events), EVENTS);
+    for (const event of EVENTS) {
+      const lines = records.filter((r) => r.event === event);
+      const rtt = lines.map((r) => r.rtt);
+      const got = summary.events[event];
+      assert.equal(got.readings, lines.length);
+      assert.deepEqual(got.rtt_us, {
+        readings: lines.length,
+        p50: nearestRank(rtt, 50),
+        p90: nearestRank(rtt, 90),
+        p99: nearestRank(rtt, 99),
+        max: Math.max(...rtt),
+      }, event);
+      assert.equal(got.rttvar_us.p50, nearestRank(lines.map((r) => r.rttvar), 50));
+      assert.equal(got.snd_cwnd.p50, nearestRank(lines.map((r) => r.snd_cwnd), 50));
+      const withRetrans = lines.filter((r) => r.all_retrans > 0).length;
+      assert.deepEqual(got.retrans, { field: 'all_retrans', readings: lines.length, with_retrans: withRetrans, share: withRetrans / lines.length });
+    }
+
+    const byClient = new Map();
+    for (const r of records) byClient.set(r.client, [...(byClient.get(r.client) ?? []), r]);
+    const expectedClients = [...byClient]
+      .map(([client, lines]) => {
+        const rtt = lines.map((r) => r.rtt);
+        return { client, readings: lines.length, rtt_us: { p50: nearestRank(rtt, 50), p90: nearestRank(rtt, 90), max: Math.max(...rtt) } };
+      })
+      .sort((a, b) => b.rtt_us.p90 - a.rtt_us.p90 || b.readings - a.readings || a.client.localeCompare(b.client));
+    assert.equal(expectedClients.length, 3);
+    assert.deepEqual(summary.clients, expectedClients);
+
+    const histogramTotal = summary.rtt_histogram_us.reduce((sum, b) => sum + b.count, 0);
+    assert.equal(histogramTotal, records.length);
+    for (const bucket of summary.rtt_histogram_us) {
+      assert.equal(bucket.count, records.filter((r) => r.rtt >= bucket.from && r.rtt < bucket.to).length, `bucket ${bucket.from}`);
+    }
+  });
+
+  test('the text report shows the same figures in ms, a table per event, top clients and a histogram', async (t) => {
+    const { files, records } = await rolledLogs(t);
+    const { code, stdout, stderr } = await cli(['summary', '--top=2', ...files]);
+    assert.equal(code, 0);
+    assert.equal(stderr, '', 'no progress line when stderr is not a terminal');
+    assert.match(stdout, /nearest-rank/);
+    assert.match(stdout, /retrans: share of readings with all_retrans > 0/);
+    const closes = records.filter((r) => r.event === 'txn_close').map((r) => r.rtt);
+    const row = stdout.split('\n').find((line) => line.startsWith('txn_close'));
+    const ms = (us) => (us / 1000).toFixed(3);
+    assert.deepEqual(row.split(/ +/).slice(1, 6), [String(closes.length), ms(nearestRank(closes, 50)), ms(nearestRank(closes, 90)), ms(nearestRank(closes, 99)), ms(Math.max(...closes))]);
+    assert.match(stdout, /^top 2 clients by rtt p90$/m);
+    const bars = stdout.split('\n').filter((line) => / - .*#+ /.test(line));
+    assert.ok(bars.length >= 1);
+    assert.equal(bars.reduce((sum, line) => sum + Number(line.match(/#+ +([\d,]+)/)[1].replaceAll(',', '')), 0), records.length);
+  });
+
+  test('--since/--until take the log timestamp, ISO dates and times; level 1 and a retrans-only header say which field', async (t) => {
+    const dir = tempDir(t);
+    const level1 = path.join(dir, 'level1.log');
+    fs.writeFileSync(level1, [
+      'timestamp event client server rtt',
+      '20261123.09h59m59s txn_close 127.0.0.1 127.0.0.1 100',
+      '20261123.10h00m00s txn_close 127.0.0.1 127.0.0.1 200',
+      '20261123.11h30m00s txn_close 127.0.0.1 127.0.0.1 300',
+      '20261123.12h00m00s txn_close 127.0.0.1 127.0.0.1 400',
+      '',
+    ].join('\n'));
+    // A header of chosen fields (the coming --fields= option): columns found by name; `-` is absent.
+    const chosen = path.join(dir, 'chosen.log');
+    fs.writeFileSync(chosen, [
+      'timestamp event client server retrans min_rtt rtt',
+      '20261123.10h15m00s txn_close 127.0.0.1 127.0.0.1 1 5 250',
+      '20261123.10h16m00s txn_close 127.0.0.1 127.0.0.1 0 - 350',
+      'garbage line',
+      '',
+    ].join('\n'));
+    const ranges = [
+      ['20261123.10h00m00s', '20261123.12h00m00s'],
+      ['2026-11-23T10:00', '2026-11-23T12:00:00'],
+      [new Date(2026, 10, 23, 10).toISOString(), new Date(2026, 10, 23, 12).toISOString()],
+    ];
+    const results = await Promise.all(ranges.map(([since, until]) => cli(['summary', '--json', `--since=${since}`, `--until=${until}`, level1])));
+    for (const [i, { code, stdout }] of results.entries()) {
+      const [since, until] = ranges[i];
+      assert.equal(code, 0);
+      const s = JSON.parse(stdout);
+      assert.equal(s.readings, 2, `${since} .. ${until}`);
+      assert.deepEqual(s.events.txn_close.rtt_us, { readings: 2, p50: 200, p90: 300, p99: 300, max: 300 });
+      assert.equal(s.events.txn_close.retrans, null, 'level 1 has no retransmission column');
+    }
+    const day = JSON.parse((await cli(['summary', '--json', '--since=2026-11-23', '--until=2026-11-24', level1, chosen])).stdout);
+    assert.equal(day.readings, 6);
+    const mixed = await cli(['summary', '--json', chosen]);
+    const s = JSON.parse(mixed.stdout);
+    assert.deepEqual(s.events.txn_close.retrans, { field: 'retrans', readings: 2, with_retrans: 1, share: 0.5 });
+    assert.deepEqual(s.events.txn_close.rtt_us, { readings: 2, p50: 250, p90: 350, p99: 350, max: 350 });
+    assert.equal(s.skipped_lines, 1);
+    assert.match(mixed.stderr, /skipped 1 lines/);
+    const text = await cli(['summary', chosen]);
+    assert.match(text.stdout, /retrans\*: share of readings with retrans > 0/);
+  });
+
+  test('streams in bounded memory: 300,000 lines through a 16 MB heap; gzip read too', async (t) => {
+    const dir = tempDir(t);
+    const big = path.join(dir, 'big.log');
+    const fd = fs.openSync(big, 'w');
+    fs.writeSync(fd, 'timestamp event client server rtt rttvar snd_cwnd all_retrans\n');
+    const expected = [];
+    for (let block = 0; block < 30; block++) {
+      let text = '';
+      for (let i = 0; i < 10_000; i++) {
+        const n = block * 10_000 + i;
+        const rtt = 100 + ((n * 7919) % 3000);
+        expected.push(rtt);
+        text += `20261123.14h${String(block).padStart(2, '0')}m00s ${EVENTS[n % 4]} 10.0.0.${n % 20} 127.0.0.1 ${rtt} 50 10 ${n % 100 === 0 ? 1 : 0}\n`;
+      }
+      fs.writeSync(fd, text);
+    }
+    fs.closeSync(fd);
+    assert.ok(fs.statSync(big).size > 16 * 1024 * 1024, 'more bytes than the heap may hold');
+    const { code, stdout, stderr } = await cli(['summary', '--json', '--top=3', big], { env: { NODE_OPTIONS: '--max-old-space-size=16' } });
+    assert.equal(code, 0, stderr);
+    const s = JSON.parse(stdout);
+    assert.equal(s.readings, expected.length);
+    const all = s.rtt_histogram_us.reduce((sum, b) => sum + b.count, 0);
+    assert.equal(all, expected.length);
+    const closes = expected.filter((_, n) => n % 4 === 3);
+    assert.equal(s.events.txn_close.rtt_us.p99, nearestRank(closes, 99));
+    assert.equal(s.events.ssn_start.retrans.with_retrans, 3000);
+
+    const gz = path.join(dir, 'small.log_web1.20261123.00h00m00s-20261124.00h00m00s.old.gz');
+    fs.writeFileSync(gz, gzipSync(fs.readFileSync(big).subarray(0, 100_000)));
+    const zipped = JSON.parse((await cli(['summary', '--json', gz])).stdout);
+    assert.equal(zipped.files[0], gz);
+    assert.ok(zipped.readings > 1000);
+  });
+
+  test('exit codes: 2 for usage, 1 for a file that cannot be read (the others still summarised)', async (t) => {
+    const dir = tempDir(t);
+    assert.equal((await cli(['summary'])).code, 2);
+    assert.equal((await cli(['summary', '--since=yesterday', 'x.log'])).code, 2);
+    assert.equal((await cli(['summary', '--since=2h', '--until=3h', 'x.log'])).code, 2);
+    const ok = path.join(dir, 'ok.log');
+    fs.writeFileSync(ok, 'timestamp event client server rtt\n20261123.10h00m00s txn_close 127.0.0.1 127.0.0.1 100\n');
+    const partly = await cli(['summary', '--json', path.join(dir, 'missing.log'), ok]);
+    assert.equal(partly.code, 1);
+    assert.match(partly.stderr, /missing\.log: cannot read \(ENOENT\)/);
+    assert.equal(JSON.parse(partly.stdout).readings, 1);
+  });
+});
+
+describe('tcpinfo check', () => {
+  test('a good plugin.config: every option, its value and whether it is the default; exit 0', async (t) => {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'plugin.config');
+    fs.writeFileSync(config, '# plugins\nstats_over_http.so\ntcpinfo.so --hooks=txn_close --log-level=2 --rolling-interval-sec=7000\n');
+    const { code, stdout } = await cli(['check', config], { cwd: dir });
+    assert.equal(code, 0);
+    assert.match(stdout, /: valid/);
+    const row = (option) => stdout.split('\n').find((line) => line.startsWith(option + ' '))?.split(/ {2,}/);
+    assert.deepEqual(row('--hooks').slice(1, 3), ['txn_close', 'no']);
+    assert.deepEqual(row('--log-level').slice(1, 3), ['2', 'no']);
+    assert.deepEqual(row('--sample-rate').slice(1, 3), ['1000', 'yes']);
+    assert.deepEqual(row('--rolling-interval-sec').slice(1, 3), ['7200', 'no']);
+    assert.match(stdout, /note: .*7000 does not divide 86400: using 7200/);
+
+    // Without an argument: ./plugin.config.
+    assert.equal((await cli(['check'], { cwd: dir })).stdout, stdout.replaceAll(config, 'plugin.config'));
+
+    const json = JSON.parse((await cli(['check', '--json', '--options', '--log-level=2 -r 500'])).stdout);
+    assert.equal(json.valid, true);
+    assert.deepEqual(json.options.find((o) => o.option === '--sample-rate'), {
+      option: '--sample-rate', value: '500', isDefault: false, description: json.options.find((o) => o.option === '--sample-rate').description,
+    });
+    assert.equal(json.options.find((o) => o.option === '--hooks').isDefault, true);
+  });
+
+  test('a broken configuration: every problem listed with its line; exit 1', async (t) => {
+    const dir = tempDir(t);
+    const config = path.join(dir, 'plugin.config');
+    fs.writeFileSync(config, 'foo.so\n\ntcpinfo.so --hooks=ssn_begin --log-level=0 --sample-rate=0x10 --rolling-size=5\n');
+    const { code, stdout } = await cli(['check', config]);
+    assert.equal(code, 1);
+    assert.match(stdout, /invalid, 4 problems/);
+    for (const option of ['--hooks=ssn_begin', '--log-level=0', '--sample-rate=0x10', '--rolling-size=5']) {
+      assert.match(stdout, new RegExp(`plugin\\.config:3: ${option}: `), option);
+    }
+    const json = await cli(['check', '--json', '--options=--log-level=7 --bogus']);
+    assert.equal(json.code, 1);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.valid, false);
+    assert.deepEqual(report.problems.map((p) => p.option).sort(), ['--bogus', '--log-level']);
+
+    const missing = await cli(['check', path.join(dir, 'nope.config')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, /cannot read the file/);
+    assert.equal((await cli(['check', config, '--options=-l 2'])).code, 2);
+  });
+
+  test('--help on every command, with examples; unknown commands exit 2', async () => {
+    const commands = ['tail', 'summary', 'check'];
+    const helps = await Promise.all(commands.map((command) => cli([command, '--help'])));
+    for (const [i, { code, stdout }] of helps.entries()) {
+      const command = commands[i];
+      assert.equal(code, 0);
+      assert.match(stdout, new RegExp(`^Usage: tcpinfo ${command}`));
+      assert.match(stdout, /Examples:/);
+      assert.match(stdout, /Exit status:/);
+    }
+    assert.equal((await cli(['--help'])).code, 0);
+    const unknown = await cli(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  });
+});
