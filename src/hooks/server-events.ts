@@ -103,6 +103,8 @@ function catchUpSession(tap: ServerTap, socket: ServerSocket): void {
   const since = socket[kSeenAt] ?? 0;
   socket[kSeenAt] = lastTicket;
   if (tap.sessions !== null && !tap.sessions.has(socket)) {
+    void socket.remotePort;
+    void socket.localPort;
     tap.sessions.add(socket);
     (socket as SessionSocket)._destroy = destroyWithEvent;
   }

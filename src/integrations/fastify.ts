@@ -1,0 +1,50 @@
+/**
+ * tcpinfo as a Fastify plugin:
+ *
+ *   import tcpinfo from 'tcpinfo/fastify';
+ *   await fastify.register(tcpinfo, { options: '--hooks=ssn_start,txn_close --log-level=2' });
+ *
+ * It attaches to fastify.server, the node http/https server, which exists from the start: every
+ * connection and every request of the app goes through it, so the log covers all routes, 404s, errors,
+ * encapsulated scopes and replies sent with reply.raw or after reply.hijack(), whatever plugin order.
+ * fastify.close() writes out the log once the server has closed its connections.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Server } from 'node:http';
+import type { TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
+import { ServerLoggers } from './server-loggers.js';
+
+export interface TcpinfoPluginOptions {
+  /**
+   * The tcpinfo options: an ATS options string (`'--hooks=ssn_start,txn_close -l 2'`) or the same as
+   * an object (`{ hooks: ['ssn_start', 'txn_close'], logLevel: 2 }`). Default: every option's default.
+   * Nested under `options` because Fastify keeps `logLevel` and `prefix` of plugin options for itself.
+   */
+  options?: string | TcpinfoOptionsInput | TcpinfoOptions;
+}
+
+/** Keys of plugin options that Fastify itself reads. */
+const FASTIFY_KEYS = new Set(['options', 'prefix', 'logLevel', 'logSerializers']);
+
+const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: FastifyInstance, pluginOptions: TcpinfoPluginOptions) => {
+  const stray = Object.keys(pluginOptions ?? {}).filter((key) => !FASTIFY_KEYS.has(key));
+  if (stray.length > 0) {
+    throw new TypeError(
+      `tcpinfo: fastify.register(tcpinfo, { ${stray.join(', ')} }): tcpinfo's options go under "options", ` +
+        `e.g. fastify.register(tcpinfo, { options: { ${stray[0]}: ... } })`,
+    );
+  }
+  if (fastify.initialConfig.http2 === true) {
+    throw new Error('tcpinfo: HTTP/2 servers are not supported (one TCP connection carries many streams); use HTTP/1.1');
+  }
+  const loggers = new ServerLoggers(pluginOptions?.options);
+  // fastify.server is not listening yet: every connection comes through its 'connection' event.
+  loggers.add(fastify.server as Server, false);
+  fastify.addHook('onClose', () => loggers.close());
+};
+
+/** The Fastify plugin; hooks for the whole app (fastify-plugin: not encapsulated). */
+export const tcpinfo = fp(plugin, { name: 'tcpinfo', fastify: '5.x' });
+
+export default tcpinfo;

@@ -1,0 +1,87 @@
+// The shipped types of every entry point (tsc over examples/typed.ts), and the runnable examples run.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { countBy, keepAliveRequests, readLog, tempDir } from './support/harness.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
+const run = promisify(execFile);
+
+describe('types', () => {
+  test('examples/typed.ts type-checks against the .d.ts of tcpinfo, tcpinfo/express, tcpinfo/fastify, tcpinfo/register', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    for (const entry of ['.', './express', './fastify', './register']) {
+      assert.ok(fs.existsSync(path.join(ROOT, pkg.exports[entry].types)), `${entry}: ${pkg.exports[entry].types} is built`);
+    }
+    const result = await run(TSC, ['-p', path.join(ROOT, 'examples', 'tsconfig.json')], { cwd: ROOT, timeout: 30_000 }).catch((err) => err);
+    assert.equal(result.code ?? 0, 0, `tsc failed:\n${result.stdout}${result.stderr}`);
+  });
+});
+
+/** Runs an example in a temp dir until it prints its URL; sends requests, then SIGINT; resolves with the exit and the log. */
+async function runExample(t, file, { args = [], env = {}, requests = 3 } = {}) {
+  const dir = tempDir(t, 'tcpinfo-example-');
+  // As installed: `tcpinfo/register` on the command line resolves from the working directory.
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tcpinfo'), 'dir');
+  const child = spawn(process.execPath, [...args, path.join(ROOT, 'examples', file)], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal }))));
+  const port = await new Promise((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (c) => {
+      stdout += c;
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
+      if (match) resolve(Number(match[1]));
+    });
+    exited.then(() => resolve(null));
+  });
+  assert.ok(port, `${file} did not start:\n${stderr}`);
+  const results = await keepAliveRequests(port, requests, { path: '/' });
+  assert.ok(results.every((r) => r.status === 200));
+  child.kill('SIGINT');
+  const exit = await exited;
+  return { ...exit, stderr, log: readLog(path.join(dir, 'tcpinfo.log')) };
+}
+
+describe('examples run', () => {
+  test('plain-http.mjs', async (t) => {
+    const { code, stderr, log } = await runExample(t, 'plain-http.mjs');
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(countBy(log.records), { ssn_start: 1, txn_start: 3, send_resp_hdr: 3, txn_close: 3 });
+  });
+
+  test('express.mjs', async (t) => {
+    const { code, stderr, log } = await runExample(t, 'express.mjs');
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(countBy(log.records), { ssn_start: 1, txn_close: 3 });
+  });
+
+  test('fastify.mjs', async (t) => {
+    const { code, stderr, log } = await runExample(t, 'fastify.mjs');
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(countBy(log.records), { ssn_start: 1, txn_close: 3 });
+  });
+
+  test('preload-app.mjs with --import tcpinfo/register', async (t) => {
+    const { signal, stderr, log } = await runExample(t, 'preload-app.mjs', {
+      args: ['--import', 'tcpinfo/register'],
+      env: { TCPINFO_OPTIONS: '--hooks=ssn_start,txn_close -l 2' },
+    });
+    assert.equal(signal, 'SIGINT', stderr);
+    assert.deepEqual(countBy(log.records), { ssn_start: 1, txn_close: 3 });
+    assert.ok(log.records.every((r) => r.cols.length === 15));
+  });
+});
