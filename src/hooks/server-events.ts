@@ -24,7 +24,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { EventName } from '../config/types.js';
-import { beginEvent } from '../tcpinfo/read.js';
+import { beginEvent, keepFinalReading } from '../tcpinfo/read.js';
 
 export const SSN_START = 0;
 export const TXN_START = 1;
@@ -124,10 +124,18 @@ function startSession(tap: ServerTap, socket: Socket): void {
   if ((tap.mask & (1 << SSN_START)) !== 0) dispatch(tap, SSN_START, socket, null);
 }
 
-type SessionSocket = ServerSocket & { _destroy(err: Error | null, cb: (err: Error | null) => void): void };
+type SessionSocket = ServerSocket & {
+  _destroy(err: Error | null, cb: (err: Error | null) => void): void;
+  /** Responses on this connection whose txn_close has not come yet. */
+  [kOpenTxns]?: number;
+};
+const kOpenTxns = Symbol('tcpinfo.openTransactions');
 
 function destroyWithEvent(this: SessionSocket, err: Error | null, cb: (err: Error | null) => void): void {
   const tap = this.server?.[kTap];
+  // A response still open (the client reset, or went away mid-response) gets its txn_close after the
+  // fd is gone: keep the last reading for it while the fd is still here.
+  if ((this[kOpenTxns] ?? 0) > 0) keepFinalReading(this);
   if (tap !== undefined && tap.sessions !== null) {
     tap.sessions.delete(this);
     // The fd is still open here: the prototype's _destroy is what closes it.
@@ -148,7 +156,14 @@ function onRequest(this: TappedServer, req: IncomingMessage, res: ServerResponse
   // An own property pointing at one shared function: no per-request closure. Node's implicit header
   // (write/end without writeHead) goes through this.writeHead too, so both paths are seen.
   if ((mask & (1 << SEND_RESP_HDR)) !== 0) res.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
-  if ((mask & (1 << TXN_CLOSE)) !== 0) res.on('close', onResponseClose);
+  if ((mask & (1 << TXN_CLOSE)) !== 0) watchResponseClose(req.socket as SessionSocket, res);
+}
+
+/** txn_close at the response's 'close'; the socket counts its open transactions until then. */
+function watchResponseClose(socket: SessionSocket, res: ServerResponse): void {
+  socket[kOpenTxns] = (socket[kOpenTxns] ?? 0) + 1;
+  if (socket._destroy !== destroyWithEvent) socket._destroy = destroyWithEvent;
+  res.on('close', onResponseClose);
 }
 
 function tapOf(res: ServerResponse): ServerTap | undefined {
@@ -170,8 +185,10 @@ function writeHeadWithEvent(this: ServerResponse): ServerResponse {
 
 function onResponseClose(this: ServerResponse): void {
   // res.socket is already detached here; the request keeps the connection's socket.
+  const socket = this.req.socket as SessionSocket;
   const tap = tapOf(this);
-  if (tap !== undefined) dispatch(tap, TXN_CLOSE, this.req.socket, this);
+  if (tap !== undefined) dispatch(tap, TXN_CLOSE, socket, this);
+  socket[kOpenTxns] = (socket[kOpenTxns] ?? 1) - 1;
 }
 
 /**
@@ -237,7 +254,7 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
       res.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
     }
   }
-  if ((mask & (1 << TXN_CLOSE)) !== 0 && !res.listeners('close').includes(onResponseClose)) res.on('close', onResponseClose);
+  if ((mask & (1 << TXN_CLOSE)) !== 0 && !res.listeners('close').includes(onResponseClose)) watchResponseClose(socket as SessionSocket, res);
 }
 
 /** The server's open connections (those seen since a session-tracking consumer arrived). */
