@@ -197,6 +197,15 @@ describe('--fields', () => {
     assert.equal(obj.rcv_wnd, null);
   });
 
+  test('one file, two column sets: refused at attach, not interleaved', async (t) => {
+    const logFile = path.join(tempDir(t), 'shared.log');
+    const first = attach(http.createServer(), { logFile, format: 'json', fields: 'rtt' });
+    t.after(() => first.close());
+    assert.throws(() => attach(http.createServer(), { logFile, format: 'json', fields: 'rtt,min_rtt' }), /already being written in this process with other columns/);
+    const same = attach(http.createServer(), { logFile, format: 'json', fields: 'rtt' });
+    await same.close();
+  });
+
   test('unknown field names are an option error naming them', () => {
     assert.throws(() => parseOptions('--fields=rtt,bogus,cwnd'), /--fields=rtt,bogus,cwnd: unknown fields "bogus", "cwnd"/);
     assert.throws(() => parseOptions('--format=xml'), /--format=xml: must be ats or json/);

@@ -120,6 +120,30 @@ describe('metrics', () => {
     await handle.close();
   });
 
+  test('two servers with one --metrics-port share one /metrics server, each series by its server label', async (t) => {
+    const dir = tempDir(t);
+    // A port that was free a moment ago.
+    const probe = http.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => probe.once('listening', r));
+    const metricsPort = probe.address().port;
+    await new Promise((r) => probe.close(r));
+    const registry = new client.Registry();
+    const servers = [http.createServer((req, res) => res.end('a')), http.createServer((req, res) => res.end('b'))];
+    const handles = servers.map((server, i) =>
+      attach(server, { logFile: path.join(dir, `s${i}.log`), metrics: registry, metricsPort }),
+    );
+    t.after(() => Promise.all(handles.map((h) => h.close())));
+    assert.equal(handles[0].metricsServer, handles[1].metricsServer, 'one server for the port');
+    const ports = [];
+    for (const server of servers) ports.push(await listen(t, server));
+    for (const port of ports) await keepAliveRequests(port, 1);
+    await waitFor(() => handles[0].metricsServer.listening, 2000);
+    const res = await request({ host: '127.0.0.1', port: metricsPort, path: '/metrics' });
+    for (const port of ports) assert.match(res.body, new RegExp(`tcpinfo_connections_opened_total\\{server="127.0.0.1:${port}"\\} 1`));
+    await handles[0].close();
+    assert.equal(handles[1].metricsServer.listening, true, 'still served while one user remains');
+  });
+
   test('option errors: --metrics-port without --metrics, a bad port', () => {
     assert.throws(() => parseOptions('--metrics-port=9100'), /--metrics-port=9100: needs --metrics/);
     assert.throws(() => parseOptions('--metrics --metrics-port=70000'), /--metrics-port=70000: must be a decimal integer from 0 to 65535/);

@@ -12,7 +12,7 @@ import seedrandom from 'seedrandom';
 import { parseOptions } from '../config/options.js';
 import type { EventName, TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
 import { createLineFormatter, type LineFormatter } from '../logger/line-format.js';
-import { serveMetrics } from '../metrics/metrics-server.js';
+import { acquireMetricsServer, releaseMetricsServer } from '../metrics/metrics-server.js';
 import { TcpMetrics } from '../metrics/tcp-metrics.js';
 import type { LogWriter } from '../logger/writer.js';
 import { acquireWriter, releaseWriter } from '../logger/writer-registry.js';
@@ -125,7 +125,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       this.metrics = new TcpMetrics(server, options);
       addConsumer(server, this.metrics);
       if (options.metricsPort !== undefined) {
-        this.metricsServer = serveMetrics(this.metrics.registry, options.metricsPort, options.metricsHost, (err) => this.reportMetricsServerError(err));
+        this.metricsServer = acquireMetricsServer(this.metrics.registry, options.metricsPort, options.metricsHost, (err) => this.reportMetricsServerError(err));
       }
     }
     if (options.updatePeriod > 0) {
@@ -176,7 +176,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       if (this.periodicTimer !== null) clearInterval(this.periodicTimer);
       removeConsumer(this.server, this);
       if (this.metrics !== null) removeConsumer(this.server, this.metrics);
-      this.metricsServer?.close();
+      if (this.metricsServer !== null) releaseMetricsServer(this.metricsServer);
       loggersByServer.get(this.server)?.delete(this);
       this.writer?.removeListener('warning', this.forwardWarning);
       this.closing = this.writer === null ? Promise.resolve() : releaseWriter(this.writer);

@@ -14,8 +14,12 @@ interface Entry {
 
 const writers = new Map<string, Entry>();
 
+/** What lines in one file must agree on: their format and columns, and how the file rolls. */
 function signatureOf(options: TcpinfoOptions, header: string): string {
-  return JSON.stringify([header, options.rollingEnabled, options.rollingOffsetHr, options.rollingIntervalSec, options.rollingSize]);
+  return JSON.stringify([
+    header, options.format, options.fields ?? null, options.logLevel, options.logUrl,
+    options.rollingEnabled, options.rollingOffsetHr, options.rollingIntervalSec, options.rollingSize,
+  ]);
 }
 
 /** The writer for `options.logFile`, opened (header and all) by its first user. */
@@ -25,8 +29,8 @@ export function acquireWriter(options: TcpinfoOptions, header: string): LogWrite
   if (entry !== undefined) {
     if (entry.signature !== signature) {
       throw new Error(
-        `tcpinfo: --log-file=${options.logFile} is already being written with a different --log-level or rolling ` +
-          'settings in this process; give each configuration its own --log-file',
+        `tcpinfo: --log-file=${options.logFile} is already being written in this process with other columns ` +
+          '(--log-level, --fields, --format, --log-url) or rolling settings; give each configuration its own --log-file',
       );
     }
     entry.users++;

@@ -6,7 +6,40 @@
 import http from 'node:http';
 import type { Registry } from 'prom-client';
 
-export function serveMetrics(registry: Registry, port: number, host: string, onError: (err: Error) => void): http.Server {
+interface Shared {
+  server: http.Server;
+  users: number;
+}
+
+/** One /metrics server per host:port in the process: servers and integrations sharing a port share it. */
+const shared = new Map<string, Shared>();
+
+/**
+ * The /metrics server for `host:port`, started by its first user (port 0: a new one each time). The
+ * first user's registry is the one served. Give it back with `releaseMetricsServer`.
+ */
+export function acquireMetricsServer(registry: Registry, port: number, host: string, onError: (err: Error) => void): http.Server {
+  const key = `${host}:${port}`;
+  const entry = port === 0 ? undefined : shared.get(key);
+  if (entry !== undefined) {
+    entry.users++;
+    return entry.server;
+  }
+  const server = serveMetrics(registry, port, host, onError);
+  if (port !== 0) shared.set(key, { server, users: 1 });
+  return server;
+}
+
+export function releaseMetricsServer(server: http.Server): void {
+  for (const [key, entry] of shared) {
+    if (entry.server !== server) continue;
+    if (--entry.users > 0) return;
+    shared.delete(key);
+  }
+  server.close();
+}
+
+function serveMetrics(registry: Registry, port: number, host: string, onError: (err: Error) => void): http.Server {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {

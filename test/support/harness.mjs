@@ -9,10 +9,17 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-/** A fresh temp dir, removed when the test ends. */
-export function tempDir(t, prefix = 'tcpinfo-') {
+const tempDirs = [];
+// Removed when the test file's process exits: after every test's after-hooks (which run in the order they
+// were added, so a handle closed in a later hook would otherwise find its directory gone).
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed when this test file is done. */
+export function tempDir(_t, prefix = 'tcpinfo-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  tempDirs.push(dir);
   return dir;
 }
 
