@@ -33,10 +33,12 @@ export interface TcpinfoStats {
   dropped: number;
   /** Lines written to the file. */
   written: number;
-  /** Lines lost to failed writes. */
+  /** Lines accepted and then lost: still waiting for a fault to clear at close or exit, or cut by one. */
   lost: number;
-  /** Failed writes to the file. */
+  /** Faults met writing the file: a write, open or rename that failed (one that persists counts once). */
   writeErrors: number;
+  /** Files rolled. */
+  rolls: number;
 }
 
 /** What `attach` returns. Emits `'warning'` (an Error) for run-time faults, once per kind of fault. */
@@ -201,6 +203,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       written: w?.written ?? 0,
       lost: w?.lost ?? 0,
       writeErrors: w?.writeErrors ?? 0,
+      rolls: w?.rolls ?? 0,
     };
   }
 }

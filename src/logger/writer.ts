@@ -1,185 +1,495 @@
 /**
- * The log writer: lines from the hot path go into one in-memory batch (a string), and the batch goes to
- * the file in one asynchronous write at most every `flushMs`, or at once when it is large. The batch is
- * bounded in lines: past the bound, lines are dropped and counted, never allowed to grow memory.
+ * The log writer. Lines from the hot path are appended to one in-memory batch (a string). One pump at a
+ * time takes the batch and writes it in one asynchronous write, at most `flushMs` after its first line (at
+ * once when it is large), and between two writes rolls the file when a time boundary or the size says so:
  *
- * The file is opened (and the header written to a new file) synchronously at start-up, so a bad path is
- * an error when the plugin attaches, not later. Nothing synchronous happens per line.
+ *   write(line) -> batch -> pump: [open] -> [roll if due] -> [live name still ours?] -> fs.write
+ *
+ * Bounded: the lines waiting (the batch and the bytes being written) never exceed `queueLines`; past that,
+ * lines are dropped and counted. A fault at run time (directory gone or unwritable, disk full, a rename
+ * refused) stops only the pump: lines wait in the queue, the fault is reported once ('warning' here and
+ * process.emitWarning), and a timer retries every `retryMs` until it clears. A write reports the bytes
+ * that reached the file, so every line lands once, in order and whole, however a fault cuts a write short.
+ *
+ * The rename and reopen are ours, not rotating-file-stream's (the issue proposed it; measured with 3.2.10):
+ * - Its intervals are `Ns`/`Nm` (N dividing 60), `Nh` (N dividing 24) or days: 52 of the 71 intervals ATS
+ *   allows (divisors of 86400 from 60 s) cannot be written, e.g. 90 s or 5400 s; it has no hour offset;
+ *   and `s`/`m` boundaries count from the epoch, not the local day (Asia/Kathmandu, 30m: 11:15, 11:45).
+ * - Its only error path ends the stream: a failed write (ENOSPC) or rename destroys it and every later
+ *   write fails; a rename failing at an interval rotation is swallowed, and the next write then fails.
+ *   When a rename fails after a size check, the write's callback reports an error for bytes that are in
+ *   the file: a caller can no longer know what to write again, so lines would be lost or doubled.
+ * - Its log directory deleted: writes keep succeeding into the unlinked file, and the next rotation
+ *   recreates the directory with mkdir -p (which we avoid: it may be an unmounted volume's mount point).
+ * - A header written on its 'open' event lands after chunks already queued, in the wrong file.
+ * What remains of it, open with a mode and rename to a name that is free, is a few lines here.
  */
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
+import os from 'node:os';
+import { LiveFile } from './rolling-file.js';
+import { latestBoundary, nextBoundary } from './roll-schedule.js';
+
+export { LOG_FILE_MODE } from './rolling-file.js';
 
 export interface LogWriterOptions {
   /** Absolute path of the log file. */
   file: string;
-  /** Header line (with its newline) written at the top of a new file. */
+  /** Header line (with its newline) written at the top of every new file. */
   header: string;
   /** Lines that may wait in memory before further lines are dropped. */
   queueLines: number;
-  /** Longest a line waits before its batch is written, in ms. */
+  /** Longest a line waits before its batch is written, in ms. Default 20. */
   flushMs?: number;
   /** Rolling, as the options: 0 off, 1 by time, 2 by size, 3 by time or size. */
   rollingEnabled: 0 | 1 | 2 | 3;
+  /** Hour of the local day where time boundaries start, 0..23. */
   rollingOffsetHr: number;
+  /** Seconds between time boundaries; a divisor of 86400. */
   rollingIntervalSec: number;
-  /** Bytes. */
+  /** Bytes past which the live file rolls. */
   rollingSize: number;
+  /** How often a writer held up by a fault tries again, in ms. Default 1000. */
+  retryMs?: number;
+  /** Host name in rolled file names. Default `os.hostname()`. */
+  hostname?: string;
 }
 
 export interface LogWriterStats {
-  /** Lines handed to the writer. */
+  /** Lines handed to the writer and accepted. */
   queued: number;
   /** Lines written to the file. */
   written: number;
-  /** Lines dropped because the queue was full. */
+  /** Lines dropped because the queue was full (or the writer closed). */
   dropped: number;
-  /** Lines lost to a failed write. */
+  /** Lines accepted and then lost: still waiting for a fault to clear at close or exit, or cut by one. */
   lost: number;
-  /** Failed writes. */
+  /** Faults met: a write, open or rename that failed (a fault that persists counts once). */
   writeErrors: number;
+  /** Files rolled. */
+  rolls: number;
 }
 
 const DEFAULT_FLUSH_MS = 20;
+const DEFAULT_RETRY_MS = 1000;
 /** A batch this large is written at once rather than waiting for the timer. */
 const EAGER_BATCH_CHARS = 256 * 1024;
-export const LOG_FILE_MODE = 0o640;
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const NEWLINE = 0x0a;
+
+/** What is reported once until it clears. */
+const FAULT_OPEN = 1;
+const FAULT_WRITE = 2;
+const FAULT_ROLL = 4;
+const QUEUE_FULL = 8;
+
+const WARNING_CODES: Record<number, string> = {
+  [FAULT_OPEN]: 'TCPINFO_LOG_OPEN_FAILED',
+  [FAULT_WRITE]: 'TCPINFO_WRITE_FAILED',
+  [FAULT_ROLL]: 'TCPINFO_ROLL_FAILED',
+  [QUEUE_FULL]: 'TCPINFO_QUEUE_FULL',
+};
 
 export class LogWriter extends EventEmitter {
   readonly file: string;
-  private readonly header: string;
+  readonly stats: LogWriterStats = { queued: 0, written: 0, dropped: 0, lost: 0, writeErrors: 0, rolls: 0 };
+  private readonly live: LiveFile;
   private readonly queueLimit: number;
   private readonly flushMs: number;
-  private fd: number;
+  private readonly retryMs: number;
+  private readonly rollBySize: boolean;
+  private readonly rollingSize: number;
+  private readonly offsetHr: number;
+  private readonly intervalSec: number;
+  /** Lines the pump has not taken yet. */
   private batch = '';
   private batchLines = 0;
+  /** Bytes the pump took and has not written yet (the rest of a write a fault cut short), and their lines. */
+  private pending: Buffer | null = null;
+  private pendingLines = 0;
+  /** `pending` begins inside a line whose start is already in the file. */
+  private pendingMidLine = false;
+  private pumping = false;
+  /** A write is with the thread pool: at exit its bytes may or may not land, so they are left alone. */
   private writing = false;
-  private timer: NodeJS.Timeout | null = null;
+  /** The pump stopped on a fault; the retry timer restarts it. */
+  private blocked = false;
+  /** Bits of what has been reported and has not cleared since. */
+  private reported = 0;
+  /** The time boundary that passed and has not been rolled at, or 0. */
+  private timeRollDue = 0;
+  private nextBoundaryMs = 0;
+  /** After a rename failed: no new attempt before this time (ms), or 0. */
+  private rollRetryAt = 0;
+  /** Period start for the next file the pump opens (the end of the roll before it), or 0 for now. */
+  private nextStartMs = 0;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private rollTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  /** No more lines are taken. */
   private closed = false;
+  /** The file is closed; nothing more happens. */
+  private finished = false;
   private idleWaiters: Array<() => void> = [];
-  private reported = false;
   private readonly onExit = (): void => this.flushSync();
-  readonly stats: LogWriterStats = { queued: 0, written: 0, dropped: 0, lost: 0, writeErrors: 0 };
 
   constructor(options: LogWriterOptions) {
     super();
     this.file = options.file;
-    this.header = options.header;
     this.queueLimit = options.queueLines;
     this.flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
-    this.fd = openLogFile(this.file, this.header);
+    this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+    this.rollingSize = options.rollingSize;
+    this.offsetHr = options.rollingOffsetHr;
+    this.intervalSec = options.rollingIntervalSec;
+    this.live = new LiveFile(options.file, options.header, options.hostname ?? os.hostname());
+    try {
+      this.live.openSync(Date.now());
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(`tcpinfo: --log-file=${this.file}: cannot open for appending (${e.code ?? e.message})`, { cause: err });
+    }
+    this.rollBySize = (options.rollingEnabled & 2) !== 0;
+    if ((options.rollingEnabled & 1) !== 0 && this.live.regular) this.armRollTimer();
     process.on('exit', this.onExit);
   }
 
   /** Queue one line (with its newline). False when it was dropped: queue full, or writer closed. */
   write(line: string): boolean {
-    if (this.closed || this.batchLines >= this.queueLimit) {
+    if (this.closed || this.batchLines + this.pendingLines >= this.queueLimit) {
       this.stats.dropped++;
+      if ((this.reported & QUEUE_FULL) === 0 && !this.closed) this.report(QUEUE_FULL, undefined);
       return false;
     }
     this.batch += line;
     this.batchLines++;
     this.stats.queued++;
-    if (!this.writing) {
-      if (this.batch.length >= EAGER_BATCH_CHARS) this.startWrite();
-      else if (this.timer === null) this.timer = setTimeout(this.onTimer, this.flushMs).unref();
+    if (!this.pumping && !this.blocked) {
+      if (this.batch.length >= EAGER_BATCH_CHARS) this.kick();
+      else if (this.flushTimer === null) this.flushTimer = setTimeout(this.onFlushTimer, this.flushMs).unref();
     }
     return true;
   }
 
-  /** Resolves once every line queued so far is in the file (or counted lost). */
+  /**
+   * Resolves once every line queued so far is in the file, or the writer is held up by a fault (the
+   * lines then wait in memory for it to clear; `stats` tells).
+   */
   flush(): Promise<void> {
-    if (this.batchLines === 0 && !this.writing) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.idleWaiters.push(resolve);
-      if (!this.writing) this.startWrite();
-    });
+    if (!this.pumping && (this.blocked || this.finished || (this.batchLines === 0 && this.pending === null && !this.rollIsDue()))) {
+      return Promise.resolve();
+    }
+    return this.pumped();
   }
 
   /** Write out everything queued, then close the file. Lines written after this are dropped. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await this.flush();
-    this.closed = true;
-    process.removeListener('exit', this.onExit);
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    const fd = this.fd;
-    this.fd = -1;
-    await new Promise<void>((resolve) => fs.close(fd, () => resolve()));
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.finish();
+    return this.closing;
   }
 
   /** Best effort at process exit: whatever is queued goes out synchronously. */
   flushSync(): void {
-    if (this.fd < 0 || this.batchLines === 0) return;
-    const text = this.batch;
-    const lines = this.batchLines;
+    if (this.finished) return;
+    const takePending = !this.writing && this.pending !== null;
+    const lines = this.batchLines + (takePending ? this.pendingLines : 0);
+    if (lines === 0) return;
+    const batch = Buffer.from(this.batch);
+    const buf = takePending ? Buffer.concat([this.pending as Buffer, batch]) : batch;
     this.batch = '';
     this.batchLines = 0;
-    try {
-      fs.writeSync(this.fd, text);
-      this.stats.written += lines;
-    } catch {
-      this.stats.lost += lines;
+    if (takePending) {
+      this.pending = null;
+      this.pendingLines = 0;
     }
+    const done = this.live.fd < 0 ? 0 : this.live.writeSync(buf);
+    const written = done === buf.length ? lines : countLines(buf, done);
+    this.stats.written += written;
+    this.stats.lost += lines - written;
   }
 
-  private readonly onTimer = (): void => {
-    this.timer = null;
-    if (!this.writing) this.startWrite();
+  private readonly onFlushTimer = (): void => {
+    this.flushTimer = null;
+    this.kick();
   };
 
-  private startWrite(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.batchLines === 0 || this.fd < 0) {
-      this.settleIdle();
+  private readonly onRetry = (): void => {
+    this.retryTimer = null;
+    this.kick();
+  };
+
+  private readonly onBoundary = (): void => {
+    this.rollTimer = null;
+    const now = Date.now();
+    if (this.nextBoundaryMs > now) {
+      // The timer runs on the monotonic clock, boundaries on the wall clock; after a clock step, wait for the wall clock.
+      this.rollTimer = setTimeout(this.onBoundary, Math.min(this.nextBoundaryMs - now, MAX_TIMER_MS)).unref();
       return;
     }
-    const text = this.batch;
-    const lines = this.batchLines;
-    this.batch = '';
-    this.batchLines = 0;
-    this.writing = true;
-    fs.write(this.fd, text, null, 'utf8', (err) => {
-      this.writing = false;
-      if (err) this.onWriteError(err, lines);
-      else this.stats.written += lines;
-      if (this.batchLines > 0) this.startWrite();
-      else this.settleIdle();
+    // The latest boundary passed counts: after a sleep or a clock step, or with a roll still waiting for a
+    // refused rename, the file rolls once, and a file without lines starts its period at the latest.
+    this.timeRollDue = latestBoundary(this.nextBoundaryMs, now, this.offsetHr, this.intervalSec);
+    this.armRollTimer();
+    if (!this.blocked) this.kick();
+  };
+
+  private armRollTimer(): void {
+    const now = Date.now();
+    this.nextBoundaryMs = nextBoundary(now, this.offsetHr, this.intervalSec);
+    this.rollTimer = setTimeout(this.onBoundary, Math.min(this.nextBoundaryMs - now, MAX_TIMER_MS)).unref();
+  }
+
+  private kick(): void {
+    if (!this.pumping && !this.finished) void this.pump();
+  }
+
+  /** Resolves when the pump running now (or one started now) stops. */
+  private pumped(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
     });
   }
 
-  private settleIdle(): void {
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    this.blocked = false;
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    try {
+      while (!this.finished && (await this.step()));
+    } catch (err) {
+      // step() turns every file system error into a fault; anything else is a bug, and must not reach a request.
+      this.fault(FAULT_WRITE, err);
+    }
+    this.pumping = false;
+    if (!this.finished && (this.blocked || this.rollRetryAt !== 0) && this.retryTimer === null) {
+      this.retryTimer = setTimeout(this.onRetry, this.retryMs).unref();
+    }
+    if (this.batchLines === 0 && this.pending === null) this.reported &= ~QUEUE_FULL;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
 
-  private onWriteError(err: NodeJS.ErrnoException, lines: number): void {
-    this.stats.writeErrors++;
-    this.stats.lost += lines;
-    if (this.reported) return;
-    this.reported = true;
-    const message = `tcpinfo: writing ${this.file} failed (${err.code ?? err.message}); lines are being lost`;
-    process.emitWarning(message, { code: 'TCPINFO_WRITE_FAILED' });
-    this.emit('warning', Object.assign(new Error(message), { cause: err }));
+  /** The pump's next move; false when there is nothing more it can do for now. */
+  private async step(): Promise<boolean> {
+    const live = this.live;
+    if (live.fd < 0) {
+      try {
+        await live.open(this.nextStartMs || Date.now());
+      } catch (err) {
+        return this.fault(FAULT_OPEN, err);
+      }
+      this.nextStartMs = 0;
+      this.cleared(FAULT_OPEN);
+    }
+    if (this.rollIsDue()) {
+      await this.roll();
+      return true;
+    }
+    if (this.pending === null) {
+      if (this.batchLines === 0) return false;
+      this.takeBatch();
+    }
+    // One stat per batch, not per line: a file whose name was removed (or its directory) would take lines unseen.
+    if (!(await live.isInPlace())) {
+      await this.follow();
+      return true;
+    }
+    return this.writePending();
+  }
+
+  /**
+   * Move the batch to `pending`, to be written. Rolling by size, only up to the line that takes the file
+   * past the size: the file rolls right after it, so a rolled file passes the size by less than a line.
+   */
+  private takeBatch(): void {
+    let text = this.batch;
+    let lines = this.batchLines;
+    const room = this.rollingSize - this.live.size;
+    // Characters stand for bytes here: lines are ASCII but for a rare non-ASCII address.
+    if (this.rollBySize && this.live.regular && text.length > room + 1) {
+      const cut = text.indexOf('\n', Math.max(room, 0));
+      if (cut >= 0 && cut + 1 < text.length) {
+        this.batch = text.slice(cut + 1);
+        text = text.slice(0, cut + 1);
+        lines = countNewlines(text);
+        this.batchLines -= lines;
+        this.pending = Buffer.from(text);
+        this.pendingLines = lines;
+        return;
+      }
+    }
+    this.pending = Buffer.from(text);
+    this.pendingLines = lines;
+    this.batch = '';
+    this.batchLines = 0;
+  }
+
+  private async writePending(): Promise<boolean> {
+    const pending = this.pending as Buffer;
+    let n: number;
+    this.writing = true;
+    try {
+      n = await this.live.write(pending);
+    } catch (err) {
+      return this.fault(FAULT_WRITE, err);
+    } finally {
+      this.writing = false;
+    }
+    if (n === pending.length) {
+      this.stats.written += this.pendingLines;
+      this.pending = null;
+      this.pendingLines = 0;
+      this.pendingMidLine = false;
+      this.cleared(FAULT_WRITE);
+      return true;
+    }
+    if (n === 0) return this.fault(FAULT_WRITE, Object.assign(new Error('the write took no bytes'), { code: 'EIO' }));
+    // Cut short (the disk filled up on the way): keep exactly the bytes that did not land, to write next.
+    const lines = countLines(pending, n);
+    this.stats.written += lines;
+    this.pendingLines -= lines;
+    this.pendingMidLine = pending[n - 1] !== NEWLINE;
+    this.pending = pending.subarray(n);
+    return true;
+  }
+
+  private rollIsDue(): boolean {
+    const live = this.live;
+    // Never between the two parts of a line a fault cut in two: the line would be torn across files.
+    if (this.pendingMidLine || !live.regular || live.fd < 0) return false;
+    if (this.rollRetryAt !== 0 && Date.now() < this.rollRetryAt) return false;
+    return this.timeRollDue !== 0 || (this.rollBySize && live.hasRecords && live.size > this.rollingSize);
+  }
+
+  private async roll(): Promise<void> {
+    const live = this.live;
+    const now = Date.now();
+    const boundary = this.timeRollDue;
+    if (!live.hasRecords) {
+      // Only the header: ATS leaves no empty rolled files behind; the file's period starts again here.
+      live.startMs = boundary;
+      this.timeRollDue = 0;
+      return;
+    }
+    // A time roll is named after its boundary; a size roll, or one retried after a refused rename, after now.
+    const end = boundary !== 0 && this.rollRetryAt === 0 ? boundary : now;
+    try {
+      await live.rollAway(end);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // The live name is gone (removed, or its directory): nothing to roll; follow the name.
+        this.rollDone(boundary);
+        await this.follow();
+        return;
+      }
+      this.rollRetryAt = now + this.retryMs;
+      this.fault(FAULT_ROLL, err);
+      return;
+    }
+    this.rollDone(boundary);
+    this.stats.rolls++;
+    this.cleared(FAULT_ROLL);
+    await live.close();
+    this.nextStartMs = end;
+  }
+
+  private rollDone(boundary: number): void {
+    if (this.timeRollDue === boundary) this.timeRollDue = 0;
+    this.rollRetryAt = 0;
+  }
+
+  /**
+   * The live name no longer leads to our file: removed, renamed by another tool, or its directory gone.
+   * Let the file go and open the name anew on the next step, as `tail -F` follows a name.
+   */
+  private async follow(): Promise<void> {
+    if (this.pendingMidLine) {
+      // The start of that line is in the file we let go: the rest alone would be a torn line.
+      const pending = this.pending as Buffer;
+      const end = pending.indexOf(NEWLINE);
+      this.stats.lost++;
+      this.pendingLines--;
+      this.pendingMidLine = false;
+      this.pending = end < 0 || end + 1 === pending.length ? null : pending.subarray(end + 1);
+    }
+    await this.live.close();
+    this.nextStartMs = Date.now();
+  }
+
+  /** Record a fault (reported once until it clears); false, to stop the pump when it holds lines up. */
+  private fault(kind: number, err: unknown): false {
+    if (kind !== FAULT_ROLL) this.blocked = true;
+    if ((this.reported & kind) === 0) {
+      this.stats.writeErrors++;
+      this.report(kind, err);
+    }
+    return false;
+  }
+
+  private cleared(kind: number): void {
+    this.reported &= ~kind;
+  }
+
+  private report(kind: number, err: unknown): void {
+    this.reported |= kind;
+    const code = WARNING_CODES[kind];
+    const why = err === undefined ? '' : ` (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    let message: string;
+    if (kind === QUEUE_FULL) {
+      message = `tcpinfo: ${this.queueLimit} lines are waiting for ${this.file}; further lines are dropped until they are written`;
+    } else if (kind === FAULT_ROLL) {
+      message = `tcpinfo: rolling ${this.file} failed${why}; lines still go to it, and the roll is tried again every ${this.retryMs} ms`;
+    } else {
+      const what = kind === FAULT_OPEN ? 'opening' : 'writing';
+      message =
+        `tcpinfo: ${what} ${this.file} failed${why}; up to ${this.queueLimit} lines wait in memory, ` +
+        `and logging resumes by itself once it works (tried every ${this.retryMs} ms)`;
+    }
+    const warning = Object.assign(new Error(message, { cause: err }), { code });
+    // Outside the caller's stack: the hot path and the pump never run a listener's code, or its exceptions.
+    process.nextTick(emitWarning, this, warning);
+  }
+
+  private async finish(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    if (this.blocked && (this.pending !== null || this.batchLines > 0)) {
+      // One last try before giving up on the lines that wait for a fault to clear.
+      await this.pumped();
+    }
+    this.stats.lost += this.pendingLines + this.batchLines;
+    this.pending = null;
+    this.pendingLines = 0;
+    this.batch = '';
+    this.batchLines = 0;
+    this.finished = true;
+    for (const timer of [this.flushTimer, this.rollTimer, this.retryTimer]) if (timer !== null) clearTimeout(timer);
+    this.flushTimer = this.rollTimer = this.retryTimer = null;
+    process.removeListener('exit', this.onExit);
+    await this.live.close();
   }
 }
 
-/**
- * Open (create with mode 0640, or append to) the log file; a new or empty file gets the header.
- * Synchronous on purpose: this runs at start-up, where a bad path must be an error.
- */
-export function openLogFile(file: string, header: string): number {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'a', LOG_FILE_MODE);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new Error(`tcpinfo: --log-file=${file}: cannot open for appending (${e.code ?? e.message})`, { cause: err });
-  }
-  if (fs.fstatSync(fd).size === 0) fs.writeSync(fd, header);
-  return fd;
+function emitWarning(writer: LogWriter, warning: Error & { code: string }): void {
+  process.emitWarning(warning.message, { code: warning.code });
+  writer.emit('warning', warning);
+}
+
+/** Lines ended within the first `end` bytes of `buf`. */
+function countLines(buf: Buffer, end: number): number {
+  let lines = 0;
+  for (let i = buf.indexOf(NEWLINE); i !== -1 && i < end; i = buf.indexOf(NEWLINE, i + 1)) lines++;
+  return lines;
+}
+
+function countNewlines(text: string): number {
+  let lines = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++;
+  return lines;
 }
