@@ -1,0 +1,95 @@
+// Child process: the server under test, bare or with the plugin. The parent brackets each measured
+// window with 'start' and 'stop'; the server reports its own CPU time (process.cpuUsage), the requests
+// it answered, the plugin's counts and its event-loop delay over the window.
+// With `probe`, each request first times one call, in turn: nothing (the timer itself), a no-op C call
+// through koffi, and readRaw of the request's socket: what a read costs in a busy server, where the
+// HTTP work between two reads has evicted what a tight loop keeps in the caches.
+//
+//   node bench/http-server.mjs '{"handler":"hello","options":null|"--log-level=2 ...","logDir":"/tmp/x","probe":false}'
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { attach } from '../dist/index.js';
+import { readRaw } from '../dist/tcpinfo/read.js';
+import { HANDLERS } from './http-cases.mjs';
+import { serveMessages } from './ipc.mjs';
+import { median } from './stats.mjs';
+
+const config = JSON.parse(process.argv[2]);
+const handler = HANDLERS[config.handler].handler;
+let answered = 0;
+/** With `probe`: per probed call, the nanoseconds of each request that ran it. */
+let probes = null;
+
+function probedHandler() {
+  const abs = createRequire(import.meta.url)('koffi').load(null).func('int abs(int)');
+  const calls = { timer: () => 0, koffiNoop: () => abs(-1), readRaw: (socket) => readRaw(socket) };
+  const names = Object.keys(calls);
+  const MAX_SAMPLES = 100_000;
+  probes = Object.fromEntries(names.map((name) => [name, { ns: new Float64Array(MAX_SAMPLES), count: 0 }]));
+  return (req, res) => {
+    const probe = probes[names[answered % names.length]];
+    const call = calls[names[answered % names.length]];
+    const start = process.hrtime.bigint();
+    call(req.socket);
+    const ns = Number(process.hrtime.bigint() - start);
+    if (probe.count < MAX_SAMPLES) probe.ns[probe.count++] = ns;
+    answered++;
+    handler(req, res);
+  };
+}
+
+const server = http.createServer(
+  config.probe
+    ? probedHandler()
+    : (req, res) => {
+        answered++;
+        handler(req, res);
+      },
+);
+const plugin = config.options === null ? null : attach(server, `${config.options} --log-dir=${config.logDir} --log-file=bench.log`);
+
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+let window = null;
+
+function totals(stats) {
+  const sum = (perEvent) => Object.values(perEvent).reduce((a, b) => a + b, 0);
+  return stats === null
+    ? { events: 0, sampled: 0, logged: 0, dropped: 0, failedReads: 0 }
+    : { events: sum(stats.events), sampled: sum(stats.sampled), logged: sum(stats.logged), dropped: stats.dropped, failedReads: stats.failedReads };
+}
+
+serveMessages({
+  start() {
+    loopDelay.reset();
+    loopDelay.enable();
+    window = { cpu: process.cpuUsage(), answered, plugin: totals(plugin?.stats() ?? null), t0: process.hrtime.bigint() };
+    for (const probe of Object.values(probes ?? {})) probe.count = 0;
+    return { type: 'started' };
+  },
+  stop() {
+    const cpu = process.cpuUsage(window.cpu);
+    const seconds = Number(process.hrtime.bigint() - window.t0) / 1e9;
+    loopDelay.disable();
+    const now = totals(plugin?.stats() ?? null);
+    const delta = Object.fromEntries(Object.keys(now).map((k) => [k, now[k] - window.plugin[k]]));
+    return {
+      type: 'stopped',
+      seconds,
+      requests: answered - window.answered,
+      cpuUs: cpu.user + cpu.system,
+      loopDelayP50Ms: loopDelay.percentile(50) / 1e6,
+      loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      plugin: delta,
+      probesNs: probes && Object.fromEntries(Object.entries(probes).map(([name, p]) => [name, median(Array.from(p.ns.subarray(0, p.count)))])),
+    };
+  },
+  async exit() {
+    server.closeAllConnections();
+    server.close();
+    await plugin?.close();
+    process.exit(0);
+  },
+});
+
+server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.address().port }));

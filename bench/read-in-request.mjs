@@ -1,0 +1,24 @@
+// Section 1, in a busy server: what one read costs inside a request handler of a bare server under
+// autocannon, where the HTTP work between two reads has evicted what a tight loop keeps in the caches.
+// Each request times one call, in turn: nothing (the timer's own cost, subtracted), a no-op C call
+// through koffi (the FFI's own cost), and readRaw of the request's socket.
+import { LOAD, runOnce, spawnServer } from './http-overhead.mjs';
+import { Child } from './ipc.mjs';
+
+export async function measureReadInRequest(s) {
+  const load = new Child(LOAD, [], { name: 'load generator' });
+  try {
+    await load.next('ready', 15_000);
+    const server = spawnServer({ handler: 'hello', options: null, probe: true });
+    const run = await runOnce(load, server, s);
+    const { timer, koffiNoop, readRaw } = run.probesNs;
+    return {
+      readRawNs: readRaw - timer,
+      koffiNoopNs: koffiNoop - timer,
+      timerNs: timer,
+      requestsPerSecond: run.requestsPerSecond,
+    };
+  } finally {
+    await load.stop();
+  }
+}

@@ -1,0 +1,137 @@
+// npm run bench: what the plugin costs, measured (issue 8).
+//
+//   node bench/run.mjs                 the full run (about 10 minutes): prints markdown, writes bench/results.json
+//   node bench/run.mjs --smoke         every section in seconds, figures not to be trusted (npm test runs it)
+//   node bench/run.mjs --write-readme  the full run, then its report into README.md's Performance section
+//   node bench/run.mjs --from=FILE [--write-readme]   no measuring: the report of an earlier full run
+//   --out=FILE                         where the results go (bench/results.json; a temp file for --smoke)
+//   --only=read,http,writer,memory --cases=b,c --handlers=hello --pairs=N --seconds=S
+//                                      a partial run, for working on one thing (never into the README)
+//
+// Sections: read cost (getsockopt, readRaw, readTcpInfo, a plugin event, `ss -tin`), HTTP overhead
+// (bare vs plugin under autocannon), writer throughput, memory with a stalled destination; then the
+// issue's targets, PASS or FAIL. A section that fails is reported and makes the exit status 1; a
+// target that fails does not (the run measured what it had to).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { measureEventCost } from './event-cost.mjs';
+import { CASES, HANDLERS } from './http-cases.mjs';
+import { measureHttpOverhead } from './http-overhead.mjs';
+import { measureMemory } from './memory-stall.mjs';
+import { measureReadCost } from './read-cost.mjs';
+import { measureReadInRequest } from './read-in-request.mjs';
+import { renderReport, writeReadme } from './report.mjs';
+import { FULL, SMOKE } from './settings.mjs';
+import { checkTargets } from './targets.mjs';
+import { measureWriter } from './writer-throughput.mjs';
+
+const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
+const SECTIONS = ['read', 'http', 'writer', 'memory'];
+const NARROWING = ['only', 'cases', 'handlers', 'pairs', 'seconds'];
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    'write-readme': { type: 'boolean', default: false },
+    from: { type: 'string' },
+    out: { type: 'string' },
+    only: { type: 'string' },
+    cases: { type: 'string' },
+    handlers: { type: 'string' },
+    pairs: { type: 'string' },
+    seconds: { type: 'string' },
+  },
+});
+
+function unknownValues(option, allowed) {
+  const unknown = (args[option]?.split(',') ?? []).filter((x) => !allowed.includes(x));
+  return unknown.length === 0 ? [] : [`--${option}: unknown ${unknown.join(', ')} (allowed: ${allowed.join(', ')})`];
+}
+
+const narrowed = NARROWING.some((k) => args[k] !== undefined);
+const problems = [
+  ...unknownValues('only', SECTIONS),
+  ...unknownValues('cases', CASES.map((c) => c.id)),
+  ...unknownValues('handlers', Object.keys(HANDLERS)),
+  ...['pairs', 'seconds'].filter((k) => args[k] !== undefined && !(Number(args[k]) > 0)).map((k) => `--${k}=${args[k]}: must be a number above 0`),
+  ...(args['write-readme'] && (args.smoke || narrowed) ? ['--write-readme takes the figures of a full run: not with --smoke or a partial run'] : []),
+];
+if (problems.length > 0) {
+  console.error(problems.join('\n'));
+  process.exit(2);
+}
+
+const base = args.smoke ? SMOKE : FULL;
+const settings = {
+  ...base,
+  mode: narrowed ? `${base.mode}, partial` : base.mode,
+  http: {
+    ...base.http,
+    ...(args.cases && { cases: args.cases.split(',') }),
+    ...(args.handlers && { handlers: args.handlers.split(',') }),
+    ...(args.pairs && { pairs: Number(args.pairs) }),
+    ...(args.seconds && { seconds: Number(args.seconds) }),
+  },
+};
+const only = args.only?.split(',') ?? SECTIONS;
+const out = args.out ?? (args.smoke ? path.join(os.tmpdir(), 'tcpinfo-bench-smoke.json') : path.join(ROOT, 'bench', 'results.json'));
+const log = (line) => process.stderr.write(`${line}\n`);
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    kernel: os.release(),
+    date: new Date().toISOString(),
+    loadAverageStart: os.loadavg()[0],
+    mode: settings.mode,
+  };
+}
+
+async function measure() {
+  const results = { machine: machine(), settings };
+  let failed = false;
+  const section = async (key, name, f) => {
+    if (!only.includes(name)) return;
+    const t0 = performance.now();
+    log(`${key}...`);
+    try {
+      results[key] = await f();
+    } catch (err) {
+      failed = true;
+      results[key] = { error: err.message };
+      log(`${key} failed: ${err.stack}`);
+    }
+    log(`${key}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  };
+  await section('read', 'read', () => measureReadCost(settings.read));
+  await section('events', 'read', () => measureEventCost(settings.read));
+  await section('inRequest', 'read', () => measureReadInRequest(settings.inRequest));
+  await section('http', 'http', () => measureHttpOverhead(settings.http, log));
+  await section('writer', 'writer', () => measureWriter(settings.writer));
+  await section('memory', 'memory', () => measureMemory(settings.memory));
+  results.machine.loadAverageEnd = os.loadavg()[0];
+  results.targets = checkTargets(results);
+  return { results, failed };
+}
+
+const { results, failed } = args.from ? { results: JSON.parse(fs.readFileSync(args.from, 'utf8')), failed: false } : await measure();
+const report = renderReport(results);
+console.log(`## tcpinfo bench\n\n${report}`);
+if (!args.from) {
+  fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  log(`results: ${out}`);
+}
+if (args['write-readme']) {
+  if (results.machine.mode !== 'full') {
+    console.error(`${args.from}: a ${results.machine.mode} run; the README takes the figures of a full run`);
+    process.exit(2);
+  }
+  writeReadme(path.join(ROOT, 'README.md'), report);
+  log('README.md: Performance section rewritten');
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,32 @@
+// How long and how often each section measures: the full run (`npm run bench`) and the smoke run
+// (`--smoke`, part of `npm test`: every section, every figure, in a few seconds, no figure to trust).
+
+export const FULL = {
+  mode: 'full',
+  read: { iterations: 20_000, rounds: 15, maxMs: 4_000, ssSamples: 40 },
+  inRequest: { warmupSeconds: 1, seconds: 5, connections: 10 },
+  http: {
+    handlers: ['hello', 'json'],
+    pairs: 5,
+    warmupSeconds: 1,
+    seconds: 5,
+    connections: 10,
+  },
+  writer: { seconds: 3, chunkLines: 4096 },
+  memory: { holdSeconds: 2, maxSeconds: 15, queueLines: [65_536, 524_288] },
+};
+
+export const SMOKE = {
+  mode: 'smoke',
+  read: { iterations: 2_000, rounds: 3, maxMs: 300, ssSamples: 3 },
+  inRequest: { warmupSeconds: 0.1, seconds: 0.3, connections: 4 },
+  http: {
+    handlers: ['hello'],
+    pairs: 1,
+    warmupSeconds: 0.1,
+    seconds: 0.25,
+    connections: 4,
+  },
+  writer: { seconds: 0.25, chunkLines: 4096 },
+  memory: { holdSeconds: 0.2, maxSeconds: 6, queueLines: [65_536] },
+};

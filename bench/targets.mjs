@@ -1,0 +1,69 @@
+// The targets of issue 8, checked against one run's results. Each gives the measured figure, the limit
+// and PASS or FAIL; N/A where the run did not measure what the target needs (a section left out).
+
+/** Memory may grow by the queue's lines, once more for a batch in flight, plus this much for the heap. */
+export const MEMORY_SLACK_MIB = 16;
+
+function check(id, target, measured, limit, pass, text) {
+  if (measured === null || measured === undefined || !Number.isFinite(measured)) {
+    return { id, target, measured: null, limit, status: 'N/A', text: text ?? 'not measured in this run' };
+  }
+  return { id, target, measured, limit, status: pass(measured) ? 'PASS' : 'FAIL', text };
+}
+
+function httpCase(results, caseId) {
+  return results.http?.results?.find((r) => r.handler === 'hello' && r.case === caseId);
+}
+
+export function checkTargets(results) {
+  const targets = [];
+  const b = httpCase(results, 'b');
+  const c = httpCase(results, 'c');
+  const raw = results.read?.rawGetsockoptNs;
+  const inRequest = results.inRequest?.readRawNs;
+
+  targets.push(check('b-throughput', '(b) level 2, all hooks, rate 1000: req/s vs bare (hello world)', b?.throughputRatio, 0.85, (x) => x >= 0.85));
+  const perEventLimitUs = raw === undefined ? null : (2.5 * raw) / 1000;
+  targets.push(
+    check(
+      'b-cpu-per-event',
+      '(b) added server CPU per logged event, us, vs 2.5 x raw getsockopt of this run',
+      b?.addedCpuUsPerLoggedEvent,
+      perEventLimitUs,
+      (x) => perEventLimitUs !== null && x <= perEventLimitUs,
+      Number.isFinite(inRequest) ? `one readRaw in a busy server's handler alone: ${(inRequest / 1000).toFixed(2)} us` : undefined,
+    ),
+  );
+  targets.push(check('c-throughput', '(c) level 2, all hooks, rate 10: req/s vs bare (hello world)', c?.throughputRatio, 0.97, (x) => x >= 0.97));
+
+  for (const w of results.writer?.results ?? []) {
+    targets.push(check(`writer-${w.variant}`, `writer, ${w.label}: level-2 lines/s`, w.linesPerSecond, 1_000_000, (x) => x >= 1_000_000));
+  }
+
+  for (const m of results.memory?.results ?? []) {
+    const limit = 2 * m.boundMiB + MEMORY_SLACK_MIB;
+    targets.push(
+      check(
+        `memory-${m.queueLines}`,
+        `memory, stalled destination, --queue-lines=${m.queueLines}: RSS growth MiB (limit: 2 x the queue's bytes + ${MEMORY_SLACK_MIB} MiB; the bound must be reached)`,
+        m.growthMiB,
+        limit,
+        (x) => m.reachedBound && x <= limit,
+        m.reachedBound ? undefined : 'the queue did not fill within the run, so its bound was never tested',
+      ),
+    );
+  }
+
+  const hello = (results.http?.results ?? []).filter((r) => r.handler === 'hello' && Number.isFinite(r.addedLoopDelayP99Ms));
+  const worst = hello.reduce((w, r) => (w === null || r.addedLoopDelayP99Ms > w.addedLoopDelayP99Ms ? r : w), null);
+  targets.push(
+    check(
+      'loop-delay',
+      `added event-loop delay p99, ms, worst hello-world case${worst ? ` (${worst.case})` : ''}`,
+      worst?.addedLoopDelayP99Ms,
+      1,
+      (x) => x < 1,
+    ),
+  );
+  return targets;
+}

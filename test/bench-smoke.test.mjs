@@ -1,0 +1,97 @@
+// The bench's smoke run (`node bench/run.mjs --smoke`): every section runs and reports its figures, so
+// the bench cannot rot. No figure is held to a target here: the machines tests run on are shared and noisy.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CASES } from '../bench/http-cases.mjs';
+import { README_BEGIN, README_END } from '../bench/report.mjs';
+import { tempDir } from './support/harness.mjs';
+
+const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
+
+function runBench(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), ...args], { timeout: 100_000, maxBuffer: 10 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
+    });
+  });
+}
+
+function assertFinite(value, what) {
+  assert.ok(typeof value === 'number' && Number.isFinite(value), `${what}: expected a number, got ${value}`);
+}
+
+test('bench --smoke: every section, with numbers, and every target checked', { timeout: 120_000 }, async (t) => {
+  const out = path.join(tempDir(t), 'results.json');
+  const started = performance.now();
+  const { code, stdout, stderr } = await runBench(['--smoke', `--out=${out}`]);
+  t.diagnostic(`bench --smoke took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  assert.equal(code, 0, stderr);
+
+  for (const heading of ['### Read cost', '### HTTP overhead', '### Writer', '### Memory with a stalled destination', '### Targets']) {
+    assert.ok(stdout.includes(`\n${heading}\n`), `the report has no "${heading}" section`);
+  }
+  const results = JSON.parse(fs.readFileSync(out, 'utf8'));
+  for (const key of ['cpu', 'node', 'kernel', 'date']) assert.ok(results.machine[key], `machine.${key}`);
+  assertFinite(results.machine.cores, 'machine.cores');
+
+  for (const key of ['rawGetsockoptNs', 'getsockoptWithFdLookupNs', 'readRawNs', 'readTcpInfoNs', 'ssUsPerSample']) {
+    assertFinite(results.read[key], `read.${key}`);
+  }
+  for (const key of ['readRawNs', 'koffiNoopNs']) assertFinite(results.inRequest[key], `inRequest.${key}`);
+  assert.equal(results.events.results.length + results.events.skipped.length, 4);
+  for (const e of results.events.results) {
+    assertFinite(e.ns, `events ${e.variant} ns`);
+    assertFinite(e.ratioToReadRaw, `events ${e.variant} ratio`);
+    assert.equal(e.dropped + e.failedReads, 0, `events ${e.variant}: every event read and queued`);
+  }
+
+  // Every case is measured or skipped with a note (an option this build does not have yet).
+  const measured = results.http.results.map((r) => r.case);
+  const skipped = results.http.skipped.map((s) => s.id);
+  assert.deepEqual([...measured, ...skipped].sort(), CASES.map((c) => c.id).sort());
+  for (const s of results.http.skipped) assert.match(s.note, /refuses/);
+  for (const r of results.http.results) {
+    const what = `http ${r.handler} (${r.case})`;
+    for (const side of ['bare', 'plugin']) {
+      assert.ok(r[side].requestsPerSecond > 0, `${what} ${side} req/s`);
+      assertFinite(r[side].cpuUsPerRequest, `${what} ${side} CPU per request`);
+      assertFinite(r[side].loopDelayP99Ms, `${what} ${side} loop delay p99`);
+    }
+    assert.ok(r.plugin.loggedPerRequest > 0, `${what}: lines were logged`);
+    for (const key of ['throughputRatio', 'cpuRatio', 'addedCpuUsPerLoggedEvent', 'addedLoopDelayP99Ms']) assertFinite(r[key], `${what} ${key}`);
+    assert.equal(r.clientErrors, 0, `${what}: client errors`);
+  }
+
+  assert.equal(results.writer.results.length, 2);
+  for (const w of results.writer.results) {
+    assert.ok(w.linesPerSecond > 0 && w.written > 0, `writer ${w.variant}: lines written`);
+    assert.equal(w.lost, 0, `writer ${w.variant}: lines lost`);
+  }
+
+  for (const m of results.memory.results) {
+    assertFinite(m.growthMiB, `memory ${m.queueLines} growth`);
+    assert.ok(m.reachedBound && m.dropped > 0, `memory ${m.queueLines}: a stalled writer drops lines once its queue is full`);
+  }
+
+  const ids = results.targets.map((x) => x.id);
+  for (const id of ['b-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'loop-delay']) {
+    const target = results.targets.find((x) => x.id === id);
+    assert.ok(target, `target ${id} missing (have ${ids.join(', ')})`);
+    assert.match(target.status, /^(PASS|FAIL)$/, `target ${id}: ${target.status} ${target.text ?? ''}`);
+    assertFinite(target.measured, `target ${id} measured`);
+    assert.ok(stdout.includes(target.target), `target ${id} printed`);
+  }
+});
+
+test('README: the Performance section has the markers --write-readme fills, just before Development', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const heading = text.indexOf('\n## Performance\n');
+  const begin = text.indexOf(README_BEGIN);
+  const end = text.indexOf(README_END);
+  const development = text.indexOf('\n## Development\n');
+  assert.ok(heading >= 0 && heading < begin && begin < end && end < development, 'Performance heading, markers, then Development');
+  assert.match(text.slice(begin, end), /### Targets/);
+});
