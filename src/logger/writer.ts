@@ -1,15 +1,22 @@
 /**
  * The log writer. Lines from the hot path are appended to one in-memory batch (a string). One pump at a
- * time takes the batch and writes it in one asynchronous write, at most `flushMs` after its first line (at
- * once when it is large), and between two writes rolls the file when a time boundary or the size says so:
+ * time takes the batch (as bytes) and writes it, at most `flushMs` after its first line (at once when it is
+ * large), each write whole lines (rolling by size, 256 KiB at most), and between two writes rolls the file
+ * when a time boundary or the size says so:
  *
- *   write(line) -> batch -> pump: [open] -> [roll if due] -> [live name still ours?] -> fs.write
+ *   write(line) -> batch -> pump: [open] -> [roll if due] -> take -> [live name still ours? its size] -> fs.write
+ *
+ * Several processes may write the same file, each with a writer of its own (rolling-file.ts says how):
+ * they all see the same time boundaries and, by the look each takes before a write, the same size; the
+ * one that claims the file renames it, and the others follow the live name to the new file.
  *
  * Bounded: the lines waiting (the batch and the bytes being written) never exceed `queueLines`; past that,
  * lines are dropped and counted. A fault at run time (directory gone or unwritable, disk full, a rename
  * refused) stops only the pump: lines wait in the queue, the fault is reported once ('warning' here and
  * process.emitWarning), and a timer retries every `retryMs` until it clears. A write reports the bytes
  * that reached the file, so every line lands once, in order and whole, however a fault cuts a write short.
+ * (With other processes writing the file, a line the full disk cut in two is completed by this process's
+ * next write; should another process's write land between the two parts, that line is torn.)
  *
  * The rename and reopen are ours, not rotating-file-stream's (the issue proposed it; measured with 3.2.10):
  * - Its intervals are `Ns`/`Nm` (N dividing 60), `Nh` (N dividing 24) or days: 52 of the 71 intervals ATS
@@ -28,6 +35,7 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { LiveFile } from './rolling-file.js';
 import { latestBoundary, nextBoundary } from './roll-schedule.js';
+import { sweepLeftovers } from './side-files.js';
 
 export { LOG_FILE_MODE } from './rolling-file.js';
 
@@ -73,6 +81,20 @@ const DEFAULT_FLUSH_MS = 20;
 const DEFAULT_RETRY_MS = 1000;
 /** A batch this large is written at once rather than waiting for the timer. */
 const EAGER_BATCH_CHARS = 256 * 1024;
+/**
+ * Rolling by size, a write takes about this much at most (whole lines): other processes appending to the
+ * file see its size grow in steps no larger, so a file they roll passes the size by no more than that each.
+ */
+const MAX_WRITE_BYTES = 256 * 1024;
+/** After another process claimed the roll: look again this much later (a rename takes far less). */
+const CLAIM_WAIT_MS = 10;
+/**
+ * A file made by another process's roll at a boundary has a birth time at or after it, less up to one
+ * tick of the kernel's coarse clock, which file times are taken from: Date.now() may be a few ms ahead.
+ */
+const BIRTH_MARGIN_MS = 50;
+/** Leftovers of processes that died mid-roll are looked for after a roll, at most this often. */
+const SWEEP_EVERY_MS = 10 * 60_000;
 /** The longest delay setTimeout takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const NEWLINE = 0x0a;
@@ -104,8 +126,16 @@ export class LogWriter extends EventEmitter {
   /** Lines the pump has not taken yet. */
   private batch = '';
   private batchLines = 0;
-  /** Bytes the pump took and has not written yet (the rest of a write a fault cut short), and their lines. */
+  /**
+   * Lines the pump took, as bytes, oldest first: taken from the batch at every step (a string that grew
+   * over many steps would cost the garbage collector far more than the bytes), written a part at a time.
+   */
+  private taken: Buffer[] = [];
+  private takenLines: number[] = [];
+  /** The bytes of the write under way, or the rest of one a fault cut short, and their lines. */
   private pending: Buffer | null = null;
+  private headLines = 0;
+  /** Lines taken and not written yet: in `pending` and in `taken`. */
   private pendingLines = 0;
   /** `pending` begins inside a line whose start is already in the file. */
   private pendingMidLine = false;
@@ -121,6 +151,9 @@ export class LogWriter extends EventEmitter {
   private nextBoundaryMs = 0;
   /** After a rename failed: no new attempt before this time (ms), or 0. */
   private rollRetryAt = 0;
+  /** After another process claimed the roll: no new attempt before this time (ms), or 0. */
+  private rollWaitUntil = 0;
+  private lastSweepMs = 0;
   /** Period start for the next file the pump opens (the end of the roll before it), or 0 for now. */
   private nextStartMs = 0;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -177,7 +210,7 @@ export class LogWriter extends EventEmitter {
    * lines then wait in memory for it to clear; `stats` tells).
    */
   flush(): Promise<void> {
-    if (!this.pumping && (this.blocked || this.finished || (this.batchLines === 0 && this.pending === null && !this.rollIsDue()))) {
+    if (!this.pumping && (this.blocked || this.finished || (this.batchLines === 0 && this.pendingLines === 0 && !this.rollIsDue()))) {
       return Promise.resolve();
     }
     return this.pumped();
@@ -193,16 +226,19 @@ export class LogWriter extends EventEmitter {
   flushSync(): void {
     if (this.finished) return;
     const takePending = !this.writing && this.pending !== null;
-    const lines = this.batchLines + (takePending ? this.pendingLines : 0);
+    const lines = this.batchLines + this.pendingLines - (takePending ? 0 : this.headLines);
     if (lines === 0) return;
-    const batch = Buffer.from(this.batch);
-    const buf = takePending ? Buffer.concat([this.pending as Buffer, batch]) : batch;
+    const parts = takePending ? [this.pending as Buffer, ...this.taken] : this.taken;
+    const buf = Buffer.concat([...parts, Buffer.from(this.batch)]);
     this.batch = '';
     this.batchLines = 0;
+    this.taken = [];
+    this.takenLines = [];
     if (takePending) {
       this.pending = null;
-      this.pendingLines = 0;
+      this.headLines = 0;
     }
+    this.pendingLines = this.headLines;
     const done = this.live.fd < 0 ? 0 : this.live.writeSync(buf);
     const written = done === buf.length ? lines : countLines(buf, done);
     this.stats.written += written;
@@ -266,10 +302,11 @@ export class LogWriter extends EventEmitter {
       this.fault(FAULT_WRITE, err);
     }
     this.pumping = false;
-    if (!this.finished && (this.blocked || this.rollRetryAt !== 0) && this.retryTimer === null) {
-      this.retryTimer = setTimeout(this.onRetry, this.retryMs).unref();
+    if (!this.finished && (this.blocked || this.rollRetryAt !== 0 || this.rollWaitUntil !== 0) && this.retryTimer === null) {
+      const delay = this.blocked ? this.retryMs : Math.max(this.rollRetryAt, this.rollWaitUntil) - Date.now();
+      this.retryTimer = setTimeout(this.onRetry, Math.max(delay, 1)).unref();
     }
-    if (this.batchLines === 0 && this.pending === null) this.reported &= ~QUEUE_FULL;
+    if (this.batchLines === 0 && this.pendingLines === 0) this.reported &= ~QUEUE_FULL;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -291,45 +328,70 @@ export class LogWriter extends EventEmitter {
       await this.roll();
       return true;
     }
-    if (this.pending === null) {
-      if (this.batchLines === 0) return false;
-      this.takeBatch();
-    }
-    // One stat per batch, not per line: a file whose name was removed (or its directory) would take lines unseen.
+    this.takeBatch();
+    if (this.pendingLines === 0) return false;
+    // One stat per write, not per line: a file whose name was removed, rolled by another process, or whose
+    // directory went, would take lines unseen; and the size it gives includes what other processes wrote.
     if (!(await live.isInPlace())) {
       await this.follow();
       return true;
     }
+    if (this.isPastSize() && this.rollIsDue()) {
+      // Other processes took it past the size since the last look: these lines go to the next file.
+      await this.roll();
+      return true;
+    }
+    if (this.pending === null) this.takeNextWrite();
     return this.writePending();
   }
 
-  /**
-   * Move the batch to `pending`, to be written. Rolling by size, only up to the line that takes the file
-   * past the size: the file rolls right after it, so a rolled file passes the size by less than a line.
-   */
+  /** Move the batch to `taken`, as bytes. */
   private takeBatch(): void {
-    let text = this.batch;
-    let lines = this.batchLines;
-    const room = this.rollingSize - this.live.size;
-    // Characters stand for bytes here: lines are ASCII but for a rare non-ASCII address.
-    if (this.rollBySize && this.live.regular && text.length > room + 1) {
-      const cut = text.indexOf('\n', Math.max(room, 0));
-      if (cut >= 0 && cut + 1 < text.length) {
-        this.batch = text.slice(cut + 1);
-        text = text.slice(0, cut + 1);
-        lines = countNewlines(text);
-        this.batchLines -= lines;
-        this.pending = Buffer.from(text);
-        this.pendingLines = lines;
-        return;
-      }
-    }
-    this.pending = Buffer.from(text);
-    this.pendingLines = lines;
+    if (this.batchLines === 0) return;
+    this.taken.push(Buffer.from(this.batch));
+    this.takenLines.push(this.batchLines);
+    this.pendingLines += this.batchLines;
     this.batch = '';
     this.batchLines = 0;
   }
 
+  /**
+   * Move the next write's bytes from `taken` to `pending`: whole lines, all of them but rolling by size.
+   * Rolling by size, about MAX_WRITE_BYTES at most, and only up to the line that takes the file past the
+   * size (as last seen): the file rolls right after it, so a rolled file passes the size by less than a
+   * line (by less than a write per process when several write it).
+   */
+  private takeNextWrite(): void {
+    let limit = Infinity;
+    if (this.rollBySize && this.live.regular) limit = Math.min(MAX_WRITE_BYTES, Math.max(this.rollingSize - this.live.size, 0));
+    const first = this.taken[0];
+    if (first.length > limit + 1) {
+      const cut = first.indexOf(NEWLINE, limit);
+      if (cut >= 0 && cut + 1 < first.length) {
+        const lines = countLines(first, cut + 1);
+        this.pending = first.subarray(0, cut + 1);
+        this.headLines = lines;
+        this.taken[0] = first.subarray(cut + 1);
+        this.takenLines[0] -= lines;
+        return;
+      }
+    }
+    // Small parts (batches taken while a write was under way) are joined, up to the limit.
+    let count = 1;
+    let bytes = first.length;
+    let lines = this.takenLines[0];
+    while (count < this.taken.length && bytes + this.taken[count].length <= limit) {
+      bytes += this.taken[count].length;
+      lines += this.takenLines[count];
+      count++;
+    }
+    this.pending = count === 1 ? first : Buffer.concat(this.taken.slice(0, count), bytes);
+    this.headLines = lines;
+    this.taken.splice(0, count);
+    this.takenLines.splice(0, count);
+  }
+
+  /** One write of `pending`; its lines count as written once all their bytes are in. */
   private async writePending(): Promise<boolean> {
     const pending = this.pending as Buffer;
     let n: number;
@@ -342,9 +404,10 @@ export class LogWriter extends EventEmitter {
       this.writing = false;
     }
     if (n === pending.length) {
-      this.stats.written += this.pendingLines;
+      this.stats.written += this.headLines;
+      this.pendingLines -= this.headLines;
+      this.headLines = 0;
       this.pending = null;
-      this.pendingLines = 0;
       this.pendingMidLine = false;
       this.cleared(FAULT_WRITE);
       return true;
@@ -353,6 +416,7 @@ export class LogWriter extends EventEmitter {
     // Cut short (the disk filled up on the way): keep exactly the bytes that did not land, to write next.
     const lines = countLines(pending, n);
     this.stats.written += lines;
+    this.headLines -= lines;
     this.pendingLines -= lines;
     this.pendingMidLine = pending[n - 1] !== NEWLINE;
     this.pending = pending.subarray(n);
@@ -364,13 +428,32 @@ export class LogWriter extends EventEmitter {
     // Never between the two parts of a line a fault cut in two: the line would be torn across files.
     if (this.pendingMidLine || !live.regular || live.fd < 0) return false;
     if (this.rollRetryAt !== 0 && Date.now() < this.rollRetryAt) return false;
-    return this.timeRollDue !== 0 || (this.rollBySize && live.hasRecords && live.size > this.rollingSize);
+    if (this.rollWaitUntil !== 0) {
+      if (Date.now() < this.rollWaitUntil) return false;
+      this.rollWaitUntil = 0;
+    }
+    return this.timeRollDue !== 0 || this.isPastSize();
+  }
+
+  private isPastSize(): boolean {
+    return this.rollBySize && this.live.hasRecords && this.live.size > this.rollingSize;
   }
 
   private async roll(): Promise<void> {
     const live = this.live;
     const now = Date.now();
     const boundary = this.timeRollDue;
+    // A fresh look first: another process may have rolled the file, or written to it, since the last batch.
+    if (!(await live.isInPlace())) {
+      await this.follow();
+      return;
+    }
+    if (boundary !== 0 && live.startMs > boundary - BIRTH_MARGIN_MS) {
+      // The file began at the boundary or after it: another process rolled at it, and this one followed.
+      live.startMs = Math.max(live.startMs, boundary);
+      this.rollDone(boundary);
+      return;
+    }
     if (!live.hasRecords) {
       // Only the header: ATS leaves no empty rolled files behind; the file's period starts again here.
       live.startMs = boundary;
@@ -379,8 +462,9 @@ export class LogWriter extends EventEmitter {
     }
     // A time roll is named after its boundary; a size roll, or one retried after a refused rename, after now.
     const end = boundary !== 0 && this.rollRetryAt === 0 ? boundary : now;
+    let rolledTo: string | null;
     try {
-      await live.rollAway(end);
+      rolledTo = await live.rollAway(end);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         // The live name is gone (removed, or its directory): nothing to roll; follow the name.
@@ -392,16 +476,28 @@ export class LogWriter extends EventEmitter {
       this.fault(FAULT_ROLL, err);
       return;
     }
+    if (rolledTo === null) {
+      // Another process claimed this file: it is renaming it, or has, and the next look follows the name to
+      // the new file (where a due time roll is found done). Until then, lines still go to this one.
+      this.rollWaitUntil = now + CLAIM_WAIT_MS;
+      return;
+    }
     this.rollDone(boundary);
     this.stats.rolls++;
     this.cleared(FAULT_ROLL);
     await live.close();
     this.nextStartMs = end;
+    if (now - this.lastSweepMs >= SWEEP_EVERY_MS) {
+      this.lastSweepMs = now;
+      // Off the pump's path: nothing waits for it, and a failure only leaves the leftovers for next time.
+      sweepLeftovers(this.file).catch(ignore);
+    }
   }
 
   private rollDone(boundary: number): void {
     if (this.timeRollDue === boundary) this.timeRollDue = 0;
     this.rollRetryAt = 0;
+    this.rollWaitUntil = 0;
   }
 
   /**
@@ -414,6 +510,7 @@ export class LogWriter extends EventEmitter {
       const pending = this.pending as Buffer;
       const end = pending.indexOf(NEWLINE);
       this.stats.lost++;
+      this.headLines--;
       this.pendingLines--;
       this.pendingMidLine = false;
       this.pending = end < 0 || end + 1 === pending.length ? null : pending.subarray(end + 1);
@@ -459,12 +556,15 @@ export class LogWriter extends EventEmitter {
   private async finish(): Promise<void> {
     this.closed = true;
     await this.flush();
-    if (this.blocked && (this.pending !== null || this.batchLines > 0)) {
+    if (this.blocked && (this.pendingLines > 0 || this.batchLines > 0)) {
       // One last try before giving up on the lines that wait for a fault to clear.
       await this.pumped();
     }
     this.stats.lost += this.pendingLines + this.batchLines;
     this.pending = null;
+    this.taken = [];
+    this.takenLines = [];
+    this.headLines = 0;
     this.pendingLines = 0;
     this.batch = '';
     this.batchLines = 0;
@@ -476,6 +576,8 @@ export class LogWriter extends EventEmitter {
   }
 }
 
+function ignore(): void {}
+
 function emitWarning(writer: LogWriter, warning: Error & { code: string }): void {
   process.emitWarning(warning.message, { code: warning.code });
   writer.emit('warning', warning);
@@ -485,11 +587,5 @@ function emitWarning(writer: LogWriter, warning: Error & { code: string }): void
 function countLines(buf: Buffer, end: number): number {
   let lines = 0;
   for (let i = buf.indexOf(NEWLINE); i !== -1 && i < end; i = buf.indexOf(NEWLINE, i + 1)) lines++;
-  return lines;
-}
-
-function countNewlines(text: string): number {
-  let lines = 0;
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lines++;
   return lines;
 }

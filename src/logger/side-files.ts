@@ -1,0 +1,96 @@
+/**
+ * The files kept next to a log that several processes write, besides the log itself: the claim that makes
+ * one process the roller of a file, and the temporary file a new live file is made in. Both are dot files
+ * named after the log, `.<name>.roll-<dev>-<ino>` and `.<name>.<pid>.<random>.tmp`, and both live for a
+ * moment: a claim from before the rename to after it, a temporary file until it is linked to the live name.
+ *
+ * A claim is created with O_EXCL: of the processes that want to roll a file, one creates it, and the others
+ * leave the file to it. The winner then looks at the live name once more and renames only if it still leads
+ * to that file (same device and inode): from that look on, no other process can rename the file (that needs
+ * the same claim) and the name cannot point anywhere else, so a process acting on an old look (it saw the
+ * file before another process rolled it and let the claim go) finds the name moved on and leaves the new
+ * file alone. That check, not how long a claim is kept, is what makes a late process safe: the claim goes
+ * right after the rename, and the log's directory holds no more than the logs.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+/** A claim this old was left by a process that died between creating it and removing it (a moment). */
+const STALE_CLAIM_MS = 30_000;
+/** Claims and temporary files this old are leftovers of processes that died; `sweepLeftovers` removes them. */
+const LEFTOVER_AGE_MS = 10 * 60_000;
+/** Generations of a claim tried past stale ones before giving up: each needs a process dying mid-roll. */
+const MAX_GENERATIONS = 100;
+
+const open = promisify(fs.open);
+const close = promisify(fs.close);
+const write = promisify(fs.write);
+const lstat = promisify(fs.lstat);
+const unlink = promisify(fs.unlink);
+const readdir = promisify(fs.readdir);
+
+function sideName(file: string, suffix: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${suffix}`);
+}
+
+/** Where a new live file is made before it is linked to its name: a name no other process uses. */
+export function tempPath(file: string): string {
+  return sideName(file, `${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Claim the roll of the file with this device and inode. Resolves with the claim's path, to be released
+ * after the rename, or null when another process holds it: it is rolling that file right now.
+ * A claim left by a dead process (older than STALE_CLAIM_MS) is passed over for the next generation,
+ * `.<name>.roll-<dev>-<ino>.1` and so on; without that, a process killed mid-roll would stop the file
+ * from ever rolling again.
+ */
+export async function claimRoll(file: string, dev: number, ino: number): Promise<string | null> {
+  const base = sideName(file, `roll-${dev}-${ino}`);
+  for (let generation = 0; generation < MAX_GENERATIONS; generation++) {
+    const claim = generation === 0 ? base : `${base}.${generation}`;
+    let fd: number;
+    try {
+      fd = await open(claim, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!(await isOlderThan(claim, STALE_CLAIM_MS))) return null;
+      continue;
+    }
+    // The holder, for whoever looks at the directory.
+    await write(fd, `${process.pid}\n`).catch(ignore);
+    await close(fd).catch(ignore);
+    return claim;
+  }
+  return null;
+}
+
+export function releaseClaim(claim: string): Promise<void> {
+  return unlink(claim).catch(ignore);
+}
+
+/** Remove claims and temporary files of `file` left behind by processes that died (older than 10 minutes). */
+export async function sweepLeftovers(file: string): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    if (!rest.startsWith('roll-') && !rest.endsWith('.tmp')) continue;
+    const side = path.join(dir, name);
+    if (await isOlderThan(side, LEFTOVER_AGE_MS)) await unlink(side).catch(ignore);
+  }
+}
+
+/** The file was last changed more than `ms` ago; false when it is gone. */
+async function isOlderThan(file: string, ms: number): Promise<boolean> {
+  try {
+    return Date.now() - (await lstat(file)).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
+function ignore(): void {}
