@@ -201,6 +201,10 @@ export class LogWriter extends EventEmitter {
     if (!this.pumping && !this.blocked) {
       if (this.batch.length >= EAGER_BATCH_CHARS) this.kick();
       else if (this.flushTimer === null) this.flushTimer = setTimeout(this.onFlushTimer, this.flushMs).unref();
+    } else if (this.batch.length >= EAGER_BATCH_CHARS) {
+      // The pump is held up (a slow or stalled disk, a fault): what waits is kept as bytes, which take a
+      // byte a character, rather than as a string of lines, which takes several times that (bench: memory).
+      this.takeBatch();
     }
     return true;
   }
