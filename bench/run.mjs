@@ -5,7 +5,7 @@
 //   node bench/run.mjs --write-readme  the full run, then its report into README.md's Performance section
 //   node bench/run.mjs --from=FILE [--write-readme]   no measuring: the report of an earlier full run
 //   --out=FILE                         where the results go (bench/results.json; a temp file for --smoke)
-//   --only=read,http,writer,memory --cases=b,c --handlers=hello --pairs=N --seconds=S
+//   --only=read,http,writer,memory,multiprocess --cases=b,c --handlers=hello --pairs=N --seconds=S
 //                                      a partial run, for working on one thing (never into the README)
 //
 // Sections: read cost (getsockopt, readRaw, readTcpInfo, a plugin event, `ss -tin`), HTTP overhead
@@ -26,9 +26,10 @@ import { renderReport, writeReadme } from './report.mjs';
 import { FULL, SMOKE } from './settings.mjs';
 import { checkTargets } from './targets.mjs';
 import { measureWriter } from './writer-throughput.mjs';
+import { measureMultiprocess } from '../scripts/multiprocess-bench.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
-const SECTIONS = ['read', 'http', 'writer', 'memory'];
+const SECTIONS = ['read', 'http', 'writer', 'memory', 'multiprocess'];
 const NARROWING = ['only', 'cases', 'handlers', 'pairs', 'seconds'];
 
 const { values: args } = parseArgs({
@@ -114,6 +115,8 @@ async function measure() {
   await section('http', 'http', () => measureHttpOverhead(settings.http, log));
   await section('writer', 'writer', () => measureWriter(settings.writer));
   await section('memory', 'memory', () => measureMemory(settings.memory));
+  // Issue 9: what sharing one log file between processes costs, next to a file each and a writer in a primary.
+  await section('multiprocess', 'multiprocess', async () => ({ rows: await measureMultiprocess(settings.multiprocess) }));
   results.machine.loadAverageEnd = os.loadavg()[0];
   results.targets = checkTargets(results);
   return { results, failed };

@@ -14,6 +14,7 @@ export const FULL = {
   },
   writer: { seconds: 3, chunkLines: 4096 },
   memory: { holdSeconds: 2, maxSeconds: 15, queueLines: [65_536, 524_288] },
+  multiprocess: { lines: 1_000_000, processes: 4, runs: 3 },
 };
 
 export const SMOKE = {
@@ -29,4 +30,5 @@ export const SMOKE = {
   },
   writer: { seconds: 0.25, chunkLines: 4096 },
   memory: { holdSeconds: 0.2, maxSeconds: 6, queueLines: [65_536] },
+  multiprocess: { lines: 20_000, processes: 2, runs: 1 },
 };

@@ -71,6 +71,11 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
     assert.equal(w.lost, 0, `writer ${w.variant}: lines lost`);
   }
 
+  assert.ok(results.multiprocess.rows.length >= 3, 'multiprocess: one row per setup');
+  for (const r of results.multiprocess.rows) {
+    assertFinite(r.linesPerSecond, `multiprocess ${r.setup} lines/s`);
+    assert.ok(r.lines > 0 && r.files >= 1, `multiprocess ${r.setup}: lines written into files`);
+  }
   for (const m of results.memory.results) {
     assertFinite(m.growthMiB, `memory ${m.queueLines} growth`);
     assert.ok(m.reachedBound && m.dropped > 0, `memory ${m.queueLines}: a stalled writer drops lines once its queue is full`);
