@@ -136,7 +136,7 @@ export function renderReport(results, level = '###') {
   section('HTTP overhead', results.http, () => httpSection(results.http));
   section('Writer', results.writer, () => writerSection(results.writer));
   section('Memory with a stalled destination', results.memory, () => memorySection(results.memory));
-  section('Several processes, one log', results.multiprocess, () =>
+  section('Several processes writing one log', results.multiprocess, () =>
     [
       renderMultiprocess(results.multiprocess.rows),
       '',
