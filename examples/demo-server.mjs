@@ -12,7 +12,14 @@ const server = http.createServer((req, res) => {
 const handle = attach(server, options);
 handle.on('warning', (err) => console.error(err.message));
 
-server.listen(Number(process.env.PORT ?? 8080), process.env.HOST ?? '127.0.0.1', async () => {
+const host = process.env.HOST ?? '127.0.0.1';
+server.once('error', (err) => {
+  // 8080 taken on this machine: any free port will do for a demo (PORT=... picks one).
+  if (err.code !== 'EADDRINUSE' || process.env.PORT !== undefined) throw err;
+  console.log('port 8080 is in use: listening on a free port instead');
+  server.listen(0, host);
+});
+server.on('listening', async () => {
   const { address, port } = server.address();
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}/`;
   console.log(`tcpinfo demo listening on ${url}`);
@@ -23,6 +30,7 @@ server.listen(Number(process.env.PORT ?? 8080), process.env.HOST ?? '127.0.0.1',
   }
   console.log(`sent 3 requests to ${url}; try: curl ${url}   (Ctrl-C to stop)`);
 });
+server.listen(Number(process.env.PORT ?? 8080), host);
 
 function shutdown() {
   server.close();
