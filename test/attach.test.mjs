@@ -182,20 +182,25 @@ describe('lines', () => {
 
   test('level 2 reads each column from the struct offset the reference gives', async () => {
     const { rawInfo } = await import('../dist/tcpinfo/read.js');
-    const { level2Columns, headerLine } = await import('../dist/logger/format.js');
+    const { createLineFormatter } = await import('../dist/logger/line-format.js');
+    const { parseOptions } = await import('../dist/index.js');
+    const level2 = (kernelLength) => createLineFormatter(parseOptions({ logLevel: 2 }), kernelLength);
+    const socket = { remoteAddress: '192.0.2.1', localAddress: '192.0.2.2' };
+    const columnsOf = (kernelLength) => level2(kernelLength).format('txn_close', socket, null, kernelLength).trim().split(' ').slice(4);
+    const headerLine = (kernelLength) => level2(kernelLength).header;
     // Every u32 word holds 1000 + its index, so each column tells which offset it was read from.
     for (let i = 0; i < rawInfo.length / 4; i++) rawInfo.writeUInt32LE(1000 + i, i * 4);
     const offsets = {
       rtt: 68, rttvar: 72, last_sent: 44, last_recv: 52, snd_cwnd: 80, snd_ssthresh: 76, rcv_ssthresh: 64,
       unacked: 24, sacked: 28, lost: 32, retrans: 36, fackets: 40, all_retrans: 100, data_segs_in: 152, data_segs_out: 156,
     };
-    const names = headerLine(2, true).trim().split(' ').slice(4);
-    const columns = level2Columns(280).trim().split(' ').map(Number);
+    const names = headerLine(280).trim().split(' ').slice(4);
+    const columns = columnsOf(280).map(Number);
     assert.deepEqual(names, Object.keys(offsets));
     assert.deepEqual(columns, names.map((n) => 1000 + offsets[n] / 4));
     // A kernel older than 4.6 returns less than 160 bytes: no data_segs columns, in header or line.
-    assert.equal(level2Columns(104).trim().split(' ').length, 13);
-    assert.equal(headerLine(2, false).trim().split(' ').length, 17);
+    assert.equal(columnsOf(104).length, 13);
+    assert.equal(headerLine(104).trim().split(' ').length, 17);
   });
 
   test('IPv6: client and server are the bare ::1', async (t) => {

@@ -1,10 +1,13 @@
 /**
  * The line for an event, in the format the options ask for:
- *   ats + level 1/2   Traffic Server's columns (format.ts), exactly as ATS writes them
- *   ats + fields      the same prefix, then the chosen struct fields, `-` where this kernel has none
- *   json              one object a line: time, event, addresses and ports, connection id, method and
- *                     status for transaction events, the path with --log-url, then the same columns
+ *   ats    Traffic Server's text: timestamp, event, client IP, server IP, then the columns (level 1: rtt;
+ *          level 2: the 15 ATS columns; or the --fields), under a header line naming them. A level column
+ *          this kernel does not return is left out, header and all, as ATS does with data_segs_in/out;
+ *          a --fields field it does not return is written `-`.
+ *   json   one object a line: time, event, addresses and ports, connection id, method and status for
+ *          transaction events, the path with --log-url, then the same columns by name
  * Each formatter reads the struct last read into `rawInfo` (length bytes) and allocates only the line.
+ * Where each column is in the struct is layout.ts's business alone.
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -12,7 +15,6 @@ import type { TcpinfoOptions } from '../config/types.js';
 import { connectionId } from '../hooks/connection-id.js';
 import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
 import { rawInfo, rawWords } from '../tcpinfo/read.js';
-import { hasDataSegs, headerLine, level1Columns, level2ColumnOffsets, level2Columns, linePrefix } from './format.js';
 import { atsTimestampNow } from './timestamp.js';
 
 export interface LineFormatter {
@@ -28,13 +30,22 @@ interface Column {
   readonly spec: FieldSpec;
 }
 
-function columnsOf(options: TcpinfoOptions, kernelLength: number): Column[] {
-  if (options.fields !== undefined) return options.fields.map((name) => ({ name, spec: fieldSpec(name)! }));
-  if (options.logLevel === 1) return [{ name: 'rtt', spec: fieldSpec('rtt')! }];
-  return level2ColumnOffsets(hasDataSegs(kernelLength)).map(([name, offset]) => ({
-    name,
-    spec: { name, offset, size: 4, unit: 'count', since: '2.6' },
-  }));
+function column(name: string, field: string = name): Column {
+  return { name, spec: fieldSpec(field)! };
+}
+
+/** Traffic Server's level-2 columns, in its order: its column names, and the struct fields they show. */
+const LEVEL2_COLUMNS: readonly Column[] = [
+  column('rtt'), column('rttvar'), column('last_sent', 'last_data_sent'), column('last_recv', 'last_data_recv'),
+  column('snd_cwnd'), column('snd_ssthresh'), column('rcv_ssthresh'), column('unacked'), column('sacked'),
+  column('lost'), column('retrans'), column('fackets'), column('all_retrans', 'total_retrans'),
+  column('data_segs_in'), column('data_segs_out'),
+];
+
+function columnsOf(options: TcpinfoOptions, kernelLength: number): readonly Column[] {
+  if (options.fields !== undefined) return options.fields.map((name) => column(name));
+  if (options.logLevel === 1) return LEVEL2_COLUMNS.slice(0, 1);
+  return LEVEL2_COLUMNS.filter((c) => c.spec.offset + c.spec.size <= kernelLength);
 }
 
 /** A column's value as text: u32 fields straight from the words, others decoded; `missing` when not returned. */
@@ -44,31 +55,29 @@ function columnText(spec: FieldSpec, length: number, missing: string): string {
   return fieldText(spec, rawInfo, length);
 }
 
-class AtsFieldsFormatter implements LineFormatter {
+class AtsFormatter implements LineFormatter {
   readonly header: string;
   private readonly specs: FieldSpec[];
+  /** Per column, made once: the u32 word it is (-1 for other sizes), and the struct length it needs. */
+  private readonly words: Int32Array;
+  private readonly ends: Int32Array;
 
-  constructor(columns: Column[]) {
+  constructor(columns: readonly Column[]) {
     this.specs = columns.map((c) => c.spec);
+    this.words = Int32Array.from(this.specs, (spec) => (spec.size === 4 ? spec.offset >> 2 : -1));
+    this.ends = Int32Array.from(this.specs, (spec) => spec.offset + spec.size);
     this.header = 'timestamp event client server ' + columns.map((c) => c.name).join(' ') + '\n';
   }
 
   format(event: string, socket: Socket, _res: ServerResponse | null, length: number): string {
-    let line = linePrefix(atsTimestampNow(), event, socket);
-    const specs = this.specs;
-    for (let i = 0; i < specs.length; i++) line += (i === 0 ? '' : ' ') + columnText(specs[i], length, '-');
+    // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped.
+    let line = atsTimestampNow() + ' ' + event + ' ' + socket.remoteAddress + ' ' + socket.localAddress;
+    const { words, ends } = this;
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i];
+      line += ' ' + (ends[i] > length ? '-' : word >= 0 ? rawWords[word] : fieldText(this.specs[i], rawInfo, length));
+    }
     return line + '\n';
-  }
-}
-
-class AtsLevelFormatter implements LineFormatter {
-  readonly header: string;
-  constructor(private readonly level: 1 | 2, kernelLength: number) {
-    this.header = headerLine(level, hasDataSegs(kernelLength));
-  }
-
-  format(event: string, socket: Socket, _res: ServerResponse | null, length: number): string {
-    return linePrefix(atsTimestampNow(), event, socket) + (this.level === 1 ? level1Columns() : level2Columns(length));
   }
 }
 
@@ -93,7 +102,7 @@ class JsonFormatter implements LineFormatter {
   /** `,"name":` for each column, made once. */
   private readonly keys: string[];
 
-  constructor(columns: Column[], private readonly logUrl: boolean) {
+  constructor(columns: readonly Column[], private readonly logUrl: boolean) {
     this.specs = columns.map((c) => c.spec);
     this.keys = columns.map((c) => ',' + JSON.stringify(c.name) + ':');
   }
@@ -126,7 +135,5 @@ function pathOnly(url: string): string {
 
 export function createLineFormatter(options: TcpinfoOptions, kernelLength: number): LineFormatter {
   const columns = columnsOf(options, kernelLength);
-  if (options.format === 'json') return new JsonFormatter(columns, options.logUrl);
-  if (options.fields !== undefined) return new AtsFieldsFormatter(columns);
-  return new AtsLevelFormatter(options.logLevel, kernelLength);
+  return options.format === 'json' ? new JsonFormatter(columns, options.logUrl) : new AtsFormatter(columns);
 }

@@ -16,28 +16,30 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TcpinfoOptions } from '../config/types.js';
-import { readRawForEvent, rawWords } from '../tcpinfo/read.js';
+import { decodeField, fieldSpec } from '../tcpinfo/layout.js';
+import { rawInfo, readRawForEvent } from '../tcpinfo/read.js';
 import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type EventConsumer } from '../hooks/server-events.js';
 
 type PromClient = typeof import('prom-client');
 
 /** The struct fields behind the counters, in the order of a connection's baseline array. */
 const COUNTED = [
-  { name: 'tcpinfo_tx_bytes_total', help: 'Bytes sent to clients (tcpi_bytes_sent).', offset: 200, wide: true },
-  { name: 'tcpinfo_rx_bytes_total', help: 'Bytes received from clients (tcpi_bytes_received).', offset: 128, wide: true },
-  { name: 'tcpinfo_tx_segments_total', help: 'Segments sent (tcpi_segs_out).', offset: 136, wide: false },
-  { name: 'tcpinfo_rx_segments_total', help: 'Segments received (tcpi_segs_in).', offset: 140, wide: false },
-  { name: 'tcpinfo_tx_data_segments_total', help: 'Segments with data sent (tcpi_data_segs_out).', offset: 156, wide: false },
-  { name: 'tcpinfo_rx_data_segments_total', help: 'Segments with data received (tcpi_data_segs_in).', offset: 152, wide: false },
-  { name: 'tcpinfo_tx_retransmitted_segments_total', help: 'Segments retransmitted (tcpi_total_retrans).', offset: 100, wide: false },
-] as const;
+  { name: 'tcpinfo_tx_bytes_total', help: 'Bytes sent to clients (tcpi_bytes_sent).', field: 'bytes_sent' },
+  { name: 'tcpinfo_rx_bytes_total', help: 'Bytes received from clients (tcpi_bytes_received).', field: 'bytes_received' },
+  { name: 'tcpinfo_tx_segments_total', help: 'Segments sent (tcpi_segs_out).', field: 'segs_out' },
+  { name: 'tcpinfo_rx_segments_total', help: 'Segments received (tcpi_segs_in).', field: 'segs_in' },
+  { name: 'tcpinfo_tx_data_segments_total', help: 'Segments with data sent (tcpi_data_segs_out).', field: 'data_segs_out' },
+  { name: 'tcpinfo_rx_data_segments_total', help: 'Segments with data received (tcpi_data_segs_in).', field: 'data_segs_in' },
+  { name: 'tcpinfo_tx_retransmitted_segments_total', help: 'Segments retransmitted (tcpi_total_retrans).', field: 'total_retrans' },
+].map((c) => ({ ...c, spec: fieldSpec(c.field)! }));
 const TX_DATA_SEGS = 4;
 const RETRANS = 6;
-/** Gauge fields: notsent_bytes, unacked. */
-const UNSENT_OFFSET = 144;
-const UNACKED_OFFSET = 24;
-/** The struct must reach bytes_sent (Linux 4.19) for every counter to be read. */
-const NEEDED_LENGTH = 208;
+const RTT = fieldSpec('rtt')!;
+const RTTVAR = fieldSpec('rttvar')!;
+const UNSENT = fieldSpec('notsent_bytes')!;
+const UNACKED = fieldSpec('unacked')!;
+/** A read must reach the last of these fields (bytes_sent: Linux 4.19) for every metric to be taken from it. */
+const NEEDED_LENGTH = Math.max(...[...COUNTED.map((c) => c.spec), RTT, RTTVAR, UNSENT, UNACKED].map((f) => f.offset + f.size));
 
 interface MetricSet {
   opened: Counter<'server'>;
@@ -99,10 +101,6 @@ interface ConnectionState {
   unacked: number;
 }
 
-function u64(offset: number): number {
-  return rawWords[(offset >> 2) + 1] * 0x1_0000_0000 + rawWords[offset >> 2];
-}
-
 export class TcpMetrics implements EventConsumer {
   readonly eventMask: number;
   readonly tracksSessions = true;
@@ -152,7 +150,7 @@ export class TcpMetrics implements EventConsumer {
       this.set.opened.inc({ server });
     }
     const length = readRawForEvent(socket);
-    if (length >= NEEDED_LENGTH) this.record(state, server);
+    if (length >= NEEDED_LENGTH) this.record(state, server, length);
     else this.failedReads++;
     if (event === SSN_CLOSE) {
       this.set.closed.inc({ server });
@@ -164,14 +162,15 @@ export class TcpMetrics implements EventConsumer {
     }
   }
 
-  private record(state: ConnectionState, server: string): void {
+  /** From a read that reaches NEEDED_LENGTH, so every field is there. */
+  private record(state: ConnectionState, server: string, length: number): void {
     const set = this.set;
     const last = state.last;
     let txDataDelta = 0;
     let retransDelta = 0;
     for (let i = 0; i < COUNTED.length; i++) {
       const c = COUNTED[i];
-      const value = c.wide ? u64(c.offset) : rawWords[c.offset >> 2];
+      const value = decodeField(c.spec, rawInfo, length)!;
       const delta = value - last[i];
       if (delta > 0) {
         set.counters[i].inc({ server }, delta);
@@ -180,14 +179,14 @@ export class TcpMetrics implements EventConsumer {
       if (i === TX_DATA_SEGS) txDataDelta = Math.max(0, delta);
       if (i === RETRANS) retransDelta = Math.max(0, delta);
     }
-    const unsent = rawWords[UNSENT_OFFSET >> 2];
-    const unacked = rawWords[UNACKED_OFFSET >> 2];
+    const unsent = decodeField(UNSENT, rawInfo, length)!;
+    const unacked = decodeField(UNACKED, rawInfo, length)!;
     if (unsent !== state.unsent) set.unsent.inc({ server }, unsent - state.unsent);
     if (unacked !== state.unacked) set.unacked.inc({ server }, unacked - state.unacked);
     state.unsent = unsent;
     state.unacked = unacked;
-    set.rtt.observe({ server }, rawWords[68 >> 2]);
-    set.rttvar.observe({ server }, rawWords[72 >> 2]);
+    set.rtt.observe({ server }, decodeField(RTT, rawInfo, length)!);
+    set.rttvar.observe({ server }, decodeField(RTTVAR, rawInfo, length)!);
     if (txDataDelta > 0) set.retransPercent.observe({ server }, (100 * retransDelta) / txDataDelta);
   }
 }
