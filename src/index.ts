@@ -10,7 +10,7 @@ export { parseOptions, describeOptions, TcpinfoConfigError } from './config/opti
 export { parseConfig, loadConfig } from './config/plugin-config.js';
 export { HOOK_NAMES } from './config/types.js';
 export type { HookName, TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
-export { readTcpInfo, isSupported, kernelTcpInfoLength } from './tcpinfo/read.js';
+export { readTcpInfo, isSupported, kernelTcpInfoLength, failedReadCount } from './tcpinfo/read.js';
 export type { TcpInfo } from './tcpinfo/read.js';
 export { TCP_INFO_FIELDS, TCP_INFO_FIELD_NAMES } from './tcpinfo/layout.js';
 export type { FieldSpec } from './tcpinfo/layout.js';

@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
-import { TCP_INFO_FIELDS, TCP_INFO_FIELD_NAMES, isSupported, kernelTcpInfoLength, readTcpInfo } from '../dist/index.js';
+import { TCP_INFO_FIELDS, TCP_INFO_FIELD_NAMES, failedReadCount, isSupported, kernelTcpInfoLength, readTcpInfo } from '../dist/index.js';
 import { makeCertificate, ssInfo, tempDir } from './support/harness.mjs';
 
 /** A connected pair over loopback: { server (accepted socket), client }. */
@@ -106,8 +106,10 @@ describe('readTcpInfo', () => {
   test('a destroyed socket gives null, not an exception', async (t) => {
     const pair = await connectedPair(t);
     pair.server.destroy();
+    const failedBefore = failedReadCount();
     assert.equal(readTcpInfo(pair.server), null);
     assert.equal(readTcpInfo(new net.Socket()), null, 'never connected');
+    assert.equal(failedReadCount(), failedBefore + 2, 'each failed read is counted');
   });
 
   test('the fd is taken at each read: after close, a reused fd number is not read through the old socket', async (t) => {

@@ -102,26 +102,28 @@ function onSession(this: TappedServer, socket: ServerSocket): void {
 function catchUpSession(tap: ServerTap, socket: ServerSocket): void {
   const since = socket[kSeenAt] ?? 0;
   socket[kSeenAt] = lastTicket;
-  if (tap.sessions !== null && !tap.sessions.has(socket)) {
-    void socket.remotePort;
-    void socket.localPort;
-    tap.sessions.add(socket);
-    (socket as SessionSocket)._destroy = destroyWithEvent;
-  }
+  if (tap.sessions !== null && !tap.sessions.has(socket)) trackSession(tap.sessions, socket as SessionSocket);
   dispatchMissed(tap, SSN_START, since, socket, null);
 }
 
 /** A connection begins (or is first seen): track it where a consumer needs that, then ssn_start. */
 function startSession(tap: ServerTap, socket: Socket): void {
-  if (tap.sessions !== null) {
-    // Node caches the addresses on first use; after the peer has gone (at ssn_close) getpeername fails.
-    void socket.remotePort;
-    void socket.localPort;
-    tap.sessions.add(socket);
-    // Same idea as writeHead below: an own property pointing at one shared function.
-    (socket as SessionSocket)._destroy = destroyWithEvent;
-  }
+  if (tap.sessions !== null) trackSession(tap.sessions, socket as SessionSocket);
   if ((tap.mask & (1 << SSN_START)) !== 0) dispatch(tap, SSN_START, socket, null);
+}
+
+/** Count a connection among the open ones, and see its close (ssn_close, periodic reads need both). */
+function trackSession(sessions: Set<Socket>, socket: SessionSocket): void {
+  // Node caches the addresses on first use; after the peer has gone (at ssn_close) getpeername fails.
+  void socket.remotePort;
+  void socket.localPort;
+  sessions.add(socket);
+  watchDestroy(socket);
+}
+
+/** Same idea as writeHead below: an own property pointing at one shared function, set once per connection. */
+function watchDestroy(socket: SessionSocket): void {
+  if (socket._destroy !== destroyWithEvent) socket._destroy = destroyWithEvent;
 }
 
 type SessionSocket = ServerSocket & {
@@ -162,7 +164,7 @@ function onRequest(this: TappedServer, req: IncomingMessage, res: ServerResponse
 /** txn_close at the response's 'close'; the socket counts its open transactions until then. */
 function watchResponseClose(socket: SessionSocket, res: ServerResponse): void {
   socket[kOpenTxns] = (socket[kOpenTxns] ?? 0) + 1;
-  if (socket._destroy !== destroyWithEvent) socket._destroy = destroyWithEvent;
+  watchDestroy(socket);
   res.on('close', onResponseClose);
 }
 
@@ -176,11 +178,14 @@ function writeHeadWithEvent(this: ServerResponse): ServerResponse {
   // It runs first so the event sees the status it set; nothing has gone to the socket yet either way.
   // eslint-disable-next-line prefer-rest-params
   const result = Reflect.apply(Object.getPrototypeOf(this).writeHead, this, arguments);
-  if (first) {
-    const tap = tapOf(this);
-    if (tap !== undefined) dispatch(tap, SEND_RESP_HDR, this.req.socket, this);
-  }
+  if (first) headerWentOut(this);
   return result;
+}
+
+/** send_resp_hdr, once the response's first writeHead has run. */
+function headerWentOut(res: ServerResponse): void {
+  const tap = tapOf(res);
+  if (tap !== undefined) dispatch(tap, SEND_RESP_HDR, res.req.socket, res);
 }
 
 function onResponseClose(this: ServerResponse): void {
@@ -246,8 +251,7 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
       res.writeHead = function writeHeadCaughtUp(this: ServerResponse, ...args: unknown[]): ServerResponse {
         const first = !this.headersSent;
         const result = Reflect.apply(wrapped, this, args) as ServerResponse;
-        const current = first ? tapOf(this) : undefined;
-        if (current !== undefined) dispatch(current, SEND_RESP_HDR, this.req.socket, this);
+        if (first) headerWentOut(this);
         return result;
       } as ServerResponse['writeHead'];
     } else {

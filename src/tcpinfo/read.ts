@@ -219,7 +219,7 @@ export function readTcpInfo(socket: Socket): TcpInfo | null {
   return length < 0 ? null : decodeRaw(length);
 }
 
-/** Reads that found no fd or failed in getsockopt, since the process started. */
+/** Reads (readTcpInfo's and the plugin's) that found no fd or failed in getsockopt, since the process started. */
 export function failedReadCount(): number {
   return failedReads;
 }
