@@ -197,6 +197,10 @@ export class LogWriter extends EventEmitter {
       if ((this.reported & QUEUE_FULL) === 0 && !this.closed) this.report(QUEUE_FULL, undefined);
       return false;
     }
+    // Lines are counted and cut at newlines, so each must end with one. Reading that character also makes
+    // V8 flatten the line now (a line built with + is a tree of ~45 small strings until something reads
+    // it), so what waits holds ~190 bytes a line instead of ~900 and the pieces die young (bench: memory).
+    if (line.charCodeAt(line.length - 1) !== NEWLINE) line += '\n';
     this.batch += line;
     this.batchLines++;
     this.stats.queued++;
