@@ -3,9 +3,12 @@
 /**
  * The plugin configurations of issue 8, each run against the same server bare. `options` is the options
  * string given to attach() (the bench adds --log-dir/--log-file); a case whose options parseOptions
- * refuses (an option not implemented yet) is skipped with a note rather than failing the run.
+ * refuses (an option not implemented yet) is skipped with a note rather than failing the run. The
+ * control runs bare against bare: how far apart two identical servers measure here, the noise floor of
+ * every other row.
  */
 export const CASES = [
+  { id: 'control', label: 'bare vs bare', options: null },
   { id: 'a', label: 'level 1, ssn_start,txn_start', options: '--hooks=ssn_start,txn_start --log-level=1' },
   { id: 'b', label: 'level 2, all hooks, rate 1000', options: '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2 --sample-rate=1000' },
   { id: 'c', label: 'level 2, all hooks, rate 10', options: '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2 --sample-rate=10' },

@@ -1,6 +1,9 @@
 // Section 2, HTTP overhead: the same server bare and with the plugin, under autocannon in its own process.
-// Runs alternate bare/plugin in pairs (the order flipped every other pair, so neither side always runs
-// first); every run is a fresh server process, warmed up before its measured window.
+// Per row, a bare server and a plugin server are started side by side and both warmed up; then short
+// measured slices alternate between them in pairs (the order flipped every other pair, so neither side
+// always runs first). Short interleaved slices put both sides under the same conditions of a shared,
+// noisy machine, which whole runs minutes apart do not. Each slice opens new keep-alive connections,
+// warms them, then measures on them: the server counts its answered requests and its CPU time.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +21,7 @@ export function runnableCases(ids = CASES.map((c) => c.id)) {
   const skipped = [];
   for (const c of CASES.filter((x) => ids.includes(x.id))) {
     try {
-      parseOptions(c.options);
+      if (c.options !== null) parseOptions(c.options);
       runnable.push(c);
     } catch (err) {
       const refused = err.problems?.map((p) => (p.value === '' ? p.option : `${p.option}=${p.value}`)).join(', ') ?? err.message;
@@ -46,36 +49,45 @@ export function spawnServer(run) {
 }
 
 /**
- * One measured run on a server already spawned. The next run's server is started during this run's
- * warm-up (`startNext`), and is listening and idle before this run's measured window opens.
+ * The server's measured window under load: the load generator warms the server up on its keep-alive
+ * connections, the window opens on the same connections and lasts `s.seconds` (timed by the server
+ * itself), then the load stops (its 'result' follows). `duringWarmup` runs while the server warms up.
+ * Returns the server's window: its 'stopped' message.
  */
-export async function runOnce(load, server, s, startNext = async () => {}) {
+export async function measureWindow(load, serverChild, port, s, duringWarmup = async () => {}) {
+  load.send({ type: 'run', url: `http://127.0.0.1:${port}/`, connections: s.connections, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
   try {
-    const port = await server.ready;
-    load.send({ type: 'run', url: `http://127.0.0.1:${port}/`, connections: s.connections, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
+    await duringWarmup();
     await load.next('warm', (s.warmupSeconds + 15) * 1000);
-    await startNext();
-    server.child.send({ type: 'start' });
-    await server.child.next('started', 5_000);
-    load.send({ type: 'go' });
-    const client = await load.next('result', (s.seconds + 15) * 1000);
-    server.child.send({ type: 'stop' });
-    const w = await server.child.next('stopped', 5_000);
-    return {
-      requestsPerSecond: client.requestsPerSecond,
-      clientErrors: client.errors,
-      requests: w.requests,
-      cpuUsPerRequest: w.cpuUs / w.requests,
-      serverCpuShare: w.cpuUs / 1e6 / w.seconds,
-      loggedPerRequest: w.plugin.logged / w.requests,
-      dropped: w.plugin.dropped,
-      failedReads: w.plugin.failedReads,
-      loopDelayP99Ms: w.loopDelayP99Ms,
-      probesNs: w.probesNs,
-    };
+    serverChild.send({ type: 'start' });
+    await serverChild.next('started', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, s.seconds * 1000));
+    serverChild.send({ type: 'stop' });
+    return { window: await serverChild.next('stopped', 5_000) };
   } finally {
-    await server.dispose();
+    load.send({ type: 'stop' });
   }
+}
+
+/**
+ * One measured slice on a server already listening on `port`: the numbers of its window, per request.
+ * `duringWarmup` runs while the slice warms up (the next server starting, say).
+ */
+export async function measureSlice(load, serverChild, port, s, duringWarmup) {
+  const { window: w } = await measureWindow(load, serverChild, port, s, duringWarmup);
+  const client = await load.next('result', 15_000);
+  return {
+    requestsPerSecond: w.requests / w.seconds,
+    clientErrors: client.errors,
+    requests: w.requests,
+    cpuUsPerRequest: w.cpuUs / w.requests,
+    serverCpuShare: w.cpuUs / 1e6 / w.seconds,
+    loggedPerRequest: w.plugin.logged / w.requests,
+    dropped: w.plugin.dropped,
+    failedReads: w.plugin.failedReads,
+    loopDelayP99Ms: w.loopDelayP99Ms,
+    probesNs: w.probesNs,
+  };
 }
 
 function summarize(pairs) {
@@ -100,62 +112,65 @@ function summarize(pairs) {
   };
 }
 
-/** Every run, in order: per handler and case, pairs of bare and plugin, the order flipped every other pair. */
-function planRuns(s, cases) {
-  const runs = [];
-  for (const handler of s.handlers) {
-    for (const c of cases) {
-      for (let pair = 0; pair < s.pairs; pair++) {
-        for (const side of pair % 2 === 0 ? ['bare', 'plugin'] : ['plugin', 'bare']) {
-          runs.push({ handler, case: c, pair, side, options: side === 'bare' ? null : c.options });
-        }
-      }
+/**
+ * One row: a bare and a plugin server side by side, warmed up by `s.warmupSlices` unmeasured slices
+ * each, then `s.pairs` pairs of measured slices. `startNext` starts the next row's servers during the
+ * last pair's first slice, so they are up before its second.
+ */
+async function measureRow(load, handler, c, s, log, started, startNext) {
+  const servers = await started;
+  try {
+    const ports = { bare: await servers.bare.ready, plugin: await servers.plugin.ready };
+    for (let i = 0; i < s.warmupSlices; i++) {
+      for (const side of ['bare', 'plugin']) await measureSlice(load, servers[side].child, ports[side], s);
     }
+    const pairs = [];
+    for (let pair = 0; pair < s.pairs; pair++) {
+      const result = {};
+      const order = pair % 2 === 0 ? ['bare', 'plugin'] : ['plugin', 'bare'];
+      for (const side of order) {
+        const duringWarmup = pair === s.pairs - 1 && side === order[0] ? startNext : undefined;
+        result[side] = await measureSlice(load, servers[side].child, ports[side], s, duringWarmup);
+      }
+      pairs.push(result);
+      log(`http: ${handler} (${c.id}) pair ${pair + 1}/${s.pairs}: bare ${result.bare.requestsPerSecond.toFixed(0)} req/s, plugin ${result.plugin.requestsPerSecond.toFixed(0)} req/s`);
+    }
+    return pairs;
+  } finally {
+    await Promise.all([servers.bare.dispose(), servers.plugin.dispose()]);
   }
-  return runs;
 }
 
 export async function measureHttpOverhead(s, log) {
   const { runnable, skipped } = runnableCases(s.cases);
   for (const c of skipped) log(`http: case (${c.id}) ${c.note}`);
-  const plan = planRuns(s, runnable);
+  const rows = s.handlers.flatMap((handler) => runnable.filter((c) => c.id !== 'control' || handler === 'hello').map((c) => ({ handler, c })));
+  const spawnRow = ({ handler, c }) => ({
+    bare: spawnServer({ handler, options: null }),
+    plugin: spawnServer({ handler, options: c.options }),
+  });
   const load = new Child(LOAD, [], { name: 'load generator' });
+  const results = [];
   let next = null;
-  const measured = [];
   try {
     await load.next('ready', 15_000);
-    next = plan.length > 0 ? spawnServer(plan[0]) : null;
-    for (let i = 0; i < plan.length; i++) {
-      const server = next;
+    next = rows.length > 0 ? spawnRow(rows[0]) : null;
+    for (let i = 0; i < rows.length; i++) {
+      const { handler, c } = rows[i];
+      const started = next;
       next = null;
       const startNext = async () => {
-        if (i + 1 < plan.length) {
-          next = spawnServer(plan[i + 1]);
-          await next.ready;
+        if (i + 1 < rows.length) {
+          next = spawnRow(rows[i + 1]);
+          await Promise.all([next.bare.ready, next.plugin.ready]);
         }
       };
-      const run = plan[i];
-      measured.push({ ...run, result: await runOnce(load, server, s, startNext) });
-      const pairRuns = measured.filter((m) => m.handler === run.handler && m.case === run.case && m.pair === run.pair);
-      if (pairRuns.length === 2) {
-        const rps = (side) => pairRuns.find((m) => m.side === side).result.requestsPerSecond.toFixed(0);
-        log(`http: ${run.handler} (${run.case.id}) pair ${run.pair + 1}/${s.pairs}: bare ${rps('bare')} req/s, plugin ${rps('plugin')} req/s`);
-      }
-    }
-  } finally {
-    await next?.dispose();
-    await load.stop();
-  }
-  const results = [];
-  for (const handler of s.handlers) {
-    for (const c of runnable) {
-      const pairs = [];
-      for (let pair = 0; pair < s.pairs; pair++) {
-        const side = (name) => measured.find((m) => m.handler === handler && m.case === c && m.pair === pair && m.side === name).result;
-        pairs.push({ bare: side('bare'), plugin: side('plugin') });
-      }
+      const pairs = await measureRow(load, handler, c, s, log, started, startNext);
       results.push({ handler, handlerLabel: HANDLERS[handler].label, case: c.id, label: c.label, options: c.options, ...summarize(pairs), pairs });
     }
+  } finally {
+    await Promise.all([next?.bare.dispose(), next?.plugin.dispose()]);
+    await load.stop();
   }
   return { settings: s, results, skipped };
 }

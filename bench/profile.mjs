@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, HANDLERS } from './http-cases.mjs';
+import { LOAD, measureWindow } from './http-overhead.mjs';
 import { Child } from './ipc.mjs';
 import { printProfile, summarizeProfile } from './profile-summary.mjs';
 
 const SERVER = new URL('./http-server.mjs', import.meta.url).pathname;
-const LOAD = new URL('./load-generator.mjs', import.meta.url).pathname;
 
 const { values: args } = parseArgs({
   options: {
@@ -41,17 +41,11 @@ const load = new Child(LOAD, [], { name: 'load generator' });
 try {
   const { port } = await server.next('listening', 10_000);
   await load.next('ready', 15_000);
-  load.send({ type: 'run', url: `http://127.0.0.1:${port}/`, connections: Number(args.connections), seconds, warmupSeconds: 1 });
-  await load.next('warm', 20_000);
-  server.send({ type: 'start' });
-  await server.next('started', 5_000);
-  load.send({ type: 'go' });
-  const r = await load.next('result', (seconds + 15) * 1000);
-  server.send({ type: 'stop' });
-  const w = await server.next('stopped', 5_000);
+  const { window: w } = await measureWindow(load, server, port, { connections: Number(args.connections), seconds, warmupSeconds: 1 });
+  const r = await load.next('result', 15_000);
   await server.stop(15_000);
   console.log(
-    `case ${chosen.id} ${chosen.options ?? '(bare)'}, handler ${args.handler}: ${r.requestsPerSecond.toFixed(0)} req/s, ` +
+    `case ${chosen.id} ${chosen.options ?? '(bare)'}, handler ${args.handler}: ${(w.requests / w.seconds).toFixed(0)} req/s (${r.errors} errors), ` +
       `${(w.cpuUs / w.requests).toFixed(1)} us CPU per request, ${(w.plugin.logged / w.requests).toFixed(2)} lines per request`,
   );
   const file = path.join(dir, 'server.cpuprofile');

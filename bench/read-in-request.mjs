@@ -2,7 +2,7 @@
 // autocannon, where the HTTP work between two reads has evicted what a tight loop keeps in the caches.
 // Each request times one call, in turn: nothing (the timer's own cost, subtracted), a no-op C call
 // through koffi (the FFI's own cost), and readRaw of the request's socket.
-import { LOAD, runOnce, spawnServer } from './http-overhead.mjs';
+import { LOAD, measureSlice, spawnServer } from './http-overhead.mjs';
 import { Child } from './ipc.mjs';
 
 export async function measureReadInRequest(s) {
@@ -10,7 +10,12 @@ export async function measureReadInRequest(s) {
   try {
     await load.next('ready', 15_000);
     const server = spawnServer({ handler: 'hello', options: null, probe: true });
-    const run = await runOnce(load, server, s);
+    let run;
+    try {
+      run = await measureSlice(load, server.child, await server.ready, s);
+    } finally {
+      await server.dispose();
+    }
     const { timer, koffiNoop, readRaw } = run.probesNs;
     return {
       readRawNs: readRaw - timer,

@@ -7,9 +7,10 @@ export const FULL = {
   inRequest: { warmupSeconds: 1, seconds: 5, connections: 10 },
   http: {
     handlers: ['hello', 'json'],
-    pairs: 5,
-    warmupSeconds: 1,
-    seconds: 5,
+    pairs: 10,
+    warmupSlices: 2,
+    warmupSeconds: 0.5,
+    seconds: 2,
     connections: 10,
   },
   writer: { seconds: 3, chunkLines: 4096 },
@@ -24,6 +25,7 @@ export const SMOKE = {
   http: {
     handlers: ['hello'],
     pairs: 1,
+    warmupSlices: 0,
     warmupSeconds: 0.1,
     seconds: 0.25,
     connections: 4,

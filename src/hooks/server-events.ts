@@ -1,17 +1,24 @@
 /**
  * Where the four Traffic Server events come from on a Node http/https server.
  *
- *   ssn_start      'connection' (http) or 'secureConnection' (https: once the TLS session is up)
- *   txn_start      'request' (the request's headers are in), prepended so it comes before the app's handler
- *   send_resp_hdr  the response's writeHead, explicit or implicit (Node's implicit header calls writeHead)
- *   txn_close      the response's 'close': finished, or aborted
+ *   ssn_start      the server's 'connection' (http) or 'secureConnection' (https: once the TLS session is up)
+ *   txn_start      the server's 'request' (or 'checkContinue', 'checkExpectation'), before the app's listeners
+ *   send_resp_hdr  the response's first writeHead, explicit or implicit (Node's implicit header calls writeHead)
+ *   txn_close      the response's end: Node detaching it from the socket once its last byte went to the
+ *                  socket; or the socket's destroy while the response is still on it (the client reset or
+ *                  went away), read before the fd closes
  *   ssn_close      the socket's _destroy, which every way of closing goes through (client FIN, destroy(),
  *                  keep-alive timeout, server.close()), before it closes the fd: the totals are final
  *   periodic       a timer per consumer over the server's open connections (attach.ts)
  *
- * One set of listeners per server, installed by the first consumer and removed with the last. The
- * listeners are module-level functions that find the server's tap through `this` or the socket, so no
- * closure or wrapper is created per connection or per request.
+ * The plugin sits on every request, so none of this adds a listener, a closure or a property to a
+ * request, a response or a connection. A tapped server gets its own `emit` (one function shared by all
+ * servers), which sees 'connection' and 'request' before any listener. The response's writeHead and
+ * detachSocket, and the socket's _destroy, are wrapped once per process on their prototypes
+ * (http.ServerResponse.prototype, and the prototype of the sockets seen: net.Socket's, tls.TLSSocket's
+ * inherits it); the wrappers pass straight through for sockets and responses of servers without a tap.
+ * (A listener per response, an own writeHead per response or an own property per connection cost each
+ * request 2-4 us on a ~48 us hello-world request, measured by the bench.)
  *
  * A consumer that joins a server already serving (a middleware meets its server on the first request)
  * has missed the 'connection' of the connections already open, and the 'request' of the requests
@@ -20,11 +27,12 @@
  * still gets its ssn_start ("first sight"), and a request under way can be caught up once
  * (catchUpRequest). Servers that only have consumers from before they listened pay nothing for this.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { EventName } from '../config/types.js';
-import { beginEvent, keepFinalReading } from '../tcpinfo/read.js';
+import { beginEvent } from '../tcpinfo/read.js';
+import { endpointsOf } from './endpoints.js';
 
 export const SSN_START = 0;
 export const TXN_START = 1;
@@ -62,10 +70,19 @@ interface ServerTap {
   sessions: Set<Socket> | null;
   /** The highest ticket among the consumers that joined late; 0 when none did (then nothing is stamped). */
   lateTicket: number;
+  /** The server's emit before this tap's: what emitWithEvents hands every event on to. */
+  emit: Server['emit'];
+  /** Whether that emit was the server's own property (else it is inherited, and deleting ours restores it). */
+  ownEmit: boolean;
 }
 
 type TappedServer = Server & { [kTap]?: ServerTap };
-type ServerSocket = Socket & { server?: TappedServer; [kSeenAt]?: number };
+type ServerSocket = Socket & {
+  server?: TappedServer;
+  [kSeenAt]?: number;
+  /** Node's: the response being written on this connection, until its end detaches it. */
+  _httpMessage?: ServerResponse | null;
+};
 type StampedResponse = ServerResponse & { [kSeenAt]?: number };
 
 /** Join tickets, issued in order to the late consumers of every server. */
@@ -91,109 +108,113 @@ function dispatchMissed(tap: ServerTap, event: number, since: number, socket: So
   }
 }
 
-function onSession(this: TappedServer, socket: ServerSocket): void {
-  const tap = this[kTap];
-  if (tap === undefined) return;
+/** The tap of the server `socket` came to, if that server has one. */
+function tapOf(socket: Socket): ServerTap | undefined {
+  return (socket as ServerSocket).server?.[kTap];
+}
+
+/** A tapped server's emit: ssn_start and txn_start first, then the server's own emit as before. */
+function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknown, res?: unknown): boolean {
+  const tap = this[kTap]!;
+  if (tap.mask !== 0) {
+    if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
+      onRequest(tap, arg as IncomingMessage, res as ServerResponse);
+    } else if (event === tap.sessionEvent) {
+      onSession(tap, arg as ServerSocket);
+    }
+  }
+  // eslint-disable-next-line prefer-rest-params
+  return Reflect.apply(tap.emit, this, arguments) as boolean;
+}
+
+function onSession(tap: ServerTap, socket: ServerSocket): void {
   if (tap.lateTicket !== 0) socket[kSeenAt] = lastTicket;
-  startSession(tap, socket);
+  if (tap.sessions !== null) trackSession(tap.sessions, socket);
+  if ((tap.mask & (1 << SSN_START)) !== 0) dispatch(tap, SSN_START, socket, null);
 }
 
 /** First sight of a connection opened before some consumer joined: it starts now, for them. */
 function catchUpSession(tap: ServerTap, socket: ServerSocket): void {
   const since = socket[kSeenAt] ?? 0;
   socket[kSeenAt] = lastTicket;
-  if (tap.sessions !== null && !tap.sessions.has(socket)) trackSession(tap.sessions, socket as SessionSocket);
+  if (tap.sessions !== null && !tap.sessions.has(socket)) trackSession(tap.sessions, socket);
   dispatchMissed(tap, SSN_START, since, socket, null);
 }
 
-/** A connection begins (or is first seen): track it where a consumer needs that, then ssn_start. */
-function startSession(tap: ServerTap, socket: Socket): void {
-  if (tap.sessions !== null) trackSession(tap.sessions, socket as SessionSocket);
-  if ((tap.mask & (1 << SSN_START)) !== 0) dispatch(tap, SSN_START, socket, null);
-}
-
-/** Count a connection among the open ones, and see its close (ssn_close, periodic reads need both). */
-function trackSession(sessions: Set<Socket>, socket: SessionSocket): void {
-  // Node caches the addresses on first use; after the peer has gone (at ssn_close) getpeername fails.
-  void socket.remotePort;
-  void socket.localPort;
+/** Count a connection among the open ones (ssn_close and periodic reads need them). */
+function trackSession(sessions: Set<Socket>, socket: Socket): void {
+  // After the peer has gone (an ssn_close after a reset) getpeername fails: read them while it is here.
+  endpointsOf(socket);
   sessions.add(socket);
-  watchDestroy(socket);
 }
 
-/** Same idea as writeHead below: an own property pointing at one shared function, set once per connection. */
-function watchDestroy(socket: SessionSocket): void {
-  if (socket._destroy !== destroyWithEvent) socket._destroy = destroyWithEvent;
-}
-
-type SessionSocket = ServerSocket & {
-  _destroy(err: Error | null, cb: (err: Error | null) => void): void;
-  /** Responses on this connection whose txn_close has not come yet. */
-  [kOpenTxns]?: number;
-};
-const kOpenTxns = Symbol('tcpinfo.openTransactions');
-
-function destroyWithEvent(this: SessionSocket, err: Error | null, cb: (err: Error | null) => void): void {
-  const tap = this.server?.[kTap];
-  // A response still open (the client reset, or went away mid-response) gets its txn_close after the
-  // fd is gone: keep the last reading for it while the fd is still here.
-  if ((this[kOpenTxns] ?? 0) > 0) keepFinalReading(this);
-  if (tap !== undefined && tap.sessions !== null) {
-    tap.sessions.delete(this);
-    // The fd is still open here: the prototype's _destroy is what closes it.
-    if ((tap.mask & (1 << SSN_CLOSE)) !== 0) dispatch(tap, SSN_CLOSE, this, null);
-  }
-  Object.getPrototypeOf(this)._destroy.call(this, err, cb);
-}
-
-function onRequest(this: TappedServer, req: IncomingMessage, res: ServerResponse): void {
-  const tap = this[kTap];
-  if (tap === undefined) return;
+function onRequest(tap: ServerTap, req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket as ServerSocket;
   if (tap.lateTicket !== 0) {
     (res as StampedResponse)[kSeenAt] = lastTicket;
-    if (((req.socket as ServerSocket)[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, req.socket);
+    if ((socket[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
   }
-  const mask = tap.mask;
-  if ((mask & (1 << TXN_START)) !== 0) dispatch(tap, TXN_START, req.socket, res);
-  // An own property pointing at one shared function: no per-request closure. Node's implicit header
-  // (write/end without writeHead) goes through this.writeHead too, so both paths are seen.
-  if ((mask & (1 << SEND_RESP_HDR)) !== 0) res.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
-  if ((mask & (1 << TXN_CLOSE)) !== 0) watchResponseClose(req.socket as SessionSocket, res);
+  if ((tap.mask & (1 << TXN_START)) !== 0) dispatch(tap, TXN_START, socket, res);
 }
 
-/** txn_close at the response's 'close'; the socket counts its open transactions until then. */
-function watchResponseClose(socket: SessionSocket, res: ServerResponse): void {
-  socket[kOpenTxns] = (socket[kOpenTxns] ?? 0) + 1;
-  watchDestroy(socket);
-  res.on('close', onResponseClose);
-}
+// The wrappers on the prototypes: installed once, at the first tap, and left in place (they only look
+// for a tap, and pass through where there is none).
+const responseProto = ServerResponse.prototype as ServerResponse & { detachSocket(socket: Socket): void };
+type DestroyFn = (this: Socket, err: Error | null, cb: (err: Error | null) => void) => void;
+const socketProto = NetSocket.prototype as Socket & { _destroy: DestroyFn };
+let originalWriteHead: ServerResponse['writeHead'] | null = null;
+let originalDetachSocket: ((socket: Socket) => void) | null = null;
+let originalDestroy: DestroyFn | null = null;
 
-function tapOf(res: ServerResponse): ServerTap | undefined {
-  return (res.req.socket as ServerSocket).server?.[kTap];
+function wrapPrototypes(): void {
+  if (originalWriteHead !== null) return;
+  originalWriteHead = responseProto.writeHead;
+  originalDetachSocket = responseProto.detachSocket;
+  originalDestroy = socketProto._destroy;
+  responseProto.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
+  responseProto.detachSocket = detachSocketWithEvent;
+  // tls.TLSSocket inherits it.
+  socketProto._destroy = destroyWithEvents;
 }
 
 function writeHeadWithEvent(this: ServerResponse): ServerResponse {
   const first = !this.headersSent;
-  // The prototype's writeHead, looked up now: frameworks (Express) swap the response's prototype.
   // It runs first so the event sees the status it set; nothing has gone to the socket yet either way.
   // eslint-disable-next-line prefer-rest-params
-  const result = Reflect.apply(Object.getPrototypeOf(this).writeHead, this, arguments);
-  if (first) headerWentOut(this);
+  const result = Reflect.apply(originalWriteHead!, this, arguments) as ServerResponse;
+  if (first) {
+    // req.socket: the connection, even while a pipelined response waits for it (res.socket is null then).
+    const socket = this.req.socket;
+    const tap = tapOf(socket);
+    if (tap !== undefined && (tap.mask & (1 << SEND_RESP_HDR)) !== 0) dispatch(tap, SEND_RESP_HDR, socket, this);
+  }
   return result;
 }
 
-/** send_resp_hdr, once the response's first writeHead has run. */
-function headerWentOut(res: ServerResponse): void {
-  const tap = tapOf(res);
-  if (tap !== undefined) dispatch(tap, SEND_RESP_HDR, res.req.socket, res);
+/** Node detaches a response from its socket once the response has ended (its 'finish'): txn_close. */
+function detachSocketWithEvent(this: ServerResponse, socket: Socket): void {
+  // A destroyed socket had this response's txn_close at its destroy (below), with the fd still open.
+  if (!socket.destroyed) {
+    const tap = tapOf(socket);
+    if (tap !== undefined && (tap.mask & (1 << TXN_CLOSE)) !== 0) dispatch(tap, TXN_CLOSE, socket, this);
+  }
+  originalDetachSocket!.call(this, socket);
 }
 
-function onResponseClose(this: ServerResponse): void {
-  // res.socket is already detached here; the request keeps the connection's socket.
-  const socket = this.req.socket as SessionSocket;
+/**
+ * Every socket's close goes through here with its fd still open: for a tapped server's connection, the
+ * txn_close of a response still on it (the client reset or went away mid-response), then its ssn_close.
+ */
+function destroyWithEvents(this: ServerSocket, err: Error | null, cb: (err: Error | null) => void): void {
   const tap = tapOf(this);
-  if (tap !== undefined) dispatch(tap, TXN_CLOSE, socket, this);
-  socket[kOpenTxns] = (socket[kOpenTxns] ?? 1) - 1;
+  if (tap !== undefined) {
+    const res = this._httpMessage;
+    if (res != null && (tap.mask & (1 << TXN_CLOSE)) !== 0) dispatch(tap, TXN_CLOSE, this, res);
+    if (tap.sessions !== null && tap.sessions.delete(this) && (tap.mask & (1 << SSN_CLOSE)) !== 0) {
+      dispatch(tap, SSN_CLOSE, this, null);
+    }
+  }
+  originalDestroy!.call(this, err, cb);
 }
 
 /**
@@ -206,6 +227,7 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
   const tapped = server as TappedServer;
   let tap = tapped[kTap];
   if (tap === undefined) {
+    wrapPrototypes();
     tap = {
       consumers: [],
       tickets: [],
@@ -213,10 +235,11 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
       sessionEvent: server instanceof TlsServer ? 'secureConnection' : 'connection',
       sessions: null,
       lateTicket: 0,
+      emit: server.emit,
+      ownEmit: Object.hasOwn(server, 'emit'),
     };
     tapped[kTap] = tap;
-    server.on(tap.sessionEvent, onSession);
-    server.prependListener('request', onRequest);
+    server.emit = emitWithEvents as Server['emit'];
   }
   const ticket = late ? ++lastTicket : 0;
   tap.consumers = [...tap.consumers, consumer];
@@ -225,12 +248,11 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
   if (ticket !== 0) tap.lateTicket = ticket;
   if (consumer.tracksSessions && tap.sessions === null) tap.sessions = new Set();
 }
-
 /**
  * For a middleware, which runs inside the server's 'request' event: when consumers joined while this
  * request was already being handled, they get what they missed (the connection's first-sight
- * ssn_start, txn_start), and the response's send_resp_hdr and txn_close are made to reach the server's
- * consumers. Does the work once per request; every other call is two comparisons.
+ * ssn_start, txn_start). Its send_resp_hdr and txn_close reach them as every response's do. Does the
+ * work once per request; every other call is two comparisons.
  */
 export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as ServerSocket;
@@ -242,23 +264,6 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
   stamped[kSeenAt] = lastTicket;
   if ((socket[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
   dispatchMissed(tap, TXN_START, since, socket, res);
-  const mask = tap.mask;
-  if ((mask & (1 << SEND_RESP_HDR)) !== 0 && !res.headersSent && res.writeHead !== writeHeadWithEvent) {
-    if (Object.hasOwn(res, 'writeHead')) {
-      // Something earlier in the stack (on-headers and the like) wrapped writeHead: stay in its chain.
-      // A closure, but only here, on a request that is caught up.
-      const wrapped = res.writeHead;
-      res.writeHead = function writeHeadCaughtUp(this: ServerResponse, ...args: unknown[]): ServerResponse {
-        const first = !this.headersSent;
-        const result = Reflect.apply(wrapped, this, args) as ServerResponse;
-        if (first) headerWentOut(this);
-        return result;
-      } as ServerResponse['writeHead'];
-    } else {
-      res.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
-    }
-  }
-  if ((mask & (1 << TXN_CLOSE)) !== 0 && !res.listeners('close').includes(onResponseClose)) watchResponseClose(socket as SessionSocket, res);
 }
 
 /** The server's open connections (those seen since a session-tracking consumer arrived). */
@@ -267,7 +272,7 @@ export function openSessions(server: Server): ReadonlySet<Socket> {
 }
 const EMPTY: ReadonlySet<Socket> = new Set();
 
-/** Stop delivering to `consumer`; the last one out removes the server's listeners. */
+/** Stop delivering to `consumer`; the last one out gives the server its emit back. */
 export function removeConsumer(server: Server, consumer: EventConsumer): void {
   const tapped = server as TappedServer;
   const tap = tapped[kTap];
@@ -279,9 +284,10 @@ export function removeConsumer(server: Server, consumer: EventConsumer): void {
   tap.mask = tap.consumers.reduce((mask, c) => mask | c.eventMask, 0);
   tap.lateTicket = Math.max(0, ...tap.tickets);
   if (!tap.consumers.some((c) => c.tracksSessions)) tap.sessions = null;
-  if (tap.consumers.length === 0) {
-    server.removeListener(tap.sessionEvent, onSession);
-    server.removeListener('request', onRequest);
+  // Something that wrapped the server's emit after us still calls ours: then the tap stays, empty.
+  if (tap.consumers.length === 0 && server.emit === emitWithEvents) {
+    if (tap.ownEmit) server.emit = tap.emit;
+    else delete (server as Partial<Server>).emit;
     delete tapped[kTap];
   }
 }

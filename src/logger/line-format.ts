@@ -13,6 +13,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpinfoOptions } from '../config/types.js';
 import { connectionId } from '../hooks/connection-id.js';
+import { endpointsOf } from '../hooks/endpoints.js';
 import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
 import { rawInfo, rawWords } from '../tcpinfo/read.js';
 import { atsTimestampNow } from './timestamp.js';
@@ -71,11 +72,12 @@ class AtsFormatter implements LineFormatter {
 
   format(event: string, socket: Socket, _res: ServerResponse | null, length: number): string {
     // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped.
-    let line = atsTimestampNow() + ' ' + event + ' ' + socket.remoteAddress + ' ' + socket.localAddress;
-    const { words, ends } = this;
+    const ends = endpointsOf(socket);
+    let line = atsTimestampNow() + ' ' + event + ' ' + ends.remoteAddress + ' ' + ends.localAddress;
+    const { words, ends: needs } = this;
     for (let i = 0; i < words.length; i++) {
       const word = words[i];
-      line += ' ' + (ends[i] > length ? '-' : word >= 0 ? rawWords[word] : fieldText(this.specs[i], rawInfo, length));
+      line += ' ' + (needs[i] > length ? '-' : word >= 0 ? rawWords[word] : fieldText(this.specs[i], rawInfo, length));
     }
     return line + '\n';
   }
@@ -108,10 +110,11 @@ class JsonFormatter implements LineFormatter {
   }
 
   format(event: string, socket: Socket, res: ServerResponse | null, length: number): string {
+    const ends = endpointsOf(socket);
     let line =
       '{"time":"' + isoNow() + '","event":"' + event +
-      '","client":"' + socket.remoteAddress + '","client_port":' + (socket.remotePort ?? null) +
-      ',"server":"' + socket.localAddress + '","server_port":' + (socket.localPort ?? null) +
+      '","client":"' + ends.remoteAddress + '","client_port":' + (ends.remotePort ?? null) +
+      ',"server":"' + ends.localAddress + '","server_port":' + (ends.localPort ?? null) +
       ',"conn":"' + connectionId(socket) + '"';
     if (res !== null && TRANSACTION_EVENTS.has(event)) {
       const req = res.req;

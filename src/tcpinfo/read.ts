@@ -131,29 +131,8 @@ export function readRawForEvent(socket: Socket): number {
   if (readForEvent !== eventNumber) {
     readForEvent = eventNumber;
     lengthForEvent = readRaw(socket);
-    if (lengthForEvent < 0) lengthForEvent = finalReading(socket);
   }
   return lengthForEvent;
-}
-
-const kFinalReading = Symbol('tcpinfo.finalReading');
-type KeepingSocket = Socket & { [kFinalReading]?: Buffer };
-
-/**
- * Read a socket that is about to close, and keep the reading on it: an event that comes after the fd
- * is gone (the txn_close of a response the client reset) reads this instead of nothing.
- */
-export function keepFinalReading(socket: Socket): void {
-  const length = readRaw(socket);
-  if (length >= 0) (socket as KeepingSocket)[kFinalReading] = Buffer.from(rawInfo.subarray(0, length));
-}
-
-/** The kept reading copied back into rawInfo; its length, or -1 when none was kept. */
-function finalReading(socket: Socket): number {
-  const kept = (socket as KeepingSocket)[kFinalReading];
-  if (kept === undefined) return -1;
-  kept.copy(rawInfo);
-  return kept.length;
 }
 
 /** Every field of `struct tcp_info` this kernel returned, by name (see layout.ts for units). */
