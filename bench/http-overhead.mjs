@@ -113,63 +113,54 @@ function summarize(pairs) {
 }
 
 /**
- * One row: a bare and a plugin server side by side, warmed up by `s.warmupSlices` unmeasured slices
- * each, then `s.pairs` pairs of measured slices. `startNext` starts the next row's servers during the
- * last pair's first slice, so they are up before its second.
+ * One row: `s.processPairs` times, a bare and a plugin server side by side (started one after the
+ * other, each idle while the other starts), warmed up by `s.warmupSlices` unmeasured slices each, then
+ * `s.pairs` pairs of measured slices. Several process pairs, because two processes of the same server
+ * differ by a few percent for their whole life (the control row shows by how much).
  */
-async function measureRow(load, handler, c, s, log, started, startNext) {
-  const servers = await started;
-  try {
-    const ports = { bare: await servers.bare.ready, plugin: await servers.plugin.ready };
-    for (let i = 0; i < s.warmupSlices; i++) {
-      for (const side of ['bare', 'plugin']) await measureSlice(load, servers[side].child, ports[side], s);
-    }
-    const pairs = [];
-    for (let pair = 0; pair < s.pairs; pair++) {
-      const result = {};
-      const order = pair % 2 === 0 ? ['bare', 'plugin'] : ['plugin', 'bare'];
-      for (const side of order) {
-        const duringWarmup = pair === s.pairs - 1 && side === order[0] ? startNext : undefined;
-        result[side] = await measureSlice(load, servers[side].child, ports[side], s, duringWarmup);
+async function measureRow(load, handler, c, s, log) {
+  const pairs = [];
+  for (let p = 0; p < s.processPairs; p++) {
+    const servers = {};
+    try {
+      const ports = {};
+      for (const [side, options] of [['bare', null], ['plugin', c.options]]) {
+        servers[side] = spawnServer({ handler, options });
+        ports[side] = await servers[side].ready;
       }
-      pairs.push(result);
-      log(`http: ${handler} (${c.id}) pair ${pair + 1}/${s.pairs}: bare ${result.bare.requestsPerSecond.toFixed(0)} req/s, plugin ${result.plugin.requestsPerSecond.toFixed(0)} req/s`);
+      for (let i = 0; i < s.warmupSlices; i++) {
+        for (const side of ['bare', 'plugin']) await measureSlice(load, servers[side].child, ports[side], s);
+      }
+      for (let k = 0; k < s.pairs; k++) {
+        const result = {};
+        for (const side of (p + k) % 2 === 0 ? ['bare', 'plugin'] : ['plugin', 'bare']) {
+          result[side] = await measureSlice(load, servers[side].child, ports[side], s);
+        }
+        pairs.push(result);
+        log(`http: ${handler} (${c.id}) pair ${pairs.length}/${s.processPairs * s.pairs}: bare ${result.bare.requestsPerSecond.toFixed(0)} req/s, plugin ${result.plugin.requestsPerSecond.toFixed(0)} req/s`);
+      }
+    } finally {
+      await Promise.all(Object.values(servers).map((server) => server.dispose()));
     }
-    return pairs;
-  } finally {
-    await Promise.all([servers.bare.dispose(), servers.plugin.dispose()]);
   }
+  return pairs;
 }
 
 export async function measureHttpOverhead(s, log) {
   const { runnable, skipped } = runnableCases(s.cases);
   for (const c of skipped) log(`http: case (${c.id}) ${c.note}`);
-  const rows = s.handlers.flatMap((handler) => runnable.filter((c) => c.id !== 'control' || handler === 'hello').map((c) => ({ handler, c })));
-  const spawnRow = ({ handler, c }) => ({
-    bare: spawnServer({ handler, options: null }),
-    plugin: spawnServer({ handler, options: c.options }),
-  });
   const load = new Child(LOAD, [], { name: 'load generator' });
   const results = [];
-  let next = null;
   try {
     await load.next('ready', 15_000);
-    next = rows.length > 0 ? spawnRow(rows[0]) : null;
-    for (let i = 0; i < rows.length; i++) {
-      const { handler, c } = rows[i];
-      const started = next;
-      next = null;
-      const startNext = async () => {
-        if (i + 1 < rows.length) {
-          next = spawnRow(rows[i + 1]);
-          await Promise.all([next.bare.ready, next.plugin.ready]);
-        }
-      };
-      const pairs = await measureRow(load, handler, c, s, log, started, startNext);
-      results.push({ handler, handlerLabel: HANDLERS[handler].label, case: c.id, label: c.label, options: c.options, ...summarize(pairs), pairs });
+    for (const handler of s.handlers) {
+      // The control says how far apart two bare servers measure: once, on the handler of the targets.
+      for (const c of runnable.filter((x) => x.id !== 'control' || handler === 'hello')) {
+        const pairs = await measureRow(load, handler, c, s, log);
+        results.push({ handler, handlerLabel: HANDLERS[handler].label, case: c.id, label: c.label, options: c.options, ...summarize(pairs), pairs });
+      }
     }
   } finally {
-    await Promise.all([next?.bare.dispose(), next?.plugin.dispose()]);
     await load.stop();
   }
   return { settings: s, results, skipped };

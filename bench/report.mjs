@@ -77,9 +77,10 @@ function httpSection(http) {
       rows,
     ),
     '',
-    `autocannon in its own process, ${s.connections} keep-alive connections to 127.0.0.1. Per row, a bare and a plugin server ` +
-      `run side by side, each warmed up by ${s.warmupSlices} unmeasured slice(s); then ${s.pairs} pair(s) of slices alternate between them, ` +
-      `each slice ${s.warmupSeconds} s of warm-up on new connections and ${s.seconds} s measured on the same ones. ` +
+    `autocannon in its own process, ${s.connections} keep-alive connections to 127.0.0.1. Per row, ${s.processPairs} time(s) a bare and ` +
+      `a plugin server run side by side, each warmed up by ${s.warmupSlices} unmeasured slice(s), then ${s.pairs} pair(s) of slices ` +
+      `alternate between them (${s.processPairs * s.pairs} pairs a row); each slice is ${s.warmupSeconds} s of warm-up on new connections ` +
+      `and ${s.seconds} s measured on the same ones. ` +
       'req/s and CPU are counted by the server over its window; medians over slices; ' +
       'the ratio is the median of pair ratios; CPU is the server process\'s own `process.cpuUsage()` per answered request; ' +
       '"added" figures are medians over pairs of plugin minus bare, per request, and per line logged ' +

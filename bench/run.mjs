@@ -5,7 +5,7 @@
 //   node bench/run.mjs --write-readme  the full run, then its report into README.md's Performance section
 //   node bench/run.mjs --from=FILE [--write-readme]   no measuring: the report of an earlier full run
 //   --out=FILE                         where the results go (bench/results.json; a temp file for --smoke)
-//   --only=read,http,writer,memory,multiprocess --cases=b,c --handlers=hello --pairs=N --seconds=S
+//   --only=read,http,writer,memory,multiprocess --cases=b,c --handlers=hello --process-pairs=N --pairs=N --seconds=S
 //                                      a partial run, for working on one thing (never into the README)
 //
 // Sections: read cost (getsockopt, readRaw, readTcpInfo, a plugin event, `ss -tin`), HTTP overhead
@@ -30,7 +30,7 @@ import { measureMultiprocess } from '../scripts/multiprocess-bench.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 const SECTIONS = ['read', 'http', 'writer', 'memory', 'multiprocess'];
-const NARROWING = ['only', 'cases', 'handlers', 'pairs', 'seconds'];
+const NARROWING = ['only', 'cases', 'handlers', 'process-pairs', 'pairs', 'seconds'];
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     cases: { type: 'string' },
     handlers: { type: 'string' },
+    'process-pairs': { type: 'string' },
     pairs: { type: 'string' },
     seconds: { type: 'string' },
   },
@@ -56,7 +57,7 @@ const problems = [
   ...unknownValues('only', SECTIONS),
   ...unknownValues('cases', CASES.map((c) => c.id)),
   ...unknownValues('handlers', Object.keys(HANDLERS)),
-  ...['pairs', 'seconds'].filter((k) => args[k] !== undefined && !(Number(args[k]) > 0)).map((k) => `--${k}=${args[k]}: must be a number above 0`),
+  ...['process-pairs', 'pairs', 'seconds'].filter((k) => args[k] !== undefined && !(Number(args[k]) > 0)).map((k) => `--${k}=${args[k]}: must be a number above 0`),
   ...(args['write-readme'] && (args.smoke || narrowed) ? ['--write-readme takes the figures of a full run: not with --smoke or a partial run'] : []),
 ];
 if (problems.length > 0) {
@@ -72,6 +73,7 @@ const settings = {
     ...base.http,
     ...(args.cases && { cases: args.cases.split(',') }),
     ...(args.handlers && { handlers: args.handlers.split(',') }),
+    ...(args['process-pairs'] && { processPairs: Number(args['process-pairs']) }),
     ...(args.pairs && { pairs: Number(args.pairs) }),
     ...(args.seconds && { seconds: Number(args.seconds) }),
   },

@@ -7,10 +7,11 @@ export const FULL = {
   inRequest: { warmupSeconds: 1, seconds: 5, connections: 10 },
   http: {
     handlers: ['hello', 'json'],
-    pairs: 10,
-    warmupSlices: 2,
+    processPairs: 3,
+    pairs: 3,
+    warmupSlices: 1,
     warmupSeconds: 0.5,
-    seconds: 2,
+    seconds: 1.5,
     connections: 10,
   },
   writer: { seconds: 3, chunkLines: 4096 },
@@ -24,6 +25,7 @@ export const SMOKE = {
   inRequest: { warmupSeconds: 0.1, seconds: 0.3, connections: 4 },
   http: {
     handlers: ['hello'],
+    processPairs: 1,
     pairs: 1,
     warmupSlices: 0,
     warmupSeconds: 0.1,

@@ -71,7 +71,7 @@ interface ServerTap {
   /** The highest ticket among the consumers that joined late; 0 when none did (then nothing is stamped). */
   lateTicket: number;
   /** The server's emit before this tap's: what emitWithEvents hands every event on to. */
-  emit: Server['emit'];
+  emit: (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
   /** Whether that emit was the server's own property (else it is inherited, and deleting ours restores it). */
   ownEmit: boolean;
 }
@@ -117,11 +117,15 @@ function tapOf(socket: Socket): ServerTap | undefined {
 function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknown, res?: unknown): boolean {
   const tap = this[kTap]!;
   if (tap.mask !== 0) {
-    if (event === 'request' || event === 'checkContinue' || event === 'checkExpectation') {
+    if (event === 'request') {
       onRequest(tap, arg as IncomingMessage, res as ServerResponse);
-    } else if (event === tap.sessionEvent) {
-      onSession(tap, arg as ServerSocket);
+      return tap.emit.call(this, event, arg, res);
     }
+    if (event === tap.sessionEvent) {
+      onSession(tap, arg as ServerSocket);
+      return tap.emit.call(this, event, arg);
+    }
+    if (event === 'checkContinue' || event === 'checkExpectation') onRequest(tap, arg as IncomingMessage, res as ServerResponse);
   }
   // eslint-disable-next-line prefer-rest-params
   return Reflect.apply(tap.emit, this, arguments) as boolean;
@@ -177,11 +181,11 @@ function wrapPrototypes(): void {
   socketProto._destroy = destroyWithEvents;
 }
 
-function writeHeadWithEvent(this: ServerResponse): ServerResponse {
+function writeHeadWithEvent(this: ServerResponse, statusCode: number, reason?: unknown, headers?: unknown): ServerResponse {
   const first = !this.headersSent;
   // It runs first so the event sees the status it set; nothing has gone to the socket yet either way.
-  // eslint-disable-next-line prefer-rest-params
-  const result = Reflect.apply(originalWriteHead!, this, arguments) as ServerResponse;
+  // (writeHead tells its forms apart by the arguments' types, not their count.)
+  const result = (originalWriteHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse).call(this, statusCode, reason, headers);
   if (first) {
     // req.socket: the connection, even while a pipelined response waits for it (res.socket is null then).
     const socket = this.req.socket;
@@ -193,11 +197,9 @@ function writeHeadWithEvent(this: ServerResponse): ServerResponse {
 
 /** Node detaches a response from its socket once the response has ended (its 'finish'): txn_close. */
 function detachSocketWithEvent(this: ServerResponse, socket: Socket): void {
+  const tap = tapOf(socket);
   // A destroyed socket had this response's txn_close at its destroy (below), with the fd still open.
-  if (!socket.destroyed) {
-    const tap = tapOf(socket);
-    if (tap !== undefined && (tap.mask & (1 << TXN_CLOSE)) !== 0) dispatch(tap, TXN_CLOSE, socket, this);
-  }
+  if (tap !== undefined && (tap.mask & (1 << TXN_CLOSE)) !== 0 && !socket.destroyed) dispatch(tap, TXN_CLOSE, socket, this);
   originalDetachSocket!.call(this, socket);
 }
 
@@ -235,7 +237,7 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
       sessionEvent: server instanceof TlsServer ? 'secureConnection' : 'connection',
       sessions: null,
       lateTicket: 0,
-      emit: server.emit,
+      emit: server.emit as ServerTap['emit'],
       ownEmit: Object.hasOwn(server, 'emit'),
     };
     tapped[kTap] = tap;
@@ -286,7 +288,7 @@ export function removeConsumer(server: Server, consumer: EventConsumer): void {
   if (!tap.consumers.some((c) => c.tracksSessions)) tap.sessions = null;
   // Something that wrapped the server's emit after us still calls ours: then the tap stays, empty.
   if (tap.consumers.length === 0 && server.emit === emitWithEvents) {
-    if (tap.ownEmit) server.emit = tap.emit;
+    if (tap.ownEmit) server.emit = tap.emit as Server['emit'];
     else delete (server as Partial<Server>).emit;
     delete tapped[kTap];
   }
