@@ -1,0 +1,111 @@
+// How the events are taken from Node (server-events.ts): nothing is added to a request's objects, the
+// server gets its emit back at close, servers without the plugin are left alone, and a few event paths
+// that do not go through 'request' or a response's end.
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { attach } from '../dist/index.js';
+import { countBy, keepAliveRequests, listen, readLog, request, tempDir, waitFor } from './support/harness.mjs';
+
+const EVERY_HOOK = 'ssn_start,txn_start,send_resp_hdr,txn_close,ssn_close';
+
+/** Sorted own keys (strings and symbols, by description) of an object. */
+function shape(object) {
+  return Reflect.ownKeys(object).map((k) => (typeof k === 'symbol' ? `symbol(${k.description})` : k)).sort();
+}
+
+/** The own keys of each request's socket and response, as the handler ends it and as the socket closes. */
+async function shapesUnder(t, options) {
+  const shapes = [];
+  const server = http.createServer((req, res) => {
+    res.end('hello world\n');
+    shapes.push(['socket after end', shape(req.socket)], ['response after end', shape(res)]);
+    res.on('close', () => shapes.push(['response at close', shape(res)]));
+  });
+  server.on('connection', (socket) => socket.on('close', () => shapes.push(['socket at close', shape(socket)])));
+  const handle = options === null ? null : attach(server, { logFile: path.join(tempDir(t), 'tcpinfo.log'), ...options });
+  const port = await listen(t, server);
+  await keepAliveRequests(port, 3);
+  server.closeAllConnections();
+  await waitFor(() => shapes.some(([what]) => what === 'socket at close'), 2000, 'the socket closed');
+  if (handle !== null) {
+    assert.equal(handle.stats().logged.txn_close, 3, 'every event was read and logged');
+    await handle.close();
+  }
+  return shapes;
+}
+
+test('no property is added to a socket or a response, nor Node made to cache one (the addresses)', async (t) => {
+  const bare = await shapesUnder(t, null);
+  for (const options of [
+    { hooks: EVERY_HOOK, logLevel: 2 },
+    { hooks: EVERY_HOOK, format: 'json', fields: 'all', updatePeriod: 1 },
+  ]) {
+    assert.deepEqual(await shapesUnder(t, options), bare, JSON.stringify(options));
+  }
+});
+
+test("close gives the server its own emit back; another server's responses pass through untouched", async (t) => {
+  const logged = http.createServer((req, res) => res.end('a'));
+  const other = http.createServer((req, res) => res.end('b'));
+  const handle = attach(logged, { logFile: path.join(tempDir(t), 'tcpinfo.log'), hooks: EVERY_HOOK });
+  assert.ok(Object.hasOwn(logged, 'emit'));
+  assert.equal(Object.hasOwn(other, 'emit'), false);
+  const [loggedPort, otherPort] = [await listen(t, logged), await listen(t, other)];
+  assert.equal((await request({ host: '127.0.0.1', port: otherPort, path: '/' })).body, 'b');
+  assert.equal((await request({ host: '127.0.0.1', port: loggedPort, path: '/' })).body, 'a');
+  await waitFor(() => handle.stats().events.txn_close === 1, 2000, "the logged server's txn_close");
+  assert.equal(handle.stats().events.txn_start, 1, "the other server's request is not an event");
+  await handle.close();
+  assert.equal(Object.hasOwn(logged, 'emit'), false);
+  assert.equal(logged.emit, EventEmitter.prototype.emit);
+  assert.equal((await request({ host: '127.0.0.1', port: loggedPort, path: '/' })).body, 'a');
+});
+
+test("a request answered through 'checkContinue' is a transaction like any other", async (t) => {
+  const logFile = path.join(tempDir(t), 'tcpinfo.log');
+  const server = http.createServer((req, res) => res.end('plain'));
+  server.on('checkContinue', (req, res) => {
+    res.writeContinue();
+    req.resume();
+    req.on('end', () => res.end('continued'));
+  });
+  const handle = attach(server, { logFile, hooks: 'txn_start,send_resp_hdr,txn_close' });
+  const port = await listen(t, server);
+  const body = await new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', headers: { expect: '100-continue' }, agent: false });
+    req.on('continue', () => req.end('payload'));
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d)).on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+  });
+  assert.equal(body, 'continued');
+  await waitFor(() => handle.stats().events.txn_close === 1, 2000, 'txn_close');
+  await handle.close();
+  assert.deepEqual(countBy(readLog(logFile).records), { txn_start: 1, send_resp_hdr: 1, txn_close: 1 });
+});
+
+test('a response the client resets: its txn_close comes before its ssn_close, both read with the fd open', async (t) => {
+  const logFile = path.join(tempDir(t), 'tcpinfo.log');
+  const server = http.createServer((req, res) => res.write('partial'));
+  const handle = attach(server, { logFile, hooks: 'txn_close,ssn_close' });
+  const port = await listen(t, server);
+  await new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    socket.once('data', () => {
+      socket.resetAndDestroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+  await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'ssn_close');
+  await handle.close();
+  assert.deepEqual(readLog(logFile).records.map((r) => r.event), ['txn_close', 'ssn_close']);
+  assert.equal(handle.stats().failedReads, 0);
+  for (const r of readLog(logFile).records) assert.equal(r.client, '127.0.0.1');
+});
