@@ -43,6 +43,7 @@ test('no property is added to a socket or a response, nor Node made to cache one
   for (const options of [
     { hooks: EVERY_HOOK, logLevel: 2 },
     { hooks: EVERY_HOOK, format: 'json', fields: 'all', updatePeriod: 1 },
+    { hooks: EVERY_HOOK, sampleBy: 'session', metrics: true },
   ]) {
     assert.deepEqual(await shapesUnder(t, options), bare, JSON.stringify(options));
   }

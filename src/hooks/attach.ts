@@ -74,8 +74,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readonly formatter: LineFormatter | null;
   private readonly rate: number;
   private readonly random: () => number;
-  /** With --sample-by=session: where this logger keeps its decision on each socket. */
-  private readonly sessionKey: symbol | null;
+  /** With --sample-by=session: this logger's decision for each connection (a WeakMap: see endpoints.ts). */
+  private readonly sessionChoices: WeakMap<Socket, boolean> | null;
   private readonly seen = new Float64Array(EVENT_NAMES.length);
   private readonly sampledCounts = new Float64Array(EVENT_NAMES.length);
   private readonly loggedCounts = new Float64Array(EVENT_NAMES.length);
@@ -95,7 +95,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.options = options;
     this.rate = options.sampleRate;
     this.random = options.sampleSeed === undefined ? Math.random : seedrandom.alea(options.sampleSeed);
-    this.sessionKey = options.sampleBy === 'session' ? Symbol('tcpinfo.sampled') : null;
+    this.sessionChoices = options.sampleBy === 'session' ? new WeakMap() : null;
     if (!isSupported()) {
       this.eventMask = 0;
       this.logMask = 0;
@@ -112,7 +112,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (options.updatePeriod > 0) mask |= 1 << PERIODIC;
     this.logMask = mask;
     // Session sampling decides at ssn_start, so it needs that event even when it is not logged.
-    if (this.sessionKey !== null) mask |= 1 << SSN_START;
+    if (this.sessionChoices !== null) mask |= 1 << SSN_START;
     this.eventMask = mask;
     this.tracksSessions = (mask & ((1 << SSN_CLOSE) | (1 << PERIODIC))) !== 0;
     this.formatter = createLineFormatter(options, kernelTcpInfoLength());
@@ -152,13 +152,12 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   /** Per event (as ATS), or per connection: decided once at its ssn_start or first sight. */
   private sample(event: number, socket: Socket): boolean {
     const rate = this.rate;
-    const key = this.sessionKey;
-    if (key === null) return rate >= 1000 || (rate > 0 && this.random() * 1000 < rate);
-    const holder = socket as Socket & Record<symbol, boolean | undefined>;
-    let chosen = holder[key];
+    const choices = this.sessionChoices;
+    if (choices === null) return rate >= 1000 || (rate > 0 && this.random() * 1000 < rate);
+    let chosen = choices.get(socket);
     if (chosen === undefined || event === SSN_START) {
       chosen = rate >= 1000 || (rate > 0 && this.random() * 1000 < rate);
-      holder[key] = chosen;
+      choices.set(socket, chosen);
     }
     return chosen;
   }

@@ -57,8 +57,12 @@ export interface EventConsumer {
 }
 
 const kTap = Symbol('tcpinfo.serverTap');
-/** On a connection or a response: the last join ticket issued when its ssn_start or txn_start was dispatched. */
-const kSeenAt = Symbol('tcpinfo.seenAt');
+/**
+ * Only while some consumer joined late: for a connection or a response, the last join ticket issued when
+ * its ssn_start or txn_start was dispatched. In WeakMaps, like everything the plugin keeps per connection
+ * or response: a property would change the socket's or response's shape (see endpoints.ts).
+ */
+const seenAt = new WeakMap<Socket | ServerResponse, number>();
 
 interface ServerTap {
   consumers: EventConsumer[];
@@ -79,32 +83,25 @@ interface ServerTap {
 type TappedServer = Server & { [kTap]?: ServerTap };
 type ServerSocket = Socket & {
   server?: TappedServer;
-  [kSeenAt]?: number;
   /** Node's: the response being written on this connection, until its end detaches it. */
   _httpMessage?: ServerResponse | null;
 };
-type StampedResponse = ServerResponse & { [kSeenAt]?: number };
 
 /** Join tickets, issued in order to the late consumers of every server. */
 let lastTicket = 0;
 
-function dispatch(tap: ServerTap, event: number, socket: Socket, res: ServerResponse | null): void {
-  beginEvent();
-  const consumers = tap.consumers;
-  for (let i = 0; i < consumers.length; i++) {
-    const consumer = consumers[i];
-    if ((consumer.eventMask & (1 << event)) !== 0) consumer.onEvent(event, socket, res);
-  }
-}
-
-/** Dispatches `event` to the consumers that joined late after `since`: those that missed it. */
-function dispatchMissed(tap: ServerTap, event: number, since: number, socket: Socket, res: ServerResponse | null): void {
+/**
+ * `event` to the consumers that want it; with `since`, only to those that joined late after it (a
+ * catch-up: they missed it). Nothing at all when no consumer of the server wants the event.
+ */
+function dispatch(tap: ServerTap, event: number, socket: Socket, res: ServerResponse | null, since = -1): void {
+  const bit = 1 << event;
+  if ((tap.mask & bit) === 0) return;
   beginEvent();
   const consumers = tap.consumers;
   const tickets = tap.tickets;
   for (let i = 0; i < consumers.length; i++) {
-    const consumer = consumers[i];
-    if (tickets[i] > since && (consumer.eventMask & (1 << event)) !== 0) consumer.onEvent(event, socket, res);
+    if (tickets[i] > since && (consumers[i].eventMask & bit) !== 0) consumers[i].onEvent(event, socket, res);
   }
 }
 
@@ -132,17 +129,17 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
 }
 
 function onSession(tap: ServerTap, socket: ServerSocket): void {
-  if (tap.lateTicket !== 0) socket[kSeenAt] = lastTicket;
+  if (tap.lateTicket !== 0) seenAt.set(socket, lastTicket);
   if (tap.sessions !== null) trackSession(tap.sessions, socket);
-  if ((tap.mask & (1 << SSN_START)) !== 0) dispatch(tap, SSN_START, socket, null);
+  dispatch(tap, SSN_START, socket, null);
 }
 
 /** First sight of a connection opened before some consumer joined: it starts now, for them. */
 function catchUpSession(tap: ServerTap, socket: ServerSocket): void {
-  const since = socket[kSeenAt] ?? 0;
-  socket[kSeenAt] = lastTicket;
+  const since = seenAt.get(socket) ?? 0;
+  seenAt.set(socket, lastTicket);
   if (tap.sessions !== null && !tap.sessions.has(socket)) trackSession(tap.sessions, socket);
-  dispatchMissed(tap, SSN_START, since, socket, null);
+  dispatch(tap, SSN_START, socket, null, since);
 }
 
 /** Count a connection among the open ones (ssn_close and periodic reads need them). */
@@ -155,10 +152,10 @@ function trackSession(sessions: Set<Socket>, socket: Socket): void {
 function onRequest(tap: ServerTap, req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as ServerSocket;
   if (tap.lateTicket !== 0) {
-    (res as StampedResponse)[kSeenAt] = lastTicket;
-    if ((socket[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+    seenAt.set(res, lastTicket);
+    if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
   }
-  if ((tap.mask & (1 << TXN_START)) !== 0) dispatch(tap, TXN_START, socket, res);
+  dispatch(tap, TXN_START, socket, res);
 }
 
 // The wrappers on the prototypes: installed once, at the first tap, and left in place (they only look
@@ -190,7 +187,7 @@ function writeHeadWithEvent(this: ServerResponse, statusCode: number, reason?: u
     // req.socket: the connection, even while a pipelined response waits for it (res.socket is null then).
     const socket = this.req.socket;
     const tap = tapOf(socket);
-    if (tap !== undefined && (tap.mask & (1 << SEND_RESP_HDR)) !== 0) dispatch(tap, SEND_RESP_HDR, socket, this);
+    if (tap !== undefined) dispatch(tap, SEND_RESP_HDR, socket, this);
   }
   return result;
 }
@@ -211,10 +208,8 @@ function destroyWithEvents(this: ServerSocket, err: Error | null, cb: (err: Erro
   const tap = tapOf(this);
   if (tap !== undefined) {
     const res = this._httpMessage;
-    if (res != null && (tap.mask & (1 << TXN_CLOSE)) !== 0) dispatch(tap, TXN_CLOSE, this, res);
-    if (tap.sessions !== null && tap.sessions.delete(this) && (tap.mask & (1 << SSN_CLOSE)) !== 0) {
-      dispatch(tap, SSN_CLOSE, this, null);
-    }
+    if (res != null) dispatch(tap, TXN_CLOSE, this, res);
+    if (tap.sessions !== null && tap.sessions.delete(this)) dispatch(tap, SSN_CLOSE, this, null);
   }
   originalDestroy!.call(this, err, cb);
 }
@@ -260,12 +255,11 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
   const socket = req.socket as ServerSocket;
   const tap = socket.server?.[kTap];
   if (tap === undefined || tap.lateTicket === 0) return;
-  const stamped = res as StampedResponse;
-  const since = stamped[kSeenAt] ?? 0;
+  const since = seenAt.get(res) ?? 0;
   if (since >= tap.lateTicket) return;
-  stamped[kSeenAt] = lastTicket;
-  if ((socket[kSeenAt] ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
-  dispatchMissed(tap, TXN_START, since, socket, res);
+  seenAt.set(res, lastTicket);
+  if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  dispatch(tap, TXN_START, socket, res, since);
 }
 
 /** The server's open connections (those seen since a session-tracking consumer arrived). */

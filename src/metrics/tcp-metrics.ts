@@ -107,7 +107,8 @@ export class TcpMetrics implements EventConsumer {
   readonly registry: Registry;
   private readonly set: MetricSet;
   private readonly server: Server;
-  private readonly kState = Symbol('tcpinfo.metrics');
+  /** Each connection's state (a WeakMap, not a property: see hooks/endpoints.ts). */
+  private readonly states = new WeakMap<Socket, ConnectionState>();
   private serverLabel = '';
   /** Reads that failed (socket gone, or a kernel too old for the counters). */
   failedReads = 0;
@@ -140,13 +141,12 @@ export class TcpMetrics implements EventConsumer {
   }
 
   onEvent(event: number, socket: Socket, _res: ServerResponse | null): void {
-    const holder = socket as Socket & Record<symbol, ConnectionState | undefined>;
-    let state = holder[this.kState];
+    let state = this.states.get(socket);
     const server = this.label();
     if (state === undefined) {
       // ssn_start, or the first sight of a connection opened before the metrics were attached.
       state = { last: new Float64Array(COUNTED.length), unsent: 0, unacked: 0 };
-      holder[this.kState] = state;
+      this.states.set(socket, state);
       this.set.opened.inc({ server });
     }
     const length = readRawForEvent(socket);
