@@ -265,6 +265,20 @@ describe('tcpinfo tail', () => {
     assert.equal(piped.stderr, '');
   });
 
+  test('--event=periodic is an event like the others (the lines of --update-period)', async (t) => {
+    const dir = tempDir(t);
+    const live = path.join(dir, 'tcpinfo.log');
+    await logWithPlugin(await loopbackServer(t), live, { requests: 2 });
+    // A periodic line is a txn_close line's columns under another event name: made from a real one.
+    const close = readLog(live).records.find((r) => r.event === 'txn_close');
+    fs.appendFileSync(live, close.line.replace(' txn_close ', ' periodic ') + '\n');
+    const tail = await cli(['tail', '--no-follow', '--plain', '-n', '100', '--event=periodic', live]);
+    assert.equal(tail.code, 0, tail.stderr);
+    assert.deepEqual(tail.stdout.trim().split('\n').slice(1), [close.line.replace(' txn_close ', ' periodic ').replaceAll(' ', '\t')]);
+    const summary = await cli(['summary', '--json', '--event=periodic', live]);
+    assert.equal(summary.code, 0, summary.stderr);
+  });
+
   test('usage errors exit 2 and name the option', async () => {
     const bad = [['--event=txn_clsoe'], ['--min-rtt=fast'], ['--client=999.1.1.1'], ['-n', '-3'], ['--json', '--plain'], ['--bogus']];
     const [missing, ...results] = await Promise.all([

@@ -3,7 +3,7 @@
  * take (counts, milliseconds, times, event lists). A value the user got wrong is a `UsageError` that
  * names the option, the value and what is allowed.
  */
-import { HOOK_NAMES } from '../config/types.js';
+import { EVENT_NAMES } from '../config/types.js';
 import { parseAtsTimestamp } from './log-record.js';
 
 /** Exit codes of every command. */
@@ -46,10 +46,10 @@ export function nonNegativeDecimal(option: string, text: string): number {
 /** A comma list of event names; each must be one the plugin writes. */
 export function eventList(option: string, text: string): Set<string> {
   const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  const known: readonly string[] = HOOK_NAMES;
+  const known: readonly string[] = EVENT_NAMES;
   const unknown = names.filter((name) => !known.includes(name));
   if (names.length === 0 || unknown.length > 0) {
-    throw new UsageError(`${option}=${text}: unknown event ${unknown.join(', ') || '(none given)'}; allowed: ${HOOK_NAMES.join(', ')}`);
+    throw new UsageError(`${option}=${text}: unknown event ${unknown.join(', ') || '(none given)'}; allowed: ${EVENT_NAMES.join(', ')}`);
   }
   return new Set(names);
 }

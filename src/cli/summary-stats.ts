@@ -2,7 +2,7 @@
  * What `tcpinfo summary` counts, one record at a time, in memory bounded by distinct values (and
  * distinct clients), never by lines: see ValueCounts.
  */
-import { HOOK_NAMES } from '../config/types.js';
+import { EVENT_NAMES } from '../config/types.js';
 import type { LogRecord } from './log-record.js';
 import { ValueCounts } from './value-counts.js';
 
@@ -90,7 +90,7 @@ export class SummaryStats {
 
   /** Events in the order they happen in a transaction, then any others by name. */
   eventsInOrder(): Array<[string, EventStats]> {
-    const known: readonly string[] = HOOK_NAMES;
+    const known: readonly string[] = EVENT_NAMES;
     const rank = (name: string): number => (known.includes(name) ? known.indexOf(name) : known.length);
     return [...this.events].sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
   }

@@ -1,7 +1,7 @@
 /** `tcpinfo tail [FILE]`: the last lines of the log, then each new one as it is written, across rolls. */
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HOOK_NAMES } from '../config/types.js';
+import { EVENT_NAMES } from '../config/types.js';
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -30,7 +30,7 @@ units (rtt in microseconds), with a title line whenever the columns change.
 
 Options:
   -n, --lines=N        show the last N matching lines first (default 10; 0 for only new lines)
-      --event=LIST     only these events, comma-separated: ${HOOK_NAMES.join(', ')}
+      --event=LIST     only these events, comma-separated: ${EVENT_NAMES.join(', ')}
       --client=LIST    only these clients: addresses or subnets, comma-separated (127.0.0.1, 10.0.0.0/8, ::1)
       --min-rtt=MS     only readings with rtt of at least MS milliseconds (decimals allowed)
       --fields=LIST    show only these columns after time, event, client, server (e.g. rtt,snd_cwnd)

@@ -4,7 +4,8 @@
 export const HOOK_NAMES = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
 /** Every event a line can carry: the hooks, and `periodic` (on when `updatePeriod` > 0). */
-export type EventName = HookName | 'periodic';
+export const EVENT_NAMES = [...HOOK_NAMES, 'periodic'] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
 
 /** The validated, effective options the plugin runs with. */
 export interface TcpinfoOptions {

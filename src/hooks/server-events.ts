@@ -30,7 +30,7 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import type { EventName } from '../config/types.js';
+import { EVENT_NAMES, type EventName } from '../config/types.js';
 import { beginEvent } from '../tcpinfo/read.js';
 import { endpointsOf } from './endpoints.js';
 
@@ -40,7 +40,8 @@ export const SEND_RESP_HDR = 2;
 export const TXN_CLOSE = 3;
 export const SSN_CLOSE = 4;
 export const PERIODIC = 5;
-export const EVENT_NAMES: readonly EventName[] = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close', 'periodic'];
+// The event numbers below are indices into EVENT_NAMES.
+export { EVENT_NAMES };
 
 export function eventBit(name: EventName): number {
   return 1 << EVENT_NAMES.indexOf(name);
