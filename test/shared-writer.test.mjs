@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import express from 'express';
 import Fastify from 'fastify';
+import { Registry } from 'prom-client';
 import { attach } from '../dist/index.js';
 import expressTcpinfo from '../dist/integrations/express.js';
 import fastifyTcpinfo from '../dist/integrations/fastify.js';
@@ -101,6 +102,27 @@ describe('one log file, several servers and integrations', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(warnings.length, 1, warnings.join('\n'));
     assert.match(warnings[0], /already logs this server with other options/);
+  });
+
+  test('attach() with a prom-client registry and a middleware with the same options: compared without throwing', async (t) => {
+    const logFile = path.join(tempDir(t), 'metrics.log');
+    const registry = new Registry();
+    const warnings = [];
+    const onWarning = (w) => w.code === 'TCPINFO_ALREADY_LOGGED' && warnings.push(w.message);
+    process.on('warning', onWarning);
+    t.after(() => process.removeListener('warning', onWarning));
+    const middleware = expressTcpinfo({ logFile, hooks: 'txn_close', metrics: registry });
+    const server = http.createServer(express().use(middleware).use(helloHandler));
+    // The registry holds the metrics attach() made (circular, as prom-client's are) before the middleware compares.
+    const handle = attach(server, { logFile, hooks: 'txn_close', metrics: registry });
+    t.after(() => Promise.all([handle.close(), middleware.close()]));
+    const port = await listen(t, server);
+    const results = await keepAliveRequests(port, 3);
+    assert.deepEqual(results.map((r) => r.status), [200, 200, 200]);
+    await waitFor(() => handle.stats().events.txn_close === 3, 2000);
+    await Promise.all([handle.close(), middleware.close()]);
+    assert.deepEqual(countBy(readLog(logFile).records), { txn_close: 3 });
+    assert.deepEqual(warnings, []);
   });
 
   test('the same file with another level or rolling: an error at setup, naming the file', async (t) => {

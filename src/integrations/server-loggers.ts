@@ -17,9 +17,12 @@ import { releaseWriter } from '../logger/writer-registry.js';
 /** Options as the integrations take them: an options string, an object, or options parseOptions returned. */
 export type IntegrationOptions = string | TcpinfoOptionsInput | TcpinfoOptions;
 
-/** Options that give the same lines: all but the notices. */
+/** Options that give the same lines: all but the notices; a prom-client registry is the same one or not. */
 function sameLines(a: TcpinfoOptions, b: TcpinfoOptions): boolean {
-  return JSON.stringify({ ...a, notices: null }) === JSON.stringify({ ...b, notices: null });
+  // A registry with metrics in it is circular: JSON cannot hold it.
+  if (a.metricsRegistry !== b.metricsRegistry) return false;
+  const comparable = (o: TcpinfoOptions): string => JSON.stringify({ ...o, notices: null, metricsRegistry: null });
+  return comparable(a) === comparable(b);
 }
 
 export class ServerLoggers {
