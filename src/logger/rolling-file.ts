@@ -222,6 +222,14 @@ export class LiveFile {
  * to the name. Resolves with a descriptor (O_APPEND) on the new live file, or -1 when the name exists
  * (another process made it first): open that one.
  */
+/** After link(2) failed: true where the file system has no hard links, false where the name exists; else throws. */
+function lacksHardLinks(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (code === 'EEXIST') return false;
+  if (NO_HARD_LINKS.has(code)) return true;
+  throw err;
+}
+
 async function createWithHeader(file: string, header: Buffer): Promise<number> {
   const temp = tempPath(file);
   const fd = await open(temp, 'ax', LOG_FILE_MODE);
@@ -233,11 +241,8 @@ async function createWithHeader(file: string, header: Buffer): Promise<number> {
       linked = true;
       return fd;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? '';
-      if (code === 'EEXIST') return -1;
-      if (!NO_HARD_LINKS.has(code)) throw err;
       // No hard links here: create the file empty; `completeHeader` then puts the header in.
-      await close(await open(file, 'a', LOG_FILE_MODE));
+      if (lacksHardLinks(err)) await close(await open(file, 'a', LOG_FILE_MODE));
       return -1;
     }
   } finally {
@@ -257,10 +262,7 @@ function createWithHeaderSync(file: string, header: Buffer): number {
       linked = true;
       return fd;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? '';
-      if (code === 'EEXIST') return -1;
-      if (!NO_HARD_LINKS.has(code)) throw err;
-      fs.closeSync(fs.openSync(file, 'a', LOG_FILE_MODE));
+      if (lacksHardLinks(err)) fs.closeSync(fs.openSync(file, 'a', LOG_FILE_MODE));
       return -1;
     }
   } finally {

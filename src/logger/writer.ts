@@ -37,7 +37,6 @@ import { LiveFile } from './rolling-file.js';
 import { latestBoundary, nextBoundary } from './roll-schedule.js';
 import { sweepLeftovers } from './side-files.js';
 
-export { LOG_FILE_MODE } from './rolling-file.js';
 
 export interface LogWriterOptions {
   /** Absolute path of the log file. */

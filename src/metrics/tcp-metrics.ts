@@ -32,8 +32,8 @@ const COUNTED = [
   { name: 'tcpinfo_rx_data_segments_total', help: 'Segments with data received (tcpi_data_segs_in).', field: 'data_segs_in' },
   { name: 'tcpinfo_tx_retransmitted_segments_total', help: 'Segments retransmitted (tcpi_total_retrans).', field: 'total_retrans' },
 ].map((c) => ({ ...c, spec: fieldSpec(c.field)! }));
-const TX_DATA_SEGS = 4;
-const RETRANS = 6;
+const TX_DATA_SEGS = COUNTED.findIndex((c) => c.field === 'data_segs_out');
+const RETRANS = COUNTED.findIndex((c) => c.field === 'total_retrans');
 const RTT = fieldSpec('rtt')!;
 const RTTVAR = fieldSpec('rttvar')!;
 const UNSENT = fieldSpec('notsent_bytes')!;
