@@ -3,16 +3,29 @@
 /**
  * The plugin configurations of issue 8, each run against the same server bare. `options` is the options
  * string given to attach() (the bench adds --log-dir/--log-file); a case whose options parseOptions
- * refuses (an option not implemented yet) is skipped with a note rather than failing the run. The
- * control runs bare against bare: how far apart two identical servers measure here, the noise floor of
- * every other row.
+ * refuses (an option not implemented yet) is skipped with a note rather than failing the run.
+ * Three rows, on the hello-world handler only, say where (c)'s cost comes from:
+ *   control  bare against bare: how far apart two identical servers measure here, the noise floor of every row
+ *   h        (c) with nothing sampled: what the hooks cost on their own, without a read or a line
+ *   r        (h), and the server's handler itself calls readRaw in `readShare` of its requests, as many
+ *            reads as (c) logs lines (1% of 3 events a request): (c) as it would be if formatting and
+ *            writing its lines cost nothing
  */
+const ALL_HOOKS = '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close';
 export const CASES = [
-  { id: 'control', label: 'bare vs bare', options: null },
+  { id: 'control', label: 'bare vs bare', options: null, helloOnly: true },
   { id: 'a', label: 'level 1, ssn_start,txn_start', options: '--hooks=ssn_start,txn_start --log-level=1' },
-  { id: 'b', label: 'level 2, all hooks, rate 1000', options: '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2 --sample-rate=1000' },
-  { id: 'c', label: 'level 2, all hooks, rate 10', options: '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2 --sample-rate=10' },
-  { id: 'd', label: 'json, all fields, all hooks', options: '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --format=json --fields=all' },
+  { id: 'b', label: 'level 2, all hooks, rate 1000', options: `${ALL_HOOKS} --log-level=2 --sample-rate=1000` },
+  { id: 'h', label: 'level 2, all hooks, rate 0: the hooks alone', options: `${ALL_HOOKS} --log-level=2 --sample-rate=0`, helloOnly: true },
+  {
+    id: 'r',
+    label: "rate 0, and a readRaw in 3% of requests: (c)'s reads, no line",
+    options: `${ALL_HOOKS} --log-level=2 --sample-rate=0`,
+    readShare: 0.03,
+    helloOnly: true,
+  },
+  { id: 'c', label: 'level 2, all hooks, rate 10', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10` },
+  { id: 'd', label: 'json, all fields, all hooks', options: `${ALL_HOOKS} --format=json --fields=all` },
 ];
 
 /** A 12-byte body: the worst case for the plugin's relative overhead. */

@@ -34,7 +34,7 @@ export function runnableCases(ids = CASES.map((c) => c.id)) {
 /** A server process for one run, starting; `ready` resolves with its port. */
 export function spawnServer(run) {
   const logDir = run.options === null ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-bench-'));
-  const config = { handler: run.handler, options: run.options, logDir, probe: run.probe === true };
+  const config = { handler: run.handler, options: run.options, logDir, probe: run.probe === true, readShare: run.readShare ?? 0 };
   const child = new Child(SERVER, [JSON.stringify(config)], { name: 'bench server' });
   const ready = child.next('listening', 15_000).then((m) => m.port);
   ready.catch(() => {}); // awaited by the run; a failure is reported there
@@ -83,6 +83,7 @@ export async function measureSlice(load, serverChild, port, s, duringWarmup) {
     cpuUsPerRequest: w.cpuUs / w.requests,
     serverCpuShare: w.cpuUs / 1e6 / w.seconds,
     loggedPerRequest: w.plugin.logged / w.requests,
+    handlerReadsPerRequest: w.handlerReads / w.requests,
     dropped: w.plugin.dropped,
     failedReads: w.plugin.failedReads,
     loopDelayP99Ms: w.loopDelayP99Ms,
@@ -98,7 +99,11 @@ function summarize(pairs) {
   });
   return {
     bare: side('bare'),
-    plugin: { ...side('plugin'), loggedPerRequest: median(pairs.map((p) => p.plugin.loggedPerRequest)) },
+    plugin: {
+      ...side('plugin'),
+      loggedPerRequest: median(pairs.map((p) => p.plugin.loggedPerRequest)),
+      handlerReadsPerRequest: median(pairs.map((p) => p.plugin.handlerReadsPerRequest)),
+    },
     throughputRatio: medianOfPairs(pairs, (p) => p.plugin.requestsPerSecond / p.bare.requestsPerSecond),
     cpuRatio: medianOfPairs(pairs, (p) => p.plugin.cpuUsPerRequest / p.bare.cpuUsPerRequest),
     addedCpuUsPerRequest: medianOfPairs(pairs, (p) => p.plugin.cpuUsPerRequest - p.bare.cpuUsPerRequest),
@@ -124,8 +129,8 @@ async function measureRow(load, handler, c, s, log) {
     const servers = {};
     try {
       const ports = {};
-      for (const [side, options] of [['bare', null], ['plugin', c.options]]) {
-        servers[side] = spawnServer({ handler, options });
+      for (const [side, run] of [['bare', { options: null }], ['plugin', c]]) {
+        servers[side] = spawnServer({ handler, options: run.options, readShare: run.readShare });
         ports[side] = await servers[side].ready;
       }
       for (let i = 0; i < s.warmupSlices; i++) {
@@ -155,7 +160,7 @@ export async function measureHttpOverhead(s, log) {
     await load.next('ready', 15_000);
     for (const handler of s.handlers) {
       // The control says how far apart two bare servers measure: once, on the handler of the targets.
-      for (const c of runnable.filter((x) => x.id !== 'control' || handler === 'hello')) {
+      for (const c of runnable.filter((x) => !x.helloOnly || handler === 'hello')) {
         const pairs = await measureRow(load, handler, c, s, log);
         results.push({ handler, handlerLabel: HANDLERS[handler].label, case: c.id, label: c.label, options: c.options, ...summarize(pairs), pairs });
       }

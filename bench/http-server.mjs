@@ -1,11 +1,12 @@
 // Child process: the server under test, bare or with the plugin. The parent brackets each measured
 // window with 'start' and 'stop'; the server reports its own CPU time (process.cpuUsage), the requests
 // it answered, the plugin's counts and its event-loop delay over the window.
+// With `readShare`, the handler calls readRaw in that share of requests, before its work.
 // With `probe`, each request first times one call, in turn: nothing (the timer itself), a no-op C call
 // through koffi, and readRaw of the request's socket: what a read costs in a busy server, where the
 // HTTP work between two reads has evicted what a tight loop keeps in the caches.
 //
-//   node bench/http-server.mjs '{"handler":"hello","options":null|"--log-level=2 ...","logDir":"/tmp/x","probe":false}'
+//   node bench/http-server.mjs '{"handler":"hello","options":null|"--log-level=2 ...","logDir":"/tmp/x","probe":false,"readShare":0}'
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -18,6 +19,8 @@ import { median } from './stats.mjs';
 const config = JSON.parse(process.argv[2]);
 const handler = HANDLERS[config.handler].handler;
 let answered = 0;
+/** Reads the handler made itself (readShare). */
+let handlerReads = 0;
 /** With `probe`: per probed call, the nanoseconds of each request that ran it. */
 let probes = null;
 
@@ -39,13 +42,27 @@ function probedHandler() {
   };
 }
 
+/** With `readShare`: the handler itself reads TCP_INFO in that share of its requests (bench case r). */
+function readingHandler(share) {
+  return (req, res) => {
+    if (Math.random() < share) {
+      readRaw(req.socket);
+      handlerReads++;
+    }
+    answered++;
+    handler(req, res);
+  };
+}
+
 const server = http.createServer(
   config.probe
     ? probedHandler()
-    : (req, res) => {
-        answered++;
-        handler(req, res);
-      },
+    : config.readShare > 0
+      ? readingHandler(config.readShare)
+      : (req, res) => {
+          answered++;
+          handler(req, res);
+        },
 );
 const plugin = config.options === null ? null : attach(server, `${config.options} --log-dir=${config.logDir} --log-file=bench.log`);
 
@@ -63,7 +80,7 @@ serveMessages({
   start() {
     loopDelay.reset();
     loopDelay.enable();
-    window = { cpu: process.cpuUsage(), answered, plugin: totals(plugin?.stats() ?? null), t0: process.hrtime.bigint() };
+    window = { cpu: process.cpuUsage(), answered, handlerReads, plugin: totals(plugin?.stats() ?? null), t0: process.hrtime.bigint() };
     for (const probe of Object.values(probes ?? {})) probe.count = 0;
     return { type: 'started' };
   },
@@ -77,6 +94,7 @@ serveMessages({
       type: 'stopped',
       seconds,
       requests: answered - window.answered,
+      handlerReads: handlerReads - window.handlerReads,
       cpuUs: cpu.user + cpu.system,
       loopDelayP50Ms: loopDelay.percentile(50) / 1e6,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,

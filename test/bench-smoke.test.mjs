@@ -60,10 +60,15 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
       assertFinite(r[side].cpuUsPerRequest, `${what} ${side} CPU per request`);
       assertFinite(r[side].loopDelayP99Ms, `${what} ${side} loop delay p99`);
     }
-    // The control runs bare against bare: nothing is logged, so there is no cost per line.
-    const control = r.case === 'control';
-    assert.equal(r.plugin.loggedPerRequest > 0, !control, `${what}: lines were logged (none in the control)`);
-    for (const key of ['throughputRatio', 'cpuRatio', 'addedLoopDelayP99Ms', ...(control ? [] : ['addedCpuUsPerLoggedEvent'])]) assertFinite(r[key], `${what} ${key}`);
+    // The control runs bare against bare, and (h) and (r) sample nothing: no lines, so no cost per line.
+    const c = CASES.find((x) => x.id === r.case);
+    const logs = c.options !== null && !/--sample-rate=0(\s|$)/.test(c.options);
+    assert.equal(r.plugin.loggedPerRequest > 0, logs, `${what}: lines were logged (none without sampling)`);
+    for (const key of ['throughputRatio', 'cpuRatio', 'addedLoopDelayP99Ms', ...(logs ? ['addedCpuUsPerLoggedEvent'] : [])]) assertFinite(r[key], `${what} ${key}`);
+    // (r)'s server reads in its handler, in about readShare of its requests; no other server does.
+    const reads = r.plugin.handlerReadsPerRequest;
+    if (c.readShare) assert.ok(reads > c.readShare / 3 && reads < c.readShare * 3, `${what}: handler reads ${reads} per request`);
+    else assert.equal(reads, 0, `${what}: no handler reads`);
     assert.equal(r.clientErrors, 0, `${what}: client errors`);
   }
 

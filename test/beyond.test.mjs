@@ -198,6 +198,15 @@ describe('--fields', () => {
     assert.equal(obj.rcv_wnd, null);
   });
 
+  test('addresses that could not be read are written "-" (text) or null (JSON), not "undefined"', () => {
+    // A connection reset before its first read: no handle left, and Node cached no address on it.
+    const gone = { _handle: null };
+    const text = createLineFormatter(parseOptions({ logLevel: 2 }), 280).format('ssn_close', gone, null, 0);
+    assert.deepEqual(text.trim().split(' ').slice(1, 4), ['ssn_close', '-', '-']);
+    const obj = JSON.parse(createLineFormatter(parseOptions({ format: 'json' }), 280).format('ssn_close', gone, null, 0));
+    assert.deepEqual([obj.client, obj.client_port, obj.server, obj.server_port], [null, null, null, null]);
+  });
+
   test('one file, two column sets: refused at attach, not interleaved', async (t) => {
     const logFile = path.join(tempDir(t), 'shared.log');
     const first = attach(http.createServer(), { logFile, format: 'json', fields: 'rtt' });

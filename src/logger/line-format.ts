@@ -71,9 +71,10 @@ class AtsFormatter implements LineFormatter {
   }
 
   format(event: string, socket: Socket, _res: ServerResponse | null, length: number): string {
-    // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped.
+    // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped; `-` for an
+    // address that could not be read (a connection reset before its first read).
     const ends = endpointsOf(socket);
-    let line = atsTimestampNow() + ' ' + event + ' ' + ends.remoteAddress + ' ' + ends.localAddress;
+    let line = atsTimestampNow() + ' ' + event + ' ' + (ends.remoteAddress ?? '-') + ' ' + (ends.localAddress ?? '-');
     const { words, ends: needs } = this;
     for (let i = 0; i < words.length; i++) {
       const word = words[i];
@@ -113,8 +114,8 @@ class JsonFormatter implements LineFormatter {
     const ends = endpointsOf(socket);
     let line =
       '{"time":"' + isoNow() + '","event":"' + event +
-      '","client":"' + ends.remoteAddress + '","client_port":' + (ends.remotePort ?? null) +
-      ',"server":"' + ends.localAddress + '","server_port":' + (ends.localPort ?? null) +
+      '","client":' + quotedOrNull(ends.remoteAddress) + ',"client_port":' + (ends.remotePort ?? null) +
+      ',"server":' + quotedOrNull(ends.localAddress) + ',"server_port":' + (ends.localPort ?? null) +
       ',"conn":"' + connectionId(socket) + '"';
     if (res !== null && TRANSACTION_EVENTS.has(event)) {
       const req = res.req;
@@ -128,6 +129,11 @@ class JsonFormatter implements LineFormatter {
     for (let i = 0; i < specs.length; i++) line += keys[i] + columnText(specs[i], length, 'null');
     return line + '}\n';
   }
+}
+
+/** An address as a JSON string (IP text needs no escaping), or null when it could not be read. */
+function quotedOrNull(address: string | undefined): string {
+  return address === undefined ? 'null' : '"' + address + '"';
 }
 
 /** The path of a request target, without its query string (which may hold tokens or personal data). */
