@@ -266,7 +266,8 @@ function createWithHeaderSync(file: string, header: Buffer): number {
       return -1;
     }
   } finally {
-    if (!linked) fs.closeSync(fd);
+    // As the async path: a failing close must not hide the error under way, nor keep the temp file.
+    if (!linked) closeQuietlySync(fd);
     try {
       fs.unlinkSync(temp);
     } catch {
@@ -319,7 +320,16 @@ function completeHeaderSync(fd: number, st: fs.Stats, header: Buffer): void {
     if (head.length > 0) fs.readSync(at, head, 0, head.length, 0);
     if (head.length < header.length && head.equals(header.subarray(0, head.length))) writeAllSync(at, header, 0);
   } finally {
-    fs.closeSync(at);
+    closeQuietlySync(at);
+  }
+}
+
+/** closeSync that never throws (the async paths' `close(fd).catch(ignore)`). */
+function closeQuietlySync(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Nothing to do: the fd is released either way.
   }
 }
 
