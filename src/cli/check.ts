@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeOptions, parseOptions, TcpinfoConfigError, type OptionRow } from '../config/options.js';
+import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type OptionRow } from '../config/options.js';
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
 import { EXIT_FAILURE, EXIT_OK, usageErrors, UsageError } from './args.js';
@@ -101,7 +101,7 @@ export function runCheck(argv: string[], out: Output): number {
     if (values.json) {
       out.write(JSON.stringify({ valid: false, source, problems: err.problems }, null, 2) + '\n');
     } else {
-      const problems = err.message.split('\n').slice(1);
+      const problems = err.problems.map(formatProblem);
       out.write(`${source}: invalid, ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${problems.join('\n')}\n`);
     }
     return EXIT_FAILURE;

@@ -43,7 +43,7 @@ export class TcpinfoConfigError extends Error {
 }
 
 /** `  plugin.config:3: --log-level=0: must be 1 or 2`, leaving out the parts a problem does not have. */
-function formatProblem(problem: ConfigProblem): string {
+export function formatProblem(problem: ConfigProblem): string {
   const where = problem.source === undefined ? '' : problem.line === undefined ? problem.source : `${problem.source}:${problem.line}`;
   const subject = problem.value === '' ? problem.option : `${problem.option}=${showText(problem.value)}`;
   return `  ${[where, subject, problem.allowed].filter((part) => part !== '').join(': ')}`;
