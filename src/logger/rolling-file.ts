@@ -217,11 +217,6 @@ export class LiveFile {
   }
 }
 
-/**
- * Create `file` with the header in it: write the header to a temporary file next to it, then link that
- * to the name. Resolves with a descriptor (O_APPEND) on the new live file, or -1 when the name exists
- * (another process made it first): open that one.
- */
 /** After link(2) failed: true where the file system has no hard links, false where the name exists; else throws. */
 function lacksHardLinks(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -230,6 +225,11 @@ function lacksHardLinks(err: unknown): boolean {
   throw err;
 }
 
+/**
+ * Create `file` with the header in it: write the header to a temporary file next to it, then link that
+ * to the name. Resolves with a descriptor (O_APPEND) on the new live file, or -1 when the name exists
+ * (another process made it first): open that one.
+ */
 async function createWithHeader(file: string, header: Buffer): Promise<number> {
   const temp = tempPath(file);
   const fd = await open(temp, 'ax', LOG_FILE_MODE);

@@ -315,7 +315,7 @@ export class LogWriter extends EventEmitter {
       const delay = this.blocked ? this.retryMs : Math.max(this.rollRetryAt, this.rollWaitUntil) - Date.now();
       this.retryTimer = setTimeout(this.onRetry, Math.max(delay, 1)).unref();
     }
-    if (this.batchLines === 0 && this.pendingLines === 0) this.reported &= ~QUEUE_FULL;
+    if (this.batchLines === 0 && this.pendingLines === 0) this.cleared(QUEUE_FULL);
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
