@@ -14,7 +14,7 @@
  *   between the rename and that look went to the renamed file, whole.
  */
 import * as fs from 'node:fs';
-import { promisify } from 'node:util';
+import { close, fstat, ignore, link, lstat, open, read, rename, stat, unlink, write } from './fs-async.js';
 import { rolledName } from './roll-schedule.js';
 import { claimRoll, releaseClaim, tempPath } from './side-files.js';
 
@@ -28,17 +28,6 @@ const MAX_OPEN_TRIES = 8;
 const APPEND_ONLY = fs.constants.O_WRONLY | fs.constants.O_APPEND;
 /** link(2) refused because the file system has no hard links. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
-
-const open = promisify(fs.open);
-const close = promisify(fs.close);
-const fstat = promisify(fs.fstat);
-const stat = promisify(fs.stat);
-const lstat = promisify(fs.lstat);
-const rename = promisify(fs.rename);
-const link = promisify(fs.link);
-const unlink = promisify(fs.unlink);
-const read = promisify(fs.read);
-const write = promisify(fs.write);
 
 export class LiveFile {
   /** The open descriptor, or -1 when none is open. */
@@ -359,5 +348,3 @@ async function exists(file: string): Promise<boolean> {
     throw err;
   }
 }
-
-function ignore(): void {}

@@ -13,9 +13,8 @@
  * right after the rename, and the log's directory holds no more than the logs.
  */
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { close, ignore, lstat, open, readdir, unlink, write } from './fs-async.js';
 
 /** A claim this old was left by a process that died between creating it and removing it (a moment). */
 const STALE_CLAIM_MS = 30_000;
@@ -23,13 +22,6 @@ const STALE_CLAIM_MS = 30_000;
 const LEFTOVER_AGE_MS = 10 * 60_000;
 /** Generations of a claim tried past stale ones before giving up: each needs a process dying mid-roll. */
 const MAX_GENERATIONS = 100;
-
-const open = promisify(fs.open);
-const close = promisify(fs.close);
-const write = promisify(fs.write);
-const lstat = promisify(fs.lstat);
-const unlink = promisify(fs.unlink);
-const readdir = promisify(fs.readdir);
 
 function sideName(file: string, suffix: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${suffix}`);
@@ -92,5 +84,3 @@ async function isOlderThan(file: string, ms: number): Promise<boolean> {
     return false;
   }
 }
-
-function ignore(): void {}

@@ -33,6 +33,7 @@
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
+import { ignore } from './fs-async.js';
 import { LiveFile } from './rolling-file.js';
 import { latestBoundary, nextBoundary } from './roll-schedule.js';
 import { sweepLeftovers } from './side-files.js';
@@ -594,7 +595,6 @@ export class LogWriter extends EventEmitter {
   }
 }
 
-function ignore(): void {}
 
 function emitWarning(writer: LogWriter, warning: Error & { code: string }): void {
   process.emitWarning(warning.message, { code: warning.code });
