@@ -10,14 +10,14 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import seedrandom from 'seedrandom';
 import { parseOptions } from '../config/options.js';
-import type { EventName, TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
+import { EVENT_NAMES, type EventName, type TcpinfoOptions, type TcpinfoOptionsInput } from '../config/types.js';
 import { createLineFormatter, type LineFormatter } from '../logger/line-format.js';
 import { acquireMetricsServer, releaseMetricsServer } from '../metrics/metrics-server.js';
 import { TcpMetrics } from '../metrics/tcp-metrics.js';
 import type { LogWriter } from '../logger/writer.js';
 import { acquireWriter, releaseWriter } from '../logger/writer-registry.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readRawForEvent, unsupportedMessage } from '../tcpinfo/read.js';
-import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, addConsumer, eventBit, openSessions, removeConsumer, type EventConsumer } from './server-events.js';
+import { PERIODIC, SSN_CLOSE, SSN_START, addConsumer, eventBit, openSessions, removeConsumer, type EventConsumer } from './server-events.js';
 
 /** Counts since attach, per event where it says so. */
 export interface TcpinfoStats {

@@ -40,8 +40,7 @@ export const SEND_RESP_HDR = 2;
 export const TXN_CLOSE = 3;
 export const SSN_CLOSE = 4;
 export const PERIODIC = 5;
-// The event numbers below are indices into EVENT_NAMES.
-export { EVENT_NAMES };
+// The event numbers above are indices into EVENT_NAMES.
 
 export function eventBit(name: EventName): number {
   return 1 << EVENT_NAMES.indexOf(name);
@@ -254,7 +253,7 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
  */
 export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as ServerSocket;
-  const tap = socket.server?.[kTap];
+  const tap = tapOf(socket);
   if (tap === undefined || tap.lateTicket === 0) return;
   const since = seenAt.get(res) ?? 0;
   if (since >= tap.lateTicket) return;

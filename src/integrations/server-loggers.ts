@@ -8,9 +8,8 @@
  */
 import type { Server } from 'node:http';
 import { parseOptions } from '../config/options.js';
-import type { EventName, TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
+import { EVENT_NAMES, type EventName, type TcpinfoOptions, type TcpinfoOptionsInput } from '../config/types.js';
 import { attach, attachFromRequest, holdLogFile, loggerOf, type TcpinfoHandle, type TcpinfoStats } from '../hooks/attach.js';
-import { EVENT_NAMES } from '../hooks/server-events.js';
 import type { LogWriter } from '../logger/writer.js';
 import { releaseWriter } from '../logger/writer-registry.js';
 
