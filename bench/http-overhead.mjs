@@ -51,19 +51,18 @@ export function spawnServer(run) {
 /**
  * The server's measured window under load: the load generator warms the server up on its keep-alive
  * connections, the window opens on the same connections and lasts `s.seconds` (timed by the server
- * itself), then the load stops (its 'result' follows). `duringWarmup` runs while the server warms up.
+ * itself), then the load stops (its 'result' follows).
  * Returns the server's window: its 'stopped' message.
  */
-export async function measureWindow(load, serverChild, port, s, duringWarmup = async () => {}) {
+export async function measureWindow(load, serverChild, port, s) {
   load.send({ type: 'run', url: `http://127.0.0.1:${port}/`, connections: s.connections, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
   try {
-    await duringWarmup();
     await load.next('warm', (s.warmupSeconds + 15) * 1000);
     serverChild.send({ type: 'start' });
     await serverChild.next('started', 5_000);
     await new Promise((resolve) => setTimeout(resolve, s.seconds * 1000));
     serverChild.send({ type: 'stop' });
-    return { window: await serverChild.next('stopped', 5_000) };
+    return await serverChild.next('stopped', 5_000);
   } finally {
     load.send({ type: 'stop' });
   }
@@ -71,10 +70,9 @@ export async function measureWindow(load, serverChild, port, s, duringWarmup = a
 
 /**
  * One measured slice on a server already listening on `port`: the numbers of its window, per request.
- * `duringWarmup` runs while the slice warms up (the next server starting, say).
  */
-export async function measureSlice(load, serverChild, port, s, duringWarmup) {
-  const { window: w } = await measureWindow(load, serverChild, port, s, duringWarmup);
+export async function measureSlice(load, serverChild, port, s) {
+  const w = await measureWindow(load, serverChild, port, s);
   const client = await load.next('result', 15_000);
   return {
     requestsPerSecond: w.requests / w.seconds,

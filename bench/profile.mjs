@@ -41,7 +41,7 @@ const load = new Child(LOAD, [], { name: 'load generator' });
 try {
   const { port } = await server.next('listening', 10_000);
   await load.next('ready', 15_000);
-  const { window: w } = await measureWindow(load, server, port, { connections: Number(args.connections), seconds, warmupSeconds: 1 });
+  const w = await measureWindow(load, server, port, { connections: Number(args.connections), seconds, warmupSeconds: 1 });
   const r = await load.next('result', 15_000);
   await server.stop(15_000);
   console.log(

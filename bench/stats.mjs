@@ -28,10 +28,3 @@ export function nsPerCall(fn, { iterations, rounds, maxMs }) {
   }
   return { ns: median(perRound), min: Math.min(...perRound), rounds: perRound.length, iterations };
 }
-
-/** Round for display: `digits` significant decimals, null stays null. */
-export function round(value, digits = 2) {
-  if (value === null || value === undefined || !Number.isFinite(value)) return null;
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
