@@ -1,7 +1,7 @@
 // npm run bench: what the plugin costs, measured (issue 8).
 //
 //   node bench/run.mjs                 the full run (about 10 minutes): prints markdown, writes bench/results.json
-//   node bench/run.mjs --smoke         every section in seconds, figures not to be trusted (npm test runs it)
+//   node bench/run.mjs --smoke         every section in seconds, figures not to be trusted (npm run test:slow runs it)
 //   node bench/run.mjs --write-readme  the full run, then its report into README.md's Performance section
 //   node bench/run.mjs --from=FILE [--write-readme]   no measuring: the report of an earlier full run
 //   --out=FILE                         where the results go (bench/results.json; a temp file for --smoke)

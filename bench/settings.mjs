@@ -1,5 +1,5 @@
 // How long and how often each section measures: the full run (`npm run bench`) and the smoke run
-// (`--smoke`, part of `npm test`: every section, every figure, in a few seconds, no figure to trust).
+// (`--smoke`, part of `npm run test:slow`: every section, every figure, in a few seconds, no figure to trust).
 
 export const FULL = {
   mode: 'full',

@@ -1,4 +1,4 @@
-// Every entry point, from TypeScript. Type-checked, never run, by test/types.test.mjs:
+// Every entry point, from TypeScript. Type-checked, never run, by test/slow/types.test.mjs:
 //   npx tsc -p examples/tsconfig.json
 // Each @ts-expect-error line is a mistake the types must catch (tsc fails if one is accepted).
 import http from 'node:http';

@@ -39,10 +39,10 @@ else await defineTests();
 /** A cluster worker: a real server with the plugin on its own loopback address, plus lines written directly. */
 async function clusterWorker() {
   const http = await import('node:http');
-  const { attach } = await import('../dist/index.js');
-  const { holdLogFile } = await import('../dist/hooks/attach.js');
-  const { releaseWriter } = await import('../dist/logger/writer-registry.js');
-  const { atsTimestampNow } = await import('../dist/logger/timestamp.js');
+  const { attach } = await import('../../dist/index.js');
+  const { holdLogFile } = await import('../../dist/hooks/attach.js');
+  const { releaseWriter } = await import('../../dist/logger/writer-registry.js');
+  const { atsTimestampNow } = await import('../../dist/logger/timestamp.js');
   const address = process.env.MP_ADDRESS;
   const server = http.createServer((req, res) => res.end('hello world\n'));
   const handle = attach(server, {
@@ -82,7 +82,7 @@ async function clusterWorker() {
  * at the file: the case the roll claim is for.
  */
 async function timeRoller() {
-  const { LogWriter } = await import('../dist/logger/writer.js');
+  const { LogWriter } = await import('../../dist/logger/writer.js');
   const id = process.env.MP_ID;
   const w = new LogWriter({
     file: process.env.MP_LOG, header: 'timestamp id seq\n', queueLines: 100_000, rollingEnabled: 1, rollingOffsetHr: 0,
@@ -107,7 +107,7 @@ async function timeRoller() {
 
 /** Opens the file it is sent at the moment it is told (all openers at once), writes 50 lines, closes it. */
 async function opener() {
-  const { LogWriter } = await import('../dist/logger/writer.js');
+  const { LogWriter } = await import('../../dist/logger/writer.js');
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   process.on('message', async (m) => {
     if (m === 'exit') return process.disconnect();
@@ -128,9 +128,9 @@ async function opener() {
 
 async function defineTests() {
   const { test } = await import('node:test');
-  const { keepAliveRequests, tempDir } = await import('./support/harness.mjs');
-  const { LiveFile } = await import('../dist/logger/rolling-file.js');
-  const { sweepLeftovers } = await import('../dist/logger/side-files.js');
+  const { keepAliveRequests, tempDir } = await import('../support/harness.mjs');
+  const { LiveFile } = await import('../../dist/logger/rolling-file.js');
+  const { sweepLeftovers } = await import('../../dist/logger/side-files.js');
 
   /** The next message from a worker or child that `pick` accepts (bounded: a silent process fails the test). */
   function nextMessage(proc, pick = () => true, ms = 30_000) {
@@ -297,7 +297,7 @@ async function defineTests() {
     const ends = rolled.map((f) => f.end);
     assert.equal(new Set(ends).size, ends.length, `one roll per boundary: ${ends.join(' ')}`);
     assert.ok(rolled.every((f) => f.version === 0 && Number(f.end.slice(-3, -1)) % 2 === 0), `rolled at 2 s boundaries: ${ends.join(' ')}`);
-    const { atsTimestamp } = await import('../dist/logger/timestamp.js');
+    const { atsTimestamp } = await import('../../dist/logger/timestamp.js');
     for (let b = Math.ceil((startedAt + 200) / 2000) * 2000; b < stoppedAt - 600; b += 2000) {
       assert.ok(ends.includes(atsTimestamp(b)), `rolled at ${atsTimestamp(b)}: ${ends.join(' ')}`);
     }

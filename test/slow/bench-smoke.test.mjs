@@ -5,11 +5,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CASES } from '../bench/http-cases.mjs';
-import { README_BEGIN, README_END } from '../bench/report.mjs';
-import { tempDir } from './support/harness.mjs';
+import { CASES } from '../../bench/http-cases.mjs';
+import { README_BEGIN, README_END } from '../../bench/report.mjs';
+import { tempDir } from '../support/harness.mjs';
 
-const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
+const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
 
 function runBench(args) {
   return new Promise((resolve) => {

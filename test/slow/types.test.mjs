@@ -6,9 +6,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { countBy, keepAliveRequests, readLog, tempDir } from './support/harness.mjs';
+import { countBy, keepAliveRequests, readLog, tempDir } from '../support/harness.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
 const run = promisify(execFile);
 
