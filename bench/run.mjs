@@ -2,11 +2,12 @@
 //
 //   node bench/run.mjs                 the full run (about 10 minutes): prints markdown, writes bench/results.json
 //   node bench/run.mjs --smoke         every section in seconds, figures not to be trusted (npm run test:slow runs it)
-//   node bench/run.mjs --write-readme  the full run, then its report into README.md's Performance section
-//   node bench/run.mjs --from=FILE [--write-readme]   no measuring: the report of an earlier full run
+//   node bench/run.mjs --write-docs    the full run, then its report into docs/performance.md and the
+//                                      recommended line's cost into README.md (between their markers)
+//   node bench/run.mjs --from=FILE [--write-docs]   no measuring: the report of an earlier full run
 //   --out=FILE                         where the results go (bench/results.json; a temp file for --smoke)
 //   --only=read,http,writer,memory,multiprocess --cases=b,c --handlers=hello --process-pairs=N --pairs=N --seconds=S
-//                                      a partial run, for working on one thing (never into the README)
+//                                      a partial run, for working on one thing (never into the docs)
 //
 // Sections: read cost (getsockopt, readRaw, readTcpInfo, a plugin event, `ss -tin`), HTTP overhead
 // (bare vs plugin under autocannon), writer throughput, memory with a stalled destination; then the
@@ -22,7 +23,7 @@ import { measureHttpOverhead } from './http-overhead.mjs';
 import { measureMemory } from './memory-stall.mjs';
 import { measureReadCost } from './read-cost.mjs';
 import { measureReadInRequest } from './read-in-request.mjs';
-import { renderReport, writeReadme } from './report.mjs';
+import { renderReport, writeDocs } from './report.mjs';
 import { FULL, SMOKE } from './settings.mjs';
 import { checkTargets } from './targets.mjs';
 import { measureWriter } from './writer-throughput.mjs';
@@ -35,7 +36,7 @@ const NARROWING = ['only', 'cases', 'handlers', 'process-pairs', 'pairs', 'secon
 const { values: args } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
-    'write-readme': { type: 'boolean', default: false },
+    'write-docs': { type: 'boolean', default: false },
     from: { type: 'string' },
     out: { type: 'string' },
     only: { type: 'string' },
@@ -58,7 +59,7 @@ const problems = [
   ...unknownValues('cases', CASES.map((c) => c.id)),
   ...unknownValues('handlers', Object.keys(HANDLERS)),
   ...['process-pairs', 'pairs', 'seconds'].filter((k) => args[k] !== undefined && !(Number(args[k]) > 0)).map((k) => `--${k}=${args[k]}: must be a number above 0`),
-  ...(args['write-readme'] && (args.smoke || narrowed) ? ['--write-readme takes the figures of a full run: not with --smoke or a partial run'] : []),
+  ...(args['write-docs'] && (args.smoke || narrowed) ? ['--write-docs takes the figures of a full run: not with --smoke or a partial run'] : []),
 ];
 if (problems.length > 0) {
   console.error(problems.join('\n'));
@@ -131,12 +132,12 @@ if (!args.from) {
   fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   log(`results: ${out}`);
 }
-if (args['write-readme']) {
+if (args['write-docs']) {
   if (results.machine.mode !== 'full') {
-    console.error(`${args.from}: a ${results.machine.mode} run; the README takes the figures of a full run`);
+    console.error(`${args.from}: a ${results.machine.mode} run; the docs take the figures of a full run`);
     process.exit(2);
   }
-  writeReadme(path.join(ROOT, 'README.md'), report);
-  log('README.md: Performance section rewritten');
+  writeDocs(ROOT, results);
+  log('docs/performance.md and the README\'s recommended line rewritten');
 }
 process.exit(failed ? 1 : 0);

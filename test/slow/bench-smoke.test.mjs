@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CASES } from '../../bench/http-cases.mjs';
-import { README_BEGIN, README_END } from '../../bench/report.mjs';
+import { PERFORMANCE_BEGIN, PERFORMANCE_END, README_BEGIN, README_END } from '../../bench/report.mjs';
 import { tempDir } from '../support/harness.mjs';
 
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
@@ -98,12 +98,18 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
   }
 });
 
-test('README: the Performance section has the markers --write-readme fills, just before Development', () => {
+test('docs/performance.md has the markers --write-docs fills, with the report in them', () => {
+  const text = fs.readFileSync(path.join(ROOT, 'docs', 'performance.md'), 'utf8');
+  const begin = text.indexOf(PERFORMANCE_BEGIN);
+  const end = text.indexOf(PERFORMANCE_END);
+  assert.ok(begin >= 0 && begin < end, 'the begin marker, then the end marker');
+  for (const heading of ['## Read cost', '## HTTP overhead', '## Targets']) assert.ok(text.slice(begin, end).includes(`\n${heading}\n`), heading);
+});
+
+test('README: the recommended line and its measured cost, between the markers --write-docs fills', () => {
   const text = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const heading = text.indexOf('\n## Performance\n');
   const begin = text.indexOf(README_BEGIN);
   const end = text.indexOf(README_END);
-  const development = text.indexOf('\n## Development\n');
-  assert.ok(heading >= 0 && heading < begin && begin < end && end < development, 'Performance heading, markers, then Development');
-  assert.match(text.slice(begin, end), /### Targets/);
+  assert.ok(begin >= 0 && begin < end, 'the begin marker, then the end marker');
+  assert.match(text.slice(begin, end), /--sample-rate=\d+[\s\S]*req\/s with the plugin \/ bare/);
 });
