@@ -1,12 +1,12 @@
 // The shipped types of every entry point (tsc over examples/typed.ts), and the runnable examples run.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { countBy, keepAliveRequests, readLog, tempDir } from '../support/harness.mjs';
+import { countBy, readLog, runServerProcess, scratchApp } from '../support/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TSC = path.join(ROOT, 'node_modules', '.bin', 'tsc');
@@ -23,37 +23,13 @@ describe('types', () => {
   });
 });
 
-/** Runs an example in a temp dir until it prints its URL; sends requests, then SIGINT; resolves with the exit and the log. */
+/** Runs an example in an app dir until it prints its URL; sends requests, then SIGINT; resolves with the exit and the log. */
 async function runExample(t, file, { args = [], env = {}, requests = 3 } = {}) {
-  const dir = tempDir(t, 'tcpinfo-example-');
   // As installed: `tcpinfo/register` on the command line resolves from the working directory.
-  fs.mkdirSync(path.join(dir, 'node_modules'));
-  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tcpinfo'), 'dir');
-  const child = spawn(process.execPath, [...args, path.join(ROOT, 'examples', file)], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal }))));
-  const port = await new Promise((resolve) => {
-    child.stdout.setEncoding('utf8').on('data', (c) => {
-      stdout += c;
-      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
-      if (match) resolve(Number(match[1]));
-    });
-    exited.then(() => resolve(null));
-  });
-  assert.ok(port, `${file} did not start:\n${stderr}`);
-  const results = await keepAliveRequests(port, requests, { path: '/' });
-  assert.ok(results.every((r) => r.status === 200));
-  child.kill('SIGINT');
-  const exit = await exited;
-  return { ...exit, stderr, log: readLog(path.join(dir, 'tcpinfo.log')) };
+  const dir = scratchApp(t);
+  const { code, signal, stderr, responses } = await runServerProcess(t, { cwd: dir, args: [...args, path.join(ROOT, 'examples', file)], env, requests });
+  assert.ok(responses.every((r) => r.status === 200));
+  return { code, signal, stderr, log: readLog(path.join(dir, 'tcpinfo.log')) };
 }
 
 describe('examples run', () => {

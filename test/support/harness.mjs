@@ -1,13 +1,17 @@
 // Shared test scaffolding: temp dirs, servers on port 0, real clients, log parsing, `ss -tin`.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/** The package's root (this repository). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const tempDirs = [];
 // Removed when the test file's process exits: after every test's after-hooks (which run in the order they
@@ -163,3 +167,43 @@ export const TIMESTAMP_RE = /^\d{8}\.\d{2}h\d{2}m\d{2}s$/;
 export const LEVEL1_HEADER = 'timestamp event client server rtt';
 export const LEVEL2_HEADER =
   'timestamp event client server rtt rttvar last_sent last_recv snd_cwnd snd_ssthresh rcv_ssthresh unacked sacked lost retrans fackets all_retrans data_segs_in data_segs_out';
+
+/**
+ * A fresh app directory as a user's, where `tcpinfo` resolves to this package (a symlink in its
+ * node_modules, as an install makes) and so do each of `packages` (from this repository's node_modules).
+ */
+export function scratchApp(t, packages = []) {
+  const dir = tempDir(t, 'tcpinfo-app-');
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tcpinfo'), 'dir');
+  for (const name of packages) fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+  return dir;
+}
+
+/**
+ * Runs a server process (`command` with `args`, in `cwd`, with PORT=0 and `env`) until it prints
+ * `listening on http://127.0.0.1:PORT/`; sends `requests` keep-alive requests to it, then SIGINT.
+ * Resolves with its exit (code, signal), its output, and the responses. Killed after 10 s whatever happens.
+ */
+export async function runServerProcess(t, { cwd, command = process.execPath, args = [], env = {}, requests = 3 }) {
+  const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal }))));
+  const port = await new Promise((resolve) => {
+    child.stdout.setEncoding('utf8').on('data', (c) => {
+      stdout += c;
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(stdout);
+      if (match) resolve(Number(match[1]));
+    });
+    exited.then(() => resolve(null));
+  });
+  if (!port) throw new Error(`${[command, ...args].join(' ')} did not start:\n${stdout}${stderr}`);
+  const responses = await keepAliveRequests(port, requests, { path: '/' });
+  child.kill('SIGINT');
+  const exit = await exited;
+  return { ...exit, stdout, stderr, responses };
+}
