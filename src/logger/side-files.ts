@@ -4,13 +4,8 @@
  * named after the log, `.<name>.roll-<dev>-<ino>` and `.<name>.<pid>.<random>.tmp`, and both live for a
  * moment: a claim from before the rename to after it, a temporary file until it is linked to the live name.
  *
- * A claim is created with O_EXCL: of the processes that want to roll a file, one creates it, and the others
- * leave the file to it. The winner then looks at the live name once more and renames only if it still leads
- * to that file (same device and inode): from that look on, no other process can rename the file (that needs
- * the same claim) and the name cannot point anywhere else, so a process acting on an old look (it saw the
- * file before another process rolled it and let the claim go) finds the name moved on and leaves the new
- * file alone. That check, not how long a claim is kept, is what makes a late process safe: the claim goes
- * right after the rename, and the log's directory holds no more than the logs.
+ * A claim is created with O_EXCL: one process gets it; it renames only if the live name still leads to the
+ * claimed device and inode. Why that makes a late process safe: docs/design.md, "the roll claim".
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';

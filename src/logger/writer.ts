@@ -18,18 +18,7 @@
  * (With other processes writing the file, a line the full disk cut in two is completed by this process's
  * next write; should another process's write land between the two parts, that line is torn.)
  *
- * The rename and reopen are ours, not rotating-file-stream's (the issue proposed it; measured with 3.2.10):
- * - Its intervals are `Ns`/`Nm` (N dividing 60), `Nh` (N dividing 24) or days: 52 of the 71 intervals ATS
- *   allows (divisors of 86400 from 60 s) cannot be written, e.g. 90 s or 5400 s; it has no hour offset;
- *   and `s`/`m` boundaries count from the epoch, not the local day (Asia/Kathmandu, 30m: 11:15, 11:45).
- * - Its only error path ends the stream: a failed write (ENOSPC) or rename destroys it and every later
- *   write fails; a rename failing at an interval rotation is swallowed, and the next write then fails.
- *   When a rename fails after a size check, the write's callback reports an error for bytes that are in
- *   the file: a caller can no longer know what to write again, so lines would be lost or doubled.
- * - Its log directory deleted: writes keep succeeding into the unlinked file, and the next rotation
- *   recreates the directory with mkdir -p (which we avoid: it may be an unmounted volume's mount point).
- * - A header written on its 'open' event lands after chunks already queued, in the wrong file.
- * What remains of it, open with a mode and rename to a name that is free, is a few lines here.
+ * The rename and reopen are ours, not rotating-file-stream's or sonic-boom's: docs/design.md says why.
  */
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
