@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 export const open = promisify(fs.open);
 export const close = promisify(fs.close);
 export const fstat = promisify(fs.fstat);
+export const fchmod = promisify(fs.fchmod);
 export const stat = promisify(fs.stat);
 export const lstat = promisify(fs.lstat);
 export const rename = promisify(fs.rename);

@@ -12,20 +12,41 @@
  * - Rolling: the rename is claimed (side-files.ts), so each file is renamed by one process. The others
  *   notice at their next write that the live name leads to a new file and open it; a write they made
  *   between the rename and that look went to the renamed file, whole.
+ *
+ * Safe whatever sits at the live name:
+ * - A symbolic link is never followed (O_NOFOLLOW on every open of the live name; the temporary file and
+ *   the claims are created with O_CREAT|O_EXCL|O_NOFOLLOW): opening it fails with ELOOP, and no process
+ *   (root included) is made to append to wherever the link points. Only the last component is checked:
+ *   a symlinked log directory is fine. The live name is looked at with lstat, never stat.
+ * - Nothing blocks: the live name is opened O_NONBLOCK, so a FIFO with no reader fails at once (ENXIO)
+ *   instead of waiting for one, and a write to a full pipe fails (EAGAIN) instead of holding a thread of
+ *   the pool for good. (Linux ignores O_NONBLOCK on regular files.)
+ * - Before the first write to a file found with bytes in it, its last byte is read: a file that ends inside
+ *   a line (cut by a full disk, or by a process killed mid-write) gets a newline first, so the next line
+ *   starts on a line of its own and never glues to the torn one.
  */
 import * as fs from 'node:fs';
-import { close, fstat, ignore, link, lstat, open, read, rename, stat, unlink, write } from './fs-async.js';
+import { close, fchmod, fstat, ignore, link, lstat, open, read, rename, unlink, write } from './fs-async.js';
 import { rolledName } from './roll-schedule.js';
-import { claimRoll, releaseClaim, tempPath } from './side-files.js';
+import { CREATE_NEW, claimRoll, releaseClaim, tempPath } from './side-files.js';
 
-/** Log files hold client addresses: owner read-write, group read, others nothing (less if the umask says so). */
+/** Log files hold client addresses: owner read-write, group read, others nothing (--log-file-mode changes it). */
 export const LOG_FILE_MODE = 0o640;
 /** Versions tried for a rolled name already taken (ATS tries without a limit). */
 const MAX_VERSIONS = 1000;
 /** Tries at opening a name that keeps vanishing (made by another process, then rolled, ...) before failing. */
 const MAX_OPEN_TRIES = 8;
-/** Open an existing file for appending, without creating it. */
-const APPEND_ONLY = fs.constants.O_WRONLY | fs.constants.O_APPEND;
+/** Open the existing live file for appending: never through a symlink at its name, never waiting (a FIFO). */
+const APPEND_ONLY = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+/**
+ * The live file once more, to read its end and to complete its header in place: pwrite(2) needs a
+ * descriptor without O_APPEND (with it, Linux appends whatever the offset).
+ */
+const READ_WRITE = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+const NEWLINE = 0x0a;
+const NEWLINE_BUF = Buffer.from('\n');
+/** Errors met writing (the header, the newline after a torn line), as opposed to opening or creating. */
+const writeErrors = new WeakSet<object>();
 /** link(2) refused because the file system has no hard links. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
@@ -43,11 +64,15 @@ export class LiveFile {
   private dev = 0;
   private ino = 0;
   private readonly header: Buffer;
+  /** The write with the thread pool now, if any. */
+  private inflight: Promise<unknown> | null = null;
 
   constructor(
     readonly path: string,
     header: string,
     private readonly hostname: string,
+    /** Mode of a file created here, whatever the umask. */
+    private readonly mode: number = LOG_FILE_MODE,
   ) {
     this.header = Buffer.from(header);
   }
@@ -61,16 +86,13 @@ export class LiveFile {
         fd = fs.openSync(this.path, APPEND_ONLY);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries === MAX_OPEN_TRIES) throw err;
-        fd = createWithHeaderSync(this.path, this.header);
+        fd = createWithHeaderSync(this.path, this.header, this.mode);
         if (fd < 0) continue;
         created = true;
       }
       try {
         let st = fs.fstatSync(fd);
-        if (!created && this.lacksHeader(st)) {
-          completeHeaderSync(fd, st, this.header);
-          st = fs.fstatSync(fd);
-        }
+        if (!created && prepareSync(this.path, fd, st, this.header)) st = fs.fstatSync(fd);
         this.adopt(fd, st, created, startMs);
         return;
       } catch (err) {
@@ -92,16 +114,13 @@ export class LiveFile {
         fd = await open(this.path, APPEND_ONLY);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries === MAX_OPEN_TRIES) throw err;
-        fd = await createWithHeader(this.path, this.header);
+        fd = await createWithHeader(this.path, this.header, this.mode);
         if (fd < 0) continue;
         created = true;
       }
       try {
         let st = await fstat(fd);
-        if (!created && this.lacksHeader(st)) {
-          await completeHeader(fd, st, this.header);
-          st = await fstat(fd);
-        }
+        if (!created && (await prepare(this.path, fd, st, this.header))) st = await fstat(fd);
         this.adopt(fd, st, created, startMs);
         return;
       } catch (err) {
@@ -111,12 +130,21 @@ export class LiveFile {
     }
   }
 
-  /** Bytes of `buf` the one write(2) took: all of it, or fewer when the disk filled up on the way. */
+  /**
+   * Bytes of `buf` the one write(2) took: all of it, or fewer when the disk filled up on the way (or a
+   * pipe had room for part of it). A pipe with no room at all fails with EAGAIN.
+   */
   async write(buf: Buffer): Promise<number> {
-    const { bytesWritten } = await write(this.fd, buf, 0, buf.length, null);
-    this.size += bytesWritten;
-    if (bytesWritten > 0) this.hasRecords = true;
-    return bytesWritten;
+    const writing = write(this.fd, buf, 0, buf.length, null);
+    this.inflight = writing;
+    try {
+      const { bytesWritten } = await writing;
+      this.size += bytesWritten;
+      if (bytesWritten > 0) this.hasRecords = true;
+      return bytesWritten;
+    } finally {
+      this.inflight = null;
+    }
   }
 
   /** Synchronous best effort for process exit: bytes of `buf` written before the end or an error. */
@@ -144,7 +172,8 @@ export class LiveFile {
     if (!this.regular) return true;
     let st: fs.Stats;
     try {
-      st = await stat(this.path);
+      // lstat: a symlink put at the name is not our file, wherever it points.
+      st = await lstat(this.path);
     } catch {
       return false;
     }
@@ -167,7 +196,7 @@ export class LiveFile {
     if (claim === null) return null;
     try {
       // Holding the claim, no other process renames this file: if the name leads to it now, it does at the rename.
-      const st = await stat(this.path);
+      const st = await lstat(this.path);
       if (st.ino !== this.ino || st.dev !== this.dev) return null;
       for (let version = 0; version < MAX_VERSIONS; version++) {
         const target = rolledName(this.path, this.hostname, this.startMs, endMs, version);
@@ -181,16 +210,20 @@ export class LiveFile {
     }
   }
 
+  /**
+   * Let the descriptor go. With a write still in the thread pool (a close that would not wait for it), it
+   * is closed once that write is back, not before: its number must not be reused under the write.
+   */
   async close(): Promise<void> {
     const fd = this.fd;
     if (fd < 0) return;
     this.fd = -1;
+    if (this.inflight !== null) {
+      const closeFd = (): Promise<void> => close(fd).catch(ignore);
+      void this.inflight.then(closeFd, closeFd);
+      return;
+    }
     await close(fd).catch(ignore);
-  }
-
-  /** A regular file shorter than the header, or anything else that is empty (a FIFO, /dev/stdout). */
-  private lacksHeader(st: fs.Stats): boolean {
-    return st.isFile() ? st.size < this.header.length : st.size === 0;
   }
 
   private adopt(fd: number, st: fs.Stats, created: boolean, startMs: number): void {
@@ -214,24 +247,31 @@ function lacksHardLinks(err: unknown): boolean {
   throw err;
 }
 
+/** An error met while writing (the header, or the newline after a torn line) rather than opening. */
+export function failedWriting(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && writeErrors.has(err);
+}
+
 /**
  * Create `file` with the header in it: write the header to a temporary file next to it, then link that
  * to the name. Resolves with a descriptor (O_APPEND) on the new live file, or -1 when the name exists
- * (another process made it first): open that one.
+ * (another process made it first, or something else sits there): open that one. The file has `mode`
+ * whatever the umask (set on the descriptor before the file has its name), and keeps it when rolled.
  */
-async function createWithHeader(file: string, header: Buffer): Promise<number> {
+async function createWithHeader(file: string, header: Buffer, mode: number): Promise<number> {
   const temp = tempPath(file);
-  const fd = await open(temp, 'ax', LOG_FILE_MODE);
+  const fd = await open(temp, CREATE_NEW, mode);
   let linked = false;
   try {
+    await fchmod(fd, mode);
     await writeAll(fd, header);
     try {
       await link(temp, file);
       linked = true;
       return fd;
     } catch (err) {
-      // No hard links here: create the file empty; `completeHeader` then puts the header in.
-      if (lacksHardLinks(err)) await close(await open(file, 'a', LOG_FILE_MODE));
+      // No hard links here: create the file empty; `prepare` then puts the header in.
+      if (lacksHardLinks(err)) await createEmpty(file, mode);
       return -1;
     }
   } finally {
@@ -240,18 +280,19 @@ async function createWithHeader(file: string, header: Buffer): Promise<number> {
   }
 }
 
-function createWithHeaderSync(file: string, header: Buffer): number {
+function createWithHeaderSync(file: string, header: Buffer, mode: number): number {
   const temp = tempPath(file);
-  const fd = fs.openSync(temp, 'ax', LOG_FILE_MODE);
+  const fd = fs.openSync(temp, CREATE_NEW, mode);
   let linked = false;
   try {
+    fs.fchmodSync(fd, mode);
     writeAllSync(fd, header);
     try {
       fs.linkSync(temp, file);
       linked = true;
       return fd;
     } catch (err) {
-      if (lacksHardLinks(err)) fs.closeSync(fs.openSync(file, 'a', LOG_FILE_MODE));
+      if (lacksHardLinks(err)) createEmptySync(file, mode);
       return -1;
     }
   } finally {
@@ -265,51 +306,107 @@ function createWithHeaderSync(file: string, header: Buffer): number {
   }
 }
 
-/**
- * Put the header into a file found without one: empty (made by another tool, `logrotate`'s `create`, or
- * where there are no hard links), or cut short by a full disk. In a regular file it is written at offset
- * 0 through a second descriptor without O_APPEND: every process that finds the file so writes the same
- * bytes at the same place, so however many do, the file holds one header, and none appends a line before
- * its own header write is done. Bytes already there that are not the start of the header are left alone.
- * Anything else (a FIFO, /dev/stdout) gets the header appended, as a new file.
- */
-async function completeHeader(fd: number, st: fs.Stats, header: Buffer): Promise<void> {
-  if (!st.isFile()) return writeAll(fd, header);
-  let at: number;
+/** Where there are no hard links: the live file created empty, with its mode; someone else's is left as it is. */
+async function createEmpty(file: string, mode: number): Promise<void> {
+  let fd: number;
   try {
-    at = await open(`/proc/self/fd/${fd}`, 'r+');
-  } catch {
-    // No /proc, or no read permission: append it, which is right when no other process writes the file.
-    if (st.size === 0) await writeAll(fd, header);
-    return;
+    fd = await open(file, CREATE_NEW, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
   }
   try {
-    // Looked at again through this descriptor: another process may have completed it meanwhile.
-    const { size } = await fstat(at);
-    const head = Buffer.alloc(Math.min(size, header.length));
-    if (head.length > 0) await read(at, head, 0, head.length, 0);
-    if (head.length < header.length && head.equals(header.subarray(0, head.length))) await writeAll(at, header, 0);
+    await fchmod(fd, mode);
   } finally {
-    await close(at).catch(ignore);
+    await close(fd).catch(ignore);
   }
 }
 
-function completeHeaderSync(fd: number, st: fs.Stats, header: Buffer): void {
-  if (!st.isFile()) return writeAllSync(fd, header);
-  let at: number;
+function createEmptySync(file: string, mode: number): void {
+  let fd: number;
   try {
-    at = fs.openSync(`/proc/self/fd/${fd}`, 'r+');
-  } catch {
-    if (st.size === 0) writeAllSync(fd, header);
-    return;
+    fd = fs.openSync(file, CREATE_NEW, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
   }
   try {
-    const { size } = fs.fstatSync(at);
-    const head = Buffer.alloc(Math.min(size, header.length));
-    if (head.length > 0) fs.readSync(at, head, 0, head.length, 0);
-    if (head.length < header.length && head.equals(header.subarray(0, head.length))) writeAllSync(at, header, 0);
+    fs.fchmodSync(fd, mode);
   } finally {
-    closeQuietlySync(at);
+    closeQuietlySync(fd);
+  }
+}
+
+/**
+ * Before the first write to a file this process did not create (`fd`, appending; `st`, its fstat): make
+ * sure it starts with the header and ends with a newline. Resolves true when it wrote something.
+ *
+ * - Anything but a regular file (a FIFO, a character device) that is empty gets the header appended, as a
+ *   new file: each reader of a FIFO gets one.
+ * - A regular file without its header (empty: made by another tool, `logrotate`'s `create`, or where there
+ *   are no hard links; or cut short by a full disk) gets it at offset 0, through a second descriptor on the
+ *   same name (checked to be the same file): every process that finds the file so writes the same bytes at
+ *   the same place, so however many do, the file holds one header, and none appends a line before its own
+ *   header write is done. Bytes already there that are not the start of the header are left alone.
+ * - A regular file whose last byte is not a newline ends with a line cut short (a full disk, a process
+ *   killed mid-write): a newline is appended, so the torn line stays on its own and the next line starts
+ *   a line. (Two processes starting on that file at once may both append one: a blank line, which readers skip.)
+ */
+async function prepare(file: string, fd: number, st: fs.Stats, header: Buffer): Promise<boolean> {
+  if (!st.isFile()) return st.size === 0 ? (await writeAll(fd, header), true) : false;
+  let again: number;
+  try {
+    again = await open(file, READ_WRITE);
+  } catch {
+    // No read permission on a file someone else made: what can be done without reading it.
+    return st.size === 0 ? (await writeAll(fd, header), true) : false;
+  }
+  try {
+    const now = await fstat(again);
+    // The name moved on since (rolled, replaced): this file takes no line; the first look before a write follows the name.
+    if (now.dev !== st.dev || now.ino !== st.ino) return false;
+    const head = Buffer.alloc(Math.min(now.size, header.length));
+    if (head.length > 0) await read(again, head, 0, head.length, 0);
+    if (head.length < header.length && head.equals(header.subarray(0, head.length))) {
+      await writeAll(again, header, 0);
+      return true;
+    }
+    const last = Buffer.alloc(1);
+    if ((await read(again, last, 0, 1, now.size - 1)).bytesRead === 1 && last[0] !== NEWLINE) {
+      await writeAll(fd, NEWLINE_BUF);
+      return true;
+    }
+    return false;
+  } finally {
+    await close(again).catch(ignore);
+  }
+}
+
+function prepareSync(file: string, fd: number, st: fs.Stats, header: Buffer): boolean {
+  if (!st.isFile()) return st.size === 0 ? (writeAllSync(fd, header), true) : false;
+  let again: number;
+  try {
+    again = fs.openSync(file, READ_WRITE);
+  } catch {
+    return st.size === 0 ? (writeAllSync(fd, header), true) : false;
+  }
+  try {
+    const now = fs.fstatSync(again);
+    if (now.dev !== st.dev || now.ino !== st.ino) return false;
+    const head = Buffer.alloc(Math.min(now.size, header.length));
+    if (head.length > 0) fs.readSync(again, head, 0, head.length, 0);
+    if (head.length < header.length && head.equals(header.subarray(0, head.length))) {
+      writeAllSync(again, header, 0);
+      return true;
+    }
+    const last = Buffer.alloc(1);
+    if (fs.readSync(again, last, 0, 1, now.size - 1) === 1 && last[0] !== NEWLINE) {
+      writeAllSync(fd, NEWLINE_BUF);
+      return true;
+    }
+    return false;
+  } finally {
+    closeQuietlySync(again);
   }
 }
 
@@ -322,21 +419,37 @@ function closeQuietlySync(fd: number): void {
   }
 }
 
-/** All of `buf`, appended (position null) or from `position` on; a write that takes nothing is a full disk. */
+/**
+ * All of `buf`, appended (position null) or from `position` on; a write that takes nothing is a full disk.
+ * What it throws is marked as a write error (see `failedWriting`).
+ */
 async function writeAll(fd: number, buf: Buffer, position: number | null = null): Promise<void> {
-  for (let done = 0; done < buf.length; ) {
-    const { bytesWritten } = await write(fd, buf, done, buf.length - done, position === null ? null : position + done);
-    if (bytesWritten === 0) throw Object.assign(new Error('no space for the header'), { code: 'ENOSPC' });
-    done += bytesWritten;
+  try {
+    for (let done = 0; done < buf.length; ) {
+      const { bytesWritten } = await write(fd, buf, done, buf.length - done, position === null ? null : position + done);
+      if (bytesWritten === 0) throw Object.assign(new Error('no space for the header'), { code: 'ENOSPC' });
+      done += bytesWritten;
+    }
+  } catch (err) {
+    throw markWriteError(err);
   }
 }
 
 function writeAllSync(fd: number, buf: Buffer, position: number | null = null): void {
-  for (let done = 0; done < buf.length; ) {
-    const n = fs.writeSync(fd, buf, done, buf.length - done, position === null ? null : position + done);
-    if (n === 0) throw Object.assign(new Error('no space for the header'), { code: 'ENOSPC' });
-    done += n;
+  try {
+    for (let done = 0; done < buf.length; ) {
+      const n = fs.writeSync(fd, buf, done, buf.length - done, position === null ? null : position + done);
+      if (n === 0) throw Object.assign(new Error('no space for the header'), { code: 'ENOSPC' });
+      done += n;
+    }
+  } catch (err) {
+    throw markWriteError(err);
   }
+}
+
+function markWriteError(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null) writeErrors.add(err);
+  return err;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -8,6 +8,7 @@
  * claimed device and inode. Why that makes a late process safe: docs/design.md, "the roll claim".
  */
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import path from 'node:path';
 import { close, ignore, lstat, open, readdir, unlink, write } from './fs-async.js';
 
@@ -17,6 +18,13 @@ const STALE_CLAIM_MS = 30_000;
 const LEFTOVER_AGE_MS = 10 * 60_000;
 /** Generations of a claim tried past stale ones before giving up: each needs a process dying mid-roll. */
 const MAX_GENERATIONS = 100;
+
+/**
+ * How every file of the plugin is created (the claims, the temporary file of a new live file): a new name
+ * only (O_EXCL), and never through a symbolic link planted at that name (O_NOFOLLOW; O_EXCL alone refuses
+ * one too, the flag says it outright). Appending, as the live file is written.
+ */
+export const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 function sideName(file: string, suffix: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${suffix}`);
@@ -40,7 +48,7 @@ export async function claimRoll(file: string, dev: number, ino: number): Promise
     const claim = generation === 0 ? base : `${base}.${generation}`;
     let fd: number;
     try {
-      fd = await open(claim, 'wx', 0o600);
+      fd = await open(claim, CREATE_NEW, 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       if (!(await isOlderThan(claim, STALE_CLAIM_MS))) return null;

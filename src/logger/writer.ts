@@ -21,9 +21,11 @@
  * The rename and reopen are ours, not rotating-file-stream's or sonic-boom's: docs/design.md says why.
  */
 import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
 import os from 'node:os';
+import { TcpinfoConfigError } from '../config/options.js';
 import { ignore } from './fs-async.js';
-import { LiveFile } from './rolling-file.js';
+import { failedWriting, LiveFile, LOG_FILE_MODE } from './rolling-file.js';
 import { latestBoundary, nextBoundary } from './roll-schedule.js';
 import { sweepLeftovers } from './side-files.js';
 
@@ -49,6 +51,8 @@ export interface LogWriterOptions {
   retryMs?: number;
   /** Host name in rolled file names. Default `os.hostname()`. */
   hostname?: string;
+  /** Mode of the log files created, whatever the umask. Default 0640. */
+  fileMode?: number;
 }
 
 export interface LogWriterStats {
@@ -71,10 +75,27 @@ const DEFAULT_RETRY_MS = 1000;
 /** A batch this large is written at once rather than waiting for the timer. */
 const EAGER_BATCH_CHARS = 256 * 1024;
 /**
- * Rolling by size, a write takes about this much at most (whole lines): other processes appending to the
- * file see its size grow in steps no larger, so a file they roll passes the size by no more than that each.
+ * A write to a file takes about this much at most (whole lines; more only for a single longer line).
+ * Rolling by size, other processes appending to the file see its size grow in steps no larger, so a file
+ * they roll passes the size by no more than that each. And it bounds what one write holds: a write(2) is
+ * cut short only by a full disk or a fatal signal (SIGKILL), between two pages, so the lines before the
+ * cut are whole in the file, the one it falls in is torn, and those after it are not there at all (written
+ * whole by the next write, or lost with the process). However lines are batched, a crash tears at most
+ * the one line it fell in, and the next writer's newline check (rolling-file.ts) keeps it from the next.
  */
 const MAX_WRITE_BYTES = 256 * 1024;
+/**
+ * A write to anything else (a FIFO, a pipe) takes at most this much, whole lines (a longer line alone):
+ * PIPE_BUF, up to which a write to a pipe is atomic. It never interleaves with another writer's, and on a
+ * pipe opened O_NONBLOCK it lands whole or not at all (EAGAIN): a reader that stalls sees no torn line.
+ */
+const PIPE_WRITE_BYTES = 4096;
+/** close() writes out what it can for about this long, then gives up on the rest (counted in `lost`). */
+const CLOSE_WAIT_MS = 1000;
+/** A pipe with no room (EAGAIN) is tried again this soon, then twice as late each time, up to retryMs. */
+const STALL_FIRST_MS = 10;
+/** Errors at start-up that are the user's to fix (a path, a permission): attach() throws them. */
+const USER_ERRORS = new Set(['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
 /** After another process claimed the roll: look again this much later (a rename takes far less). */
 const CLAIM_WAIT_MS = 10;
 /**
@@ -133,6 +154,11 @@ export class LogWriter extends EventEmitter {
   private writing = false;
   /** The pump stopped on a fault; the retry timer restarts it. */
   private blocked = false;
+  /** When the pump is blocked: how long until the next try, in ms. */
+  private retryDelay = 0;
+  /** Since when writes find a pipe with no room (EAGAIN), or 0; and the delay before the next look. */
+  private stalledSince = 0;
+  private stallDelay = STALL_FIRST_MS;
   /** Bits of what has been reported and has not cleared since. */
   private reported = 0;
   /** The time boundary that passed and has not been rolled at, or 0. */
@@ -167,12 +193,15 @@ export class LogWriter extends EventEmitter {
     this.rollingSize = options.rollingSize;
     this.offsetHr = options.rollingOffsetHr;
     this.intervalSec = options.rollingIntervalSec;
-    this.live = new LiveFile(options.file, options.header, options.hostname ?? os.hostname());
+    this.live = new LiveFile(options.file, options.header, options.hostname ?? os.hostname(), options.fileMode ?? LOG_FILE_MODE);
     try {
       this.live.openSync(Date.now());
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(`tcpinfo: --log-file=${this.file}: cannot open for appending (${e.code ?? e.message})`, { cause: err });
+      // What the user got wrong stops start-up; the world's faults (a full disk, no inodes left, EIO, a FIFO
+      // with no reader yet) do not: reported once, lines wait, and the file is opened once it can be.
+      if (isUserError(err)) throw startupError(this.file, err);
+      this.fault(faultOf(err), err);
+      this.retryTimer = setTimeout(this.onRetry, this.retryDelay).unref();
     }
     this.rollBySize = (options.rollingEnabled & 2) !== 0;
     if ((options.rollingEnabled & 1) !== 0 && this.live.regular) this.armRollTimer();
@@ -302,7 +331,7 @@ export class LogWriter extends EventEmitter {
     }
     this.pumping = false;
     if (!this.finished && (this.blocked || this.rollRetryAt !== 0 || this.rollWaitUntil !== 0) && this.retryTimer === null) {
-      const delay = this.blocked ? this.retryMs : Math.max(this.rollRetryAt, this.rollWaitUntil) - Date.now();
+      const delay = this.blocked ? this.retryDelay : Math.max(this.rollRetryAt, this.rollWaitUntil) - Date.now();
       this.retryTimer = setTimeout(this.onRetry, Math.max(delay, 1)).unref();
     }
     if (this.batchLines === 0 && this.pendingLines === 0) this.cleared(QUEUE_FULL);
@@ -318,7 +347,12 @@ export class LogWriter extends EventEmitter {
       try {
         await live.open(this.nextStartMs || Date.now());
       } catch (err) {
-        return this.fault(FAULT_OPEN, err);
+        return this.fault(faultOf(err), err);
+      }
+      if (this.finished) {
+        // close() stopped waiting for this open.
+        await live.close();
+        return false;
       }
       this.nextStartMs = 0;
       this.cleared(FAULT_OPEN);
@@ -369,11 +403,12 @@ export class LogWriter extends EventEmitter {
    * line (by less than a write per process when several write it).
    */
   private takeNextWrite(): void {
-    let limit = Infinity;
-    if (this.rollBySize && this.live.regular) limit = Math.min(MAX_WRITE_BYTES, Math.max(this.rollingSize - this.live.size, 0));
+    const regular = this.live.regular;
+    let limit = regular ? MAX_WRITE_BYTES : PIPE_WRITE_BYTES;
+    if (this.rollBySize && regular) limit = Math.min(limit, Math.max(this.rollingSize - this.live.size, 0));
     const first = this.taken[0];
-    if (first.length > limit + 1) {
-      const cut = first.indexOf(NEWLINE, limit);
+    if (first.length > (regular ? limit + 1 : limit)) {
+      const cut = regular ? first.indexOf(NEWLINE, limit) : lastLineEnd(first, limit);
       if (cut >= 0 && cut + 1 < first.length) {
         const lines = countLines(first, cut + 1);
         this.pending = first.subarray(0, cut + 1);
@@ -406,10 +441,13 @@ export class LogWriter extends EventEmitter {
     try {
       n = await this.live.write(pending);
     } catch (err) {
-      return this.fault(FAULT_WRITE, err);
-    } finally {
       this.writing = false;
+      return this.writeFailed(err);
     }
+    this.writing = false;
+    // close() gave up waiting for this write (its lines counted lost): nothing more to do.
+    if (this.finished) return false;
+    this.stalledSince = 0;
     if (n === pending.length) {
       this.nextWriteAt = Date.now() + this.flushMs;
       this.stats.written += this.headLines;
@@ -527,9 +565,43 @@ export class LogWriter extends EventEmitter {
     this.nextStartMs = Date.now();
   }
 
+  /** A write failed; false, to stop the pump. */
+  private async writeFailed(err: unknown): Promise<false> {
+    if (this.finished) return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return this.stall(err);
+    this.stalledSince = 0;
+    // Not a file (a FIFO whose reader went: EPIPE): this descriptor is done for; the name is opened anew,
+    // once it has a reader again, and that reader gets whole lines under a header of its own.
+    if (!this.live.regular) await this.follow();
+    return this.fault(FAULT_WRITE, err);
+  }
+
+  /**
+   * A pipe with no room for the write (EAGAIN: a reader slower than the log, or stalled): the lines wait,
+   * as for a fault, and the write is tried again soon, then less and less often (up to retryMs). Reported
+   * (once) only when it lasts retryMs: a reader catching up after a burst is no fault.
+   */
+  private stall(err: unknown): false {
+    const now = Date.now();
+    if (this.stalledSince === 0) {
+      this.stalledSince = now;
+      this.stallDelay = STALL_FIRST_MS;
+    } else {
+      this.stallDelay = Math.min(this.stallDelay * 2, this.retryMs);
+    }
+    if (now - this.stalledSince >= this.retryMs) this.fault(FAULT_WRITE, err);
+    this.blocked = true;
+    this.retryDelay = this.stallDelay;
+    return false;
+  }
+
   /** Record a fault (reported once until it clears); false, to stop the pump when it holds lines up. */
   private fault(kind: number, err: unknown): false {
-    if (kind !== FAULT_ROLL) this.blocked = true;
+    if (kind !== FAULT_ROLL) {
+      this.blocked = true;
+      this.retryDelay = this.retryMs;
+    }
     if ((this.reported & kind) === 0) {
       this.stats.writeErrors++;
       this.report(kind, err);
@@ -561,13 +633,20 @@ export class LogWriter extends EventEmitter {
     process.nextTick(emitWarning, this, warning);
   }
 
+  /**
+   * Write out what can be within about CLOSE_WAIT_MS, whatever the file does (a stalled pipe, a hung disk),
+   * then count the rest as lost and let the file go. A write still with the thread pool then is left to
+   * finish on its own (its descriptor closed after it): close() does not wait for it.
+   */
   private async finish(): Promise<void> {
     this.closed = true;
-    await this.flush();
-    if (this.blocked && (this.pendingLines > 0 || this.batchLines > 0)) {
-      // One last try before giving up on the lines that wait for a fault to clear.
-      await this.pumped();
-    }
+    const until = Date.now() + CLOSE_WAIT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    });
+    await Promise.race([this.drain(until), deadline]);
+    clearTimeout(timer);
     this.stats.lost += this.pendingLines + this.batchLines;
     this.pending = null;
     this.taken = [];
@@ -582,6 +661,60 @@ export class LogWriter extends EventEmitter {
     process.removeListener('exit', this.onExit);
     await this.live.close();
   }
+
+  /** close()'s part before its deadline: everything queued written, if the file lets it. */
+  private async drain(until: number): Promise<void> {
+    await this.flush();
+    // One last try for lines that wait for a fault to clear; a pipe with no room now may have some in a
+    // moment, so a stall is tried again until the deadline.
+    for (let tries = 0; tries < 100 && this.blocked && !this.finished && (this.pendingLines > 0 || this.batchLines > 0); tries++) {
+      await this.pumped();
+      if (this.stalledSince === 0 || Date.now() + STALL_FIRST_MS >= until) return;
+      await new Promise((resolve) => setTimeout(resolve, STALL_FIRST_MS));
+    }
+  }
+}
+
+/** A user's mistake at start-up, as opposed to a fault of the world (see USER_ERRORS). */
+function isUserError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === undefined || USER_ERRORS.has(code);
+}
+
+/** The open failed, or a write while opening (the header, the newline after a torn line). */
+function faultOf(err: unknown): number {
+  return failedWriting(err) ? FAULT_WRITE : FAULT_OPEN;
+}
+
+/** The error attach() throws for a log file that cannot be opened at start-up. */
+function startupError(file: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ELOOP' && isSymlink(file)) {
+    return new TcpinfoConfigError(
+      [{
+        option: '--log-file',
+        value: file,
+        allowed: 'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
+          'could point it at any file); give the path of the file itself (a symlinked directory is fine)',
+      }],
+      { cause: err },
+    );
+  }
+  return new Error(`tcpinfo: --log-file=${file}: cannot open for appending (${e.code ?? e.message})`, { cause: err });
+}
+
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** End of the last line within the first `limit` bytes of `buf`, or of the first line when it is longer. */
+function lastLineEnd(buf: Buffer, limit: number): number {
+  const end = buf.lastIndexOf(NEWLINE, limit - 1);
+  return end >= 0 ? end : buf.indexOf(NEWLINE, limit);
 }
 
 
