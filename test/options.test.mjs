@@ -19,6 +19,7 @@ const DEFAULTS = {
   hooks: ['ssn_start', 'txn_close'],
   logFile: path.join(cwd, 'tcpinfo.log'),
   logLevel: 1,
+  logFileMode: 0o640,
   sampleRate: 1000,
   sampleSeed: undefined,
   rollingEnabled: 1,

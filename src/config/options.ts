@@ -156,6 +156,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     },
   }),
   defineOption({
+    long: 'log-file-mode',
+    short: undefined,
+    key: 'logFileMode',
+    default: '0640',
+    allowed: 'an octal file mode from 0600 to 0777 that lets the owner read and write (e.g. 0640, 0644)',
+    description: 'Mode of the log files created (rolled files keep it), whatever the umask; an existing file keeps its own.',
+    parse: parseFileMode,
+    show: (mode) => `0${mode.toString(8)}`,
+  }),
+  defineOption({
     long: 'sample-rate',
     short: 'r',
     key: 'sampleRate',
@@ -367,6 +377,15 @@ function checkPathText(text: string): string {
   return text;
 }
 
+/** Octal, as chmod takes it (`640`, `0640`, or `0o640` as JavaScript writes it); permission bits only, the owner's read and write included. */
+function parseFileMode(text: string): number {
+  const match = /^(?:0o|0*)([0-7]{3})$/.exec(text);
+  if (match === null) throw new InvalidValue();
+  const mode = parseInt(match[1], 8);
+  if ((mode & 0o600) !== 0o600) throw new InvalidValue();
+  return mode;
+}
+
 function parseLogFile(text: string, context: ParseContext): string {
   const base = path.basename(checkPathText(text));
   if (text.endsWith('/') || base === '.' || base === '..') throw new InvalidValue('names a directory; must name a file');
@@ -546,6 +565,8 @@ function readOptionsString(text: string, problems: ConfigProblem[]): Map<OptionS
 
 /** The value of one key of the object form as option text, or undefined when its type is not allowed. */
 function objectValueText(spec: OptionSpec, value: unknown): string | undefined {
+  // A number in code is a mode as written in JavaScript (0o640); its text is its octal digits.
+  if (spec.key === 'logFileMode' && typeof value === 'number') return Number.isInteger(value) && value >= 0 ? `0${value.toString(8)}` : String(value);
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (spec.flag === true && typeof value === 'boolean') return value ? '1' : '0';
   if (spec.key === 'metrics' && isRegistry(value)) return '1';

@@ -13,6 +13,8 @@ export interface TcpinfoOptions {
   hooks: HookName[];
   /** Absolute path of the live log file, after the `.log` rule and `logDir`. Default `<cwd>/tcpinfo.log`. */
   logFile: string;
+  /** Mode of the log files created, whatever the umask (permission bits). Default 0o640. */
+  logFileMode: number;
   /** 1: rtt only; 2: the 15 Traffic Server level-2 columns. Default 1. */
   logLevel: 1 | 2;
   /** Events logged per 1000 events, 0..1000. Default 1000. */
@@ -59,6 +61,8 @@ export type TcpinfoOptionsInput = {
   hooks?: HookName[] | string;
   logFile?: string;
   logDir?: string;
+  /** An octal string (`'0644'`) or a number written in octal (`0o644`). */
+  logFileMode?: number | string;
   logLevel?: number | string;
   sampleRate?: number | string;
   sampleSeed?: string | number;

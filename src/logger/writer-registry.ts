@@ -17,7 +17,7 @@ const writers = new Map<string, Entry>();
 /** What lines in one file must agree on: their format and columns, and how the file rolls. */
 function signatureOf(options: TcpinfoOptions, header: string): string {
   return JSON.stringify([
-    header, options.format, options.fields ?? null, options.logLevel, options.logUrl,
+    header, options.format, options.fields ?? null, options.logLevel, options.logUrl, options.logFileMode,
     options.rollingEnabled, options.rollingOffsetHr, options.rollingIntervalSec, options.rollingSize,
   ]);
 }
@@ -30,7 +30,7 @@ export function acquireWriter(options: TcpinfoOptions, header: string): LogWrite
     if (entry.signature !== signature) {
       throw new Error(
         `tcpinfo: --log-file=${options.logFile} is already being written in this process with other columns ` +
-          '(--log-level, --fields, --format, --log-url) or rolling settings; give each configuration its own --log-file',
+          '(--log-level, --fields, --format, --log-url), rolling settings or --log-file-mode; give each configuration its own --log-file',
       );
     }
     entry.users++;
@@ -44,6 +44,7 @@ export function acquireWriter(options: TcpinfoOptions, header: string): LogWrite
     rollingOffsetHr: options.rollingOffsetHr,
     rollingIntervalSec: options.rollingIntervalSec,
     rollingSize: options.rollingSize,
+    fileMode: options.logFileMode,
   });
   writers.set(options.logFile, { writer, users: 1, signature });
   return writer;

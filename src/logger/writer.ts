@@ -667,9 +667,10 @@ export class LogWriter extends EventEmitter {
     await this.flush();
     // One last try for lines that wait for a fault to clear; a pipe with no room now may have some in a
     // moment, so a stall is tried again until the deadline.
-    for (let tries = 0; tries < 100 && this.blocked && !this.finished && (this.pendingLines > 0 || this.batchLines > 0); tries++) {
+    // (Not `this.blocked` as the test: a retry's pump under way clears it until it fails again.)
+    for (let tries = 0; tries < 100 && !this.finished && (this.pendingLines > 0 || this.batchLines > 0); tries++) {
       await this.pumped();
-      if (this.stalledSince === 0 || Date.now() + STALL_FIRST_MS >= until) return;
+      if (this.pendingLines + this.batchLines === 0 || this.stalledSince === 0 || Date.now() + STALL_FIRST_MS >= until) return;
       await new Promise((resolve) => setTimeout(resolve, STALL_FIRST_MS));
     }
   }

@@ -1,0 +1,264 @@
+// What sits at the log path, or what the disk does, never harms the app or what it may write:
+// a full disk at start-up, a symlink at the log path, a file ending in a torn line, the file's mode.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { test } from 'node:test';
+import { attach, parseOptions, TcpinfoConfigError } from '../dist/index.js';
+import { LogWriter } from '../dist/logger/writer.js';
+import { helloHandler, tempDir, waitFor } from './support/harness.mjs';
+
+const HEADER = 'timestamp event client server rtt\n';
+
+function line(i) {
+  return `20261123.14h05m09s txn_close 192.0.2.${i % 256} 127.0.0.1 ${i}\n`;
+}
+
+function writer(t, file, options) {
+  const w = new LogWriter({
+    file, header: HEADER, queueLines: 65_536, rollingEnabled: 0, rollingOffsetHr: 0, rollingIntervalSec: 86_400,
+    rollingSize: 1 << 30, hostname: 'web1', retryMs: 50, ...options,
+  });
+  t.after(() => w.close());
+  const warnings = [];
+  w.on('warning', (err) => warnings.push(`${err.code}:${err.cause?.code}`));
+  return { w, warnings };
+}
+
+function firstLine(text) {
+  return String(text ?? '').split('\n')[0];
+}
+
+/** A tmpfs of `options` mounted on a fresh directory, unmounted after the test; null (test skipped) where it cannot be. */
+function tmpfs(t, options) {
+  const dir = path.join(tempDir(t), 'logs');
+  fs.mkdirSync(dir);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    t.skip(`a tmpfs cannot be mounted here (root only): ${firstLine(err.stderr) || err.message}`);
+    return null;
+  }
+  t.after(() => execFileSync('umount', ['-l', dir]));
+  return dir;
+}
+
+/** Fill the file system `dir` is on, to the last byte; returns the filler's path. */
+function fill(dir) {
+  const filler = path.join(dir, 'filler');
+  const fd = fs.openSync(filler, 'w');
+  try {
+    for (let i = 0; i < 10_000; i++) fs.writeSync(fd, Buffer.alloc(4096));
+    assert.fail('the file system never filled up');
+  } catch (err) {
+    if (err.code !== 'ENOSPC') throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+  return filler;
+}
+
+/** Take every inode left on the file system `dir` is on; returns the files made. */
+function fillInodes(dir) {
+  const made = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      fs.writeFileSync(path.join(dir, `filler${i}`), '');
+      made.push(path.join(dir, `filler${i}`));
+    }
+    assert.fail('the inodes never ran out');
+  } catch (err) {
+    if (err.code !== 'ENOSPC') throw err;
+  }
+  return made;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk at start-up
+
+for (const [what, mountOptions, existing, code] of [
+  ['no space for the header of a new file', 'size=64k', false, 'TCPINFO_WRITE_FAILED:ENOSPC'],
+  ['no space for the header of an empty file there', 'size=64k', true, 'TCPINFO_WRITE_FAILED:ENOSPC'],
+  // The root directory takes one inode; on tmpfs the link of the new file to its name takes another.
+  ['no inode left for a new file', 'size=1m,nr_inodes=3', false, 'TCPINFO_LOG_OPEN_FAILED:ENOSPC'],
+]) {
+  test(`a full disk at start-up (${what}) is a fault, not an error: the writer starts, lines wait, header and lines land once space is back`, async (t) => {
+    const dir = tmpfs(t, mountOptions);
+    if (dir === null) return;
+    const file = path.join(dir, 'tcpinfo.log');
+    if (existing) fs.writeFileSync(file, '');
+    const fillers = mountOptions.includes('nr_inodes') ? fillInodes(dir) : [fill(dir)];
+    const { w, warnings } = writer(t, file);
+    for (let i = 0; i < 50; i++) w.write(line(i));
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(warnings, [code], 'reported once, with the code that fits');
+    assert.equal(w.stats.written, 0);
+    assert.equal(w.stats.writeErrors, 1);
+
+    for (const filler of fillers) fs.unlinkSync(filler);
+    await waitFor(() => w.stats.written === 50, 2000, 'the lines, once space is back');
+    w.write(line(50));
+    await w.flush();
+    assert.equal(fs.readFileSync(file, 'utf8'), HEADER + Array.from({ length: 51 }, (_, i) => line(i)).join(''));
+    assert.deepEqual([w.stats.lost, w.stats.dropped], [0, 0]);
+    assert.deepEqual(warnings, [code]);
+  });
+}
+
+test('start-up errors the user must fix still throw: a read-only file system (EROFS)', (t) => {
+  const dir = tmpfs(t, 'ro,size=64k');
+  if (dir === null) return;
+  assert.throws(() => new LogWriter({
+    file: path.join(dir, 'tcpinfo.log'), header: HEADER, queueLines: 1000, rollingEnabled: 0, rollingOffsetHr: 0,
+    rollingIntervalSec: 86_400, rollingSize: 1 << 30,
+  }), /--log-file=.*tcpinfo\.log: cannot open for appending \(EROFS\)/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Symbolic links
+
+test('a symlink at the log path at start-up is a configuration error naming the option and the path; its target is untouched', (t) => {
+  const dir = tempDir(t);
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'secret\n');
+  const file = path.join(dir, 'tcpinfo.log');
+  fs.symlinkSync(victim, file);
+  const dangling = path.join(dir, 'dangling.log');
+  fs.symlinkSync(path.join(dir, 'created-through-the-link'), dangling);
+  const server = http.createServer(helloHandler);
+  for (const logFile of [file, dangling]) {
+    let caught;
+    assert.throws(() => attach(server, { logFile }), (err) => ((caught = err), true));
+    assert.ok(caught instanceof TcpinfoConfigError, `${caught}`);
+    assert.equal(caught.problems[0].option, '--log-file');
+    assert.equal(caught.problems[0].value, logFile);
+    assert.match(caught.message, new RegExp(`--log-file=${logFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: is a symbolic link`));
+  }
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n');
+  assert.equal(fs.existsSync(path.join(dir, 'created-through-the-link')), false);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['dangling.log', 'tcpinfo.log', 'victim']);
+});
+
+test('a symlinked log directory is fine: only the file name itself is never a link', async (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'real'));
+  fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'logs'));
+  const { w, warnings } = writer(t, path.join(dir, 'logs', 'tcpinfo.log'));
+  w.write(line(0));
+  await w.flush();
+  assert.equal(fs.readFileSync(path.join(dir, 'real', 'tcpinfo.log'), 'utf8'), HEADER + line(0));
+  assert.deepEqual(warnings, []);
+});
+
+test('a symlink put at the log path while running is never followed: a fault reported once, lines wait for the name to be a file', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'tcpinfo.log');
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'secret\n');
+  const { w, warnings } = writer(t, file);
+  w.write(line(0));
+  await w.flush();
+  fs.renameSync(file, path.join(dir, 'rolled-by-another-tool.log'));
+  fs.symlinkSync(victim, file);
+  for (let i = 1; i <= 3; i++) {
+    w.write(line(i));
+    await w.flush();
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n', 'nothing written through the link');
+  assert.deepEqual(warnings, ['TCPINFO_LOG_OPEN_FAILED:ELOOP']);
+  assert.equal(w.stats.written, 1);
+
+  fs.unlinkSync(file);
+  await waitFor(() => w.stats.written === 4, 2000, 'the lines, once the link is gone');
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + line(1) + line(2) + line(3));
+  assert.equal(fs.lstatSync(file).isFile(), true);
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Torn lines
+
+test('a file ending inside a line (a full disk, a SIGKILL mid-write): the next writer starts its first line on a new line', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'tcpinfo.log');
+  const torn = line(1).slice(0, 23);
+  fs.writeFileSync(file, HEADER + line(0) + torn);
+  const { w } = writer(t, file);
+  w.write(line(2));
+  await w.flush();
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + line(0) + torn + '\n' + line(2));
+  // A file ending with a whole line gets nothing added.
+  await w.close();
+  const { w: next } = writer(t, file);
+  next.write(line(3));
+  await next.flush();
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + line(0) + torn + '\n' + line(2) + line(3));
+});
+
+test('a file followed to a new inode that ends inside a line gets its newline too', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'tcpinfo.log');
+  const { w } = writer(t, file);
+  w.write(line(0));
+  await w.flush();
+  // Another tool puts a file whose last line was cut in place of the live one.
+  fs.writeFileSync(path.join(dir, 'next'), HEADER + line(1).slice(0, 10));
+  fs.renameSync(path.join(dir, 'next'), file);
+  w.write(line(2));
+  await w.flush();
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + line(1).slice(0, 10) + '\n' + line(2));
+});
+
+// ---------------------------------------------------------------------------------------------
+// --log-file-mode
+
+test('--log-file-mode: 0640 by default and the mode given otherwise, whatever the umask; rolled files keep it', async (t) => {
+  const dir = tempDir(t);
+  const old = process.umask(0o077);
+  t.after(() => process.umask(old));
+  const plain = path.join(dir, 'default.log');
+  writer(t, plain);
+  assert.equal(fs.statSync(plain).mode & 0o777, 0o640);
+
+  const file = path.join(dir, 'tcpinfo.log');
+  const { w } = writer(t, file, { fileMode: parseOptions('--log-file-mode=0644').logFileMode, rollingEnabled: 2, rollingSize: 4096 });
+  for (let i = 0; i < 200; i++) w.write(line(i));
+  await w.flush();
+  const names = fs.readdirSync(dir).filter((n) => n.startsWith('tcpinfo.log'));
+  assert.ok(names.length >= 3, `rolled: ${names}`);
+  for (const name of names) assert.equal(fs.statSync(path.join(dir, name)).mode & 0o777, 0o644, name);
+});
+
+test('--log-file-mode through attach() and the object form; an existing file keeps its own mode', async (t) => {
+  const dir = tempDir(t);
+  const old = process.umask(0o077);
+  t.after(() => process.umask(old));
+  const server = http.createServer(helloHandler);
+  for (const [options, mode] of [['--log-file-mode=660', 0o660], [{ logFileMode: 0o600 }, 0o600], [{ logFileMode: '0o604' }, 0o604]]) {
+    const logFile = path.join(dir, `${mode.toString(8)}.log`);
+    const handle = attach(server, typeof options === 'string' ? `${options} --log-file=${logFile}` : { ...options, logFile });
+    await handle.close();
+    assert.equal(fs.statSync(logFile).mode & 0o777, mode, JSON.stringify(options));
+  }
+  const existing = path.join(dir, 'existing.log');
+  fs.writeFileSync(existing, HEADER, { mode: 0o600 });
+  await attach(server, { logFile: existing, logFileMode: '0644' }).close();
+  assert.equal(fs.statSync(existing).mode & 0o777, 0o600);
+});
+
+test('--log-file-mode: a value that is not an octal mode with owner read and write is a configuration error', () => {
+  for (const bad of ['0648', '999', '0400', '0200', '1777', '4755', 'rw-r--r--', '0x1a4', '64', '0o1640', '']) {
+    let caught;
+    assert.throws(() => parseOptions(`--log-file-mode=${bad}`), (err) => ((caught = err), err instanceof TcpinfoConfigError), bad);
+    assert.equal(caught.problems[0].option, '--log-file-mode');
+    assert.equal(caught.problems[0].value, bad);
+    assert.match(caught.message, /must be an octal file mode from 0600 to 0777 that lets the owner read and write/);
+  }
+  // 640 (decimal) in code is 0o1200: refused, not taken as 0640.
+  assert.throws(() => parseOptions({ logFileMode: 640 }), /--log-file-mode=01200: must be an octal file mode/);
+  assert.equal(parseOptions({ logFileMode: 0o644 }).logFileMode, 0o644);
+  assert.equal(parseOptions('--log-file-mode=0o755').logFileMode, 0o755);
+});
