@@ -8,7 +8,7 @@
  * - A new live file appears under its name with its header already in it: the header is written to a
  *   temporary file next to it, which is then linked to the live name. link(2) fails if the name exists, so
  *   one process creates the file; the others open the file it made. No process writes a header into a file
- *   another created (an empty one made by another tool excepted: see `completeHeader`).
+ *   another created (an empty one made by another tool excepted: see `prepare`).
  * - Rolling: the rename is claimed (side-files.ts), so each file is renamed by one process. The others
  *   notice at their next write that the live name leads to a new file and open it; a write they made
  *   between the rename and that look went to the renamed file, whole.
