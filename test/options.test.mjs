@@ -2,6 +2,9 @@
 // Build first: npx tsc -p tsconfig.json
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   DEFAULT_OPTIONS_STRING,
@@ -26,7 +29,9 @@ const DEFAULTS = {
   rollingOffsetHr: 0,
   rollingIntervalSec: 86400,
   rollingSize: 1024 * MiB,
+  rollingMaxCount: 0,
   queueLines: 65536,
+  queueBytes: 16 * MiB,
   updatePeriod: 0,
   fields: undefined,
   format: 'ats',
@@ -103,7 +108,7 @@ test('OPTION_SPECS: every entry complete, names unique, log-dir before log-file'
   assert.equal(new Set(OPTION_SPECS.map((s) => s.key)).size, OPTION_SPECS.length);
   const names = OPTION_SPECS.map((s) => s.long);
   assert.ok(names.indexOf('log-dir') < names.indexOf('log-file'));
-  assert.deepEqual(names.slice(-9), ['queue-lines', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'metrics', 'metrics-port', 'metrics-host']);
+  assert.deepEqual(names.slice(-10), ['queue-lines', 'queue-bytes', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'metrics', 'metrics-port', 'metrics-host']);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -329,6 +334,14 @@ const MALFORMED = [
   ['--rolling-size=1.5G', '--rolling-size', '1.5G'],
   ['--rolling-size=10T', '--rolling-size', '10T'],
   ['--rolling-size=99999999999G', '--rolling-size', '99999999999G'],
+  ['--queue-bytes=0', '--queue-bytes', '0'],
+  ['--queue-bytes=1023K', '--queue-bytes', '1023K'],
+  ['--queue-bytes=17G', '--queue-bytes', '17G'],
+  ['--queue-bytes=1.5M', '--queue-bytes', '1.5M'],
+  ['--queue-bytes=16MB', '--queue-bytes', '16MB'],
+  ['--rolling-max-count=-1', '--rolling-max-count', '-1'],
+  ['--rolling-max-count=1e3', '--rolling-max-count', '1e3'],
+  ['--rolling-max-count=100001', '--rolling-max-count', '100001'],
   ['--queue-lines=999', '--queue-lines', '999'],
   ['--queue-lines=10000001', '--queue-lines', '10000001'],
   ['--log-file=', '--log-file', ''],
@@ -417,6 +430,90 @@ test('an object with several problems reports them all', () => {
 test('input that is neither a string nor an object is a TypeError', () => {
   assert.throws(() => parseOptions(42), TypeError);
   assert.throws(() => parseOptions(['--log-level=2']), TypeError);
+});
+
+test('log file: stdout and stderr, however written, are the process\'s own output and never get ".log"', () => {
+  for (const text of ['stdout', '/dev/stdout', '/proc/self/fd/1', '/dev/fd/1', '/dev//stdout', '/dev/../dev/stdout']) {
+    assert.equal(parseOptions(`--log-file=${text}`).logFile, 'stdout', text);
+  }
+  for (const text of ['stderr', '/dev/stderr', '/proc/self/fd/2', '/dev/fd/2']) {
+    assert.equal(parseOptions(`--log-file=${text}`).logFile, 'stderr', text);
+  }
+  assert.equal(parseOptions('--log-dir=/var/log --log-file=stdout').logFile, 'stdout');
+  assert.equal(parseOptions('--log-dir=/dev --log-file=stderr').logFile, 'stderr');
+  assert.equal(parseOptions('--log-dir=/proc/self/fd --log-file=1').logFile, 'stdout');
+  assert.equal(parseOptions({ logFile: '/dev/stdout' }).logFile, 'stdout');
+  // A file of that name in a directory is still a file: written so, it gets ".log" as any other.
+  assert.equal(parseOptions('--log-file=./stdout').logFile, path.join(cwd, 'stdout.log'));
+  assert.equal(parseOptions('--log-file=logs/stdout').logFile, path.join(cwd, 'logs/stdout.log'));
+  assert.deepEqual(parseOptions('--log-file=stdout').notices, []);
+  const row = describeOptions('--log-file=/dev/stdout').find((r) => r.option === '--log-file');
+  assert.equal(row.value, 'stdout');
+});
+
+test('log file: ".log" is never appended to a FIFO, a device or a socket that exists; a file, a directory or a symlink keeps the rule', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-opt-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+  fs.writeFileSync(path.join(dir, 'plain'), '');
+  fs.mkdirSync(path.join(dir, 'sub'));
+  fs.symlinkSync('/dev/null', path.join(dir, 'link'));
+  const at = (name) => parseOptions(`--log-dir=${dir} --log-file=${name}`).logFile;
+  assert.equal(at('pipe'), path.join(dir, 'pipe'));
+  assert.equal(at(path.join(dir, 'pipe')), path.join(dir, 'pipe'));
+  assert.equal(parseOptions('--log-file=/dev/null').logFile, '/dev/null');
+  assert.equal(at('plain'), path.join(dir, 'plain.log'));
+  assert.equal(at('sub'), path.join(dir, 'sub.log'));
+  assert.equal(at('link'), path.join(dir, 'link.log'));
+  assert.equal(at('absent'), path.join(dir, 'absent.log'));
+});
+
+test('queue-bytes: MiB by default, K/M/G suffixes as --rolling-size, 1 MiB to 16 GiB', () => {
+  assert.equal(parseOptions('').queueBytes, 16 * MiB);
+  assert.equal(parseOptions('--queue-bytes=1').queueBytes, MiB);
+  assert.equal(parseOptions('--queue-bytes=64').queueBytes, 64 * MiB);
+  assert.equal(parseOptions('--queue-bytes=1024K').queueBytes, MiB);
+  assert.equal(parseOptions('--queue-bytes=512m').queueBytes, 512 * MiB);
+  assert.equal(parseOptions('--queue-bytes=16G').queueBytes, 16 * 1024 * MiB);
+  assert.equal(parseOptions({ queueBytes: 32 }).queueBytes, 32 * MiB);
+  assert.equal(describeOptions('--queue-bytes=2048K').find((r) => r.option === '--queue-bytes').value, '2M');
+});
+
+test('rolling-max-count: 0 (keep all) by default, a decimal count', () => {
+  assert.equal(parseOptions('').rollingMaxCount, 0);
+  assert.equal(parseOptions('--rolling-max-count=7').rollingMaxCount, 7);
+  assert.equal(parseOptions({ rollingMaxCount: 3 }).rollingMaxCount, 3);
+  assert.deepEqual(parseOptions('--rolling-max-count=3 --rolling-enabled=0').notices, [
+    '--rolling-max-count=3 has no effect with --rolling-enabled=0: the log never rolls',
+  ]);
+  assert.equal(describeOptions('--rolling-max-count=5').find((r) => r.option === '--rolling-max-count').value, '5');
+});
+
+test('rolling-size in MiB above 64 GiB: a notice saying it was surely meant as bytes, and which suffix to write', () => {
+  assert.deepEqual(parseOptions('--rolling-size=10485760').notices, [
+    '--rolling-size=10485760 is in MiB, as in Traffic Server: the file rolls at 10 TiB; for 10485760 bytes write --rolling-size=10M',
+  ]);
+  assert.deepEqual(parseOptions('--rolling-size=1073741824').notices, [
+    '--rolling-size=1073741824 is in MiB, as in Traffic Server: the file rolls at 1024 TiB; for 1073741824 bytes write --rolling-size=1G',
+  ]);
+  assert.deepEqual(parseOptions('--rolling-size=100000').notices, [
+    '--rolling-size=100000 is in MiB, as in Traffic Server: the file rolls at 97.7 GiB; for 100000 bytes write --rolling-size=98K (the least allowed is 10M)',
+  ]);
+  assert.equal(parseOptions('--rolling-size=10485760').rollingSize, 10485760 * MiB);
+  // At 64 GiB, or with a suffix, it is what was meant.
+  assert.deepEqual(parseOptions('--rolling-size=65536').notices, []);
+  assert.deepEqual(parseOptions('--rolling-size=100G').notices, []);
+  assert.deepEqual(parseOptions('--rolling-size=10485760K').notices, []);
+});
+
+test('stdout with rolling options: never rolled, and the rolling options given are named as ignored', () => {
+  assert.deepEqual(parseOptions('--log-file=stdout --rolling-enabled=3 --rolling-size=100M --rolling-max-count=5').notices, [
+    '--log-file=stdout is never rolled: --rolling-enabled, --rolling-size, --rolling-max-count ignored',
+  ]);
+  assert.deepEqual(parseOptions('--log-file=/dev/stderr -e 1 -S 3600').notices, ['--log-file=stderr is never rolled: --rolling-enabled, --rolling-interval-sec ignored']);
+  // The default (rolling by time) is no surprise, nor is rolling turned off.
+  assert.deepEqual(parseOptions('--log-file=stdout').notices, []);
+  assert.deepEqual(parseOptions('--log-file=stdout --rolling-enabled=0').notices, []);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type OptionRow } from '../config/options.js';
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
+import { stdioName } from '../logger/stream-sink.js';
 import { EXIT_FAILURE, EXIT_OK, usageErrors, UsageError } from './args.js';
 import { BOLD, RESET, type Output } from './output.js';
 
@@ -46,6 +47,7 @@ function joinOptionsValue(argv: string[]): string[] {
 
 /** Something about the environment worth knowing, which does not make the configuration invalid. */
 function logDirWarning(options: TcpinfoOptions): string | undefined {
+  if (stdioName(options.logFile) !== undefined) return undefined;
   const dir = dirname(options.logFile);
   try {
     if (!statSync(dir).isDirectory()) return `the log file's directory ${dir} is not a directory here`;

@@ -7,9 +7,11 @@
  * Every problem found on the way is collected, and all of them are thrown together as one
  * TcpinfoConfigError, so a user fixes a configuration in one pass instead of one error per start.
  */
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import yargsParser from 'yargs-parser';
+import { stdioName } from '../logger/stream-sink.js';
 import { TCP_INFO_FIELD_NAMES } from '../tcpinfo/layout.js';
 import { HOOK_NAMES, type HookName, type TcpinfoOptions, type TcpinfoOptionsInput } from './types.js';
 
@@ -139,8 +141,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     short: 'f',
     key: 'logFile',
     default: 'tcpinfo',
-    allowed: 'a file name or path',
-    description: 'The live log file; ".log" is appended when its name has no ".".',
+    allowed: 'a file name or path, or stdout or stderr',
+    description: 'The live log file ("stdout"/"stderr": the process\'s own); ".log" is appended to a name with no ".".',
     parse: parseLogFile,
   }),
   defineOption({
@@ -221,6 +223,15 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     show: showByteSize,
   }),
   defineOption({
+    long: 'rolling-max-count',
+    short: undefined,
+    key: 'rollingMaxCount',
+    default: '0',
+    allowed: 'a decimal integer from 0 (keep all) to 100000',
+    description: 'Rolled files of this log kept; after a roll the oldest beyond it are removed; 0 keeps all.',
+    parse: (text) => decimalInteger(text, 0, 100_000),
+  }),
+  defineOption({
     long: 'queue-lines',
     short: undefined,
     key: 'queueLines',
@@ -228,6 +239,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     allowed: 'a decimal integer from 1000 to 10000000',
     description: 'Lines that may wait in memory for the disk before further lines are dropped.',
     parse: (text) => decimalInteger(text, 1000, 10_000_000),
+  }),
+  defineOption({
+    long: 'queue-bytes',
+    short: undefined,
+    key: 'queueBytes',
+    default: '16',
+    allowed: 'a whole number of MiB, or a whole number with a K, M or G suffix (KiB, MiB, GiB), from 1 MiB to 16 GiB',
+    description: 'Bytes of lines that may wait in memory before further lines are dropped (with --queue-lines).',
+    parse: parseQueueBytes,
+    show: showByteSize,
   }),
   defineOption({
     long: 'update-period',
@@ -387,12 +408,31 @@ function parseFileMode(text: string): number {
 }
 
 function parseLogFile(text: string, context: ParseContext): string {
+  // The process's own output (ATS's `stdout`; `/dev/stdout` and `/proc/self/fd/1` are the same, and are
+  // never opened as paths: they are symlinks, and appending `.log` to one made /dev/stdout.log).
+  const stdio = stdioName(text);
+  if (stdio !== undefined) return stdio;
   const base = path.basename(checkPathText(text));
   if (text.endsWith('/') || base === '.' || base === '..') throw new InvalidValue('names a directory; must name a file');
-  // Traffic Server's rule, applied to the file's own name so a dotted directory does not count.
-  const name = base.includes('.') ? text : `${text}.log`;
   // An invalid --log-dir is reported on its own; the working directory stands in meanwhile.
-  return path.resolve(context.values.logDir ?? process.cwd(), name);
+  const dir = context.values.logDir ?? process.cwd();
+  const resolved = path.resolve(dir, text);
+  const stdioInDir = stdioName(resolved);
+  if (stdioInDir !== undefined) return stdioInDir;
+  // Traffic Server's rule, applied to the file's own name so a dotted directory does not count; but never
+  // to something that exists and can be written though it is not a file (a FIFO, /dev/null, a socket).
+  const name = base.includes('.') || isWritableSpecial(resolved) ? text : `${text}.log`;
+  return path.resolve(dir, name);
+}
+
+/** A FIFO, a character device or a socket is at `file` (not following a symlink there). */
+function isWritableSpecial(file: string): boolean {
+  try {
+    const st = lstatSync(file);
+    return st.isFIFO() || st.isCharacterDevice() || st.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function parseRollingInterval(text: string, context: ParseContext): number {
@@ -408,14 +448,52 @@ function parseRollingInterval(text: string, context: ParseContext): number {
 
 const SIZE_UNITS: Record<string, number> = { K: KiB, M: MiB, G: GiB };
 
-function parseRollingSize(text: string): number {
+/** Bytes of a size option's text: a plain number is MiB, as in Traffic Server; a suffix names its own unit. */
+function parseByteSize(text: string): { bytes: number; plain: boolean; number: number } {
   const match = /^([0-9]+)([KMG])?$/i.exec(text);
   if (match === null) throw new InvalidValue();
-  // A plain number is MiB, as in Traffic Server; a suffix names its own unit.
-  const bytes = Number(match[1]) * SIZE_UNITS[(match[2] ?? 'M').toUpperCase()];
+  const number = Number(match[1]);
+  const bytes = number * SIZE_UNITS[(match[2] ?? 'M').toUpperCase()];
   if (!Number.isSafeInteger(bytes)) throw new InvalidValue('too large');
+  return { bytes, plain: match[2] === undefined, number };
+}
+
+/** Above this, a --rolling-size in MiB was surely meant as bytes (ATS reads 10485760 as 10 TiB too). */
+const PLAIN_ROLLING_SIZE_WARN = 64 * GiB;
+
+function parseRollingSize(text: string, context: ParseContext): number {
+  const { bytes, plain, number } = parseByteSize(text);
   if (bytes < MIN_ROLLING_SIZE) throw new InvalidValue(`below the minimum of 10 MiB (${MIN_ROLLING_SIZE} bytes)`);
+  if (plain && bytes > PLAIN_ROLLING_SIZE_WARN) {
+    context.notices.push(
+      `--rolling-size=${text} is in MiB, as in Traffic Server: the file rolls at ${showLargeSize(bytes)}; ` +
+        `for ${number} bytes write --rolling-size=${bytesWithSuffix(number)}` +
+        (number < MIN_ROLLING_SIZE ? ` (the least allowed is 10M)` : ''),
+    );
+  }
   return bytes;
+}
+
+const MIN_QUEUE_BYTES = MiB;
+const MAX_QUEUE_BYTES = 16 * GiB;
+
+function parseQueueBytes(text: string): number {
+  const { bytes } = parseByteSize(text);
+  if (bytes < MIN_QUEUE_BYTES || bytes > MAX_QUEUE_BYTES) throw new InvalidValue();
+  return bytes;
+}
+
+/** `n` bytes with the suffix that writes them exactly, K rounded up where none does. */
+function bytesWithSuffix(n: number): string {
+  if (n % GiB === 0) return `${n / GiB}G`;
+  if (n % MiB === 0) return `${n / MiB}M`;
+  return `${Math.ceil(n / KiB)}K`;
+}
+
+/** 10 TiB, 96 GiB: a large size for a reader. */
+function showLargeSize(bytes: number): string {
+  const TiB = 1024 * GiB;
+  return bytes >= TiB ? `${+(bytes / TiB).toFixed(1)} TiB` : `${+(bytes / GiB).toFixed(1)} GiB`;
 }
 
 /** Bytes in the largest unit that divides them, so `tcpinfo check` shows `1024M` rather than 1073741824. */
@@ -655,6 +733,17 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], met
   const { logDir: _logDir, ...fields } = values as OptionValues;
   if (fields.metricsPort !== undefined && !fields.metrics) {
     throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), allowed: 'needs --metrics' }]);
+  }
+  if (stdioName(fields.logFile) !== undefined) {
+    // As in Traffic Server, the process's own output is never rolled (nor is a file it was redirected to:
+    // renaming the file under the shell's `>` would take the app's own output with it). The rolling options
+    // are not errors, since a shared plugin.config may carry them, but are named so none is silently lost.
+    const given = OPTION_SPECS.filter((spec) => spec.long.startsWith('rolling-') && texts.has(spec) && !(spec.key === 'rollingEnabled' && fields.rollingEnabled === 0));
+    if (given.length > 0) {
+      notices.push(`--log-file=${fields.logFile} is never rolled: ${given.map((spec) => `--${spec.long}`).join(', ')} ignored`);
+    }
+  } else if (fields.rollingMaxCount > 0 && fields.rollingEnabled === 0) {
+    notices.push(`--rolling-max-count=${fields.rollingMaxCount} has no effect with --rolling-enabled=0: the log never rolls`);
   }
   const options: TcpinfoOptions = { ...fields, metricsRegistry, notices };
   produced.set(options, rows);

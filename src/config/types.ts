@@ -11,7 +11,10 @@ export type EventName = (typeof EVENT_NAMES)[number];
 export interface TcpinfoOptions {
   /** Events to log, in the order given. Default `['ssn_start', 'txn_close']`. */
   hooks: HookName[];
-  /** Absolute path of the live log file, after the `.log` rule and `logDir`. Default `<cwd>/tcpinfo.log`. */
+  /**
+   * Absolute path of the live log file, after the `.log` rule and `logDir`, or `stdout` / `stderr` for the
+   * process's own output (also written `/dev/stdout`, `/proc/self/fd/1`, ...). Default `<cwd>/tcpinfo.log`.
+   */
   logFile: string;
   /** Mode of the log files created, whatever the umask (permission bits). Default 0o640. */
   logFileMode: number;
@@ -29,8 +32,12 @@ export interface TcpinfoOptions {
   rollingIntervalSec: number;
   /** Bytes after which the live file rolls (when size rolling is on). Default 1024 MiB. */
   rollingSize: number;
+  /** Rolled files of this log kept (the oldest beyond are removed after a roll); 0 keeps all. Default 0. */
+  rollingMaxCount: number;
   /** Lines that may wait in memory for the disk before further lines are dropped. Default 65536. */
   queueLines: number;
+  /** Bytes of lines that may wait in memory before further lines are dropped. Default 16 MiB. */
+  queueBytes: number;
   /** Seconds between reads of every open connection (event `periodic`); 0: no periodic reads. Default 0. */
   updatePeriod: number;
   /** `struct tcp_info` fields to log, in order, instead of the level's columns; `undefined`: the level's. */
@@ -70,7 +77,9 @@ export type TcpinfoOptionsInput = {
   rollingOffsetHr?: number | string;
   rollingIntervalSec?: number | string;
   rollingSize?: number | string;
+  rollingMaxCount?: number | string;
   queueLines?: number | string;
+  queueBytes?: number | string;
   updatePeriod?: number | string;
   fields?: string[] | string;
   format?: 'ats' | 'json';

@@ -19,6 +19,7 @@ function signatureOf(options: TcpinfoOptions, header: string): string {
   return JSON.stringify([
     header, options.format, options.fields ?? null, options.logLevel, options.logUrl, options.logFileMode,
     options.rollingEnabled, options.rollingOffsetHr, options.rollingIntervalSec, options.rollingSize,
+    options.rollingMaxCount,
   ]);
 }
 
@@ -40,11 +41,13 @@ export function acquireWriter(options: TcpinfoOptions, header: string): LogWrite
     file: options.logFile,
     header,
     queueLines: options.queueLines,
+    queueBytes: options.queueBytes,
     rollingEnabled: options.rollingEnabled,
     rollingOffsetHr: options.rollingOffsetHr,
     rollingIntervalSec: options.rollingIntervalSec,
     rollingSize: options.rollingSize,
     fileMode: options.logFileMode,
+    rollingMaxCount: options.rollingMaxCount,
   });
   writers.set(options.logFile, { writer, users: 1, signature });
   return writer;

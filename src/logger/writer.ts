@@ -10,8 +10,9 @@
  * they all see the same time boundaries and, by the look each takes before a write, the same size; the
  * one that claims the file renames it, and the others follow the live name to the new file.
  *
- * Bounded: the lines waiting (the batch and the bytes being written) never exceed `queueLines`; past that,
- * lines are dropped and counted. A fault at run time (directory gone or unwritable, disk full, a rename
+ * Bounded: the lines waiting (the batch and the bytes being written) never exceed `queueLines` lines nor
+ * `queueBytes` bytes (characters of the batch, which are bytes for the ASCII lines are made of); past
+ * either, lines are dropped and counted. A fault at run time (directory gone or unwritable, disk full, a rename
  * refused) stops only the pump: lines wait in the queue, the fault is reported once ('warning' here and
  * process.emitWarning), and a timer retries every `retryMs` until it clears. A write reports the bytes
  * that reached the file, so every line lands once, in order and whole, however a fault cuts a write short.
@@ -25,9 +26,11 @@ import * as fs from 'node:fs';
 import os from 'node:os';
 import { TcpinfoConfigError } from '../config/options.js';
 import { ignore } from './fs-async.js';
+import { pruneRolled } from './retention.js';
 import { failedWriting, LiveFile, LOG_FILE_MODE } from './rolling-file.js';
 import { latestBoundary, nextBoundary } from './roll-schedule.js';
 import { sweepLeftovers } from './side-files.js';
+import { StdioFile, stdioName } from './stream-sink.js';
 
 
 export interface LogWriterOptions {
@@ -37,6 +40,8 @@ export interface LogWriterOptions {
   header: string;
   /** Lines that may wait in memory before further lines are dropped. */
   queueLines: number;
+  /** Bytes of lines that may wait in memory before further lines are dropped. Default 16 MiB. */
+  queueBytes?: number;
   /** Longest a line waits before its batch is written, in ms. Default 20. */
   flushMs?: number;
   /** Rolling, as the options: 0 off, 1 by time, 2 by size, 3 by time or size. */
@@ -47,6 +52,8 @@ export interface LogWriterOptions {
   rollingIntervalSec: number;
   /** Bytes past which the live file rolls. */
   rollingSize: number;
+  /** Rolled files of this log kept: after a roll, the oldest beyond are removed. 0 (default): all kept. */
+  rollingMaxCount?: number;
   /** How often a writer held up by a fault tries again, in ms. Default 1000. */
   retryMs?: number;
   /** Host name in rolled file names. Default `os.hostname()`. */
@@ -71,6 +78,7 @@ export interface LogWriterStats {
 }
 
 const DEFAULT_FLUSH_MS = 20;
+const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_RETRY_MS = 1000;
 /** A batch this large is written at once rather than waiting for the timer. */
 const EAGER_BATCH_CHARS = 256 * 1024;
@@ -114,19 +122,24 @@ const FAULT_OPEN = 1;
 const FAULT_WRITE = 2;
 const FAULT_ROLL = 4;
 const QUEUE_FULL = 8;
+const FAULT_RETENTION = 16;
 
 const WARNING_CODES: Record<number, string> = {
   [FAULT_OPEN]: 'TCPINFO_LOG_OPEN_FAILED',
   [FAULT_WRITE]: 'TCPINFO_WRITE_FAILED',
   [FAULT_ROLL]: 'TCPINFO_ROLL_FAILED',
   [QUEUE_FULL]: 'TCPINFO_QUEUE_FULL',
+  [FAULT_RETENTION]: 'TCPINFO_RETENTION_FAILED',
 };
 
 export class LogWriter extends EventEmitter {
   readonly file: string;
   readonly stats: LogWriterStats = { queued: 0, written: 0, dropped: 0, lost: 0, writeErrors: 0, rolls: 0 };
-  private readonly live: LiveFile;
+  private readonly live: LiveFile | StdioFile;
   private readonly queueLimit: number;
+  private readonly queueBytes: number;
+  private readonly maxRolled: number;
+  private readonly hostname: string;
   private readonly flushMs: number;
   private readonly retryMs: number;
   private readonly rollBySize: boolean;
@@ -147,6 +160,8 @@ export class LogWriter extends EventEmitter {
   private headLines = 0;
   /** Lines taken and not written yet: in `pending` and in `taken`. */
   private pendingLines = 0;
+  /** Their bytes. */
+  private heldBytes = 0;
   /** `pending` begins inside a line whose start is already in the file. */
   private pendingMidLine = false;
   private pumping = false;
@@ -188,12 +203,18 @@ export class LogWriter extends EventEmitter {
     super();
     this.file = options.file;
     this.queueLimit = options.queueLines;
+    this.queueBytes = options.queueBytes ?? DEFAULT_QUEUE_BYTES;
+    this.maxRolled = options.rollingMaxCount ?? 0;
+    this.hostname = options.hostname ?? os.hostname();
     this.flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
     this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
     this.rollingSize = options.rollingSize;
     this.offsetHr = options.rollingOffsetHr;
     this.intervalSec = options.rollingIntervalSec;
-    this.live = new LiveFile(options.file, options.header, options.hostname ?? os.hostname(), options.fileMode ?? LOG_FILE_MODE);
+    const stdio = stdioName(options.file);
+    this.live = stdio !== undefined
+      ? new StdioFile(stdio, options.header)
+      : new LiveFile(options.file, options.header, this.hostname, options.fileMode ?? LOG_FILE_MODE);
     try {
       this.live.openSync(Date.now());
     } catch (err) {
@@ -210,7 +231,7 @@ export class LogWriter extends EventEmitter {
 
   /** Queue one line (with its newline). False when it was dropped: queue full, or writer closed. */
   write(line: string): boolean {
-    if (this.closed || this.batchLines + this.pendingLines >= this.queueLimit) {
+    if (this.closed || this.batchLines + this.pendingLines >= this.queueLimit || this.batch.length + this.heldBytes + line.length > this.queueBytes) {
       this.stats.dropped++;
       if ((this.reported & QUEUE_FULL) === 0 && !this.closed) this.report(QUEUE_FULL, undefined);
       return false;
@@ -267,6 +288,7 @@ export class LogWriter extends EventEmitter {
       this.headLines = 0;
     }
     this.pendingLines = this.headLines;
+    this.heldBytes = this.pending === null ? 0 : this.pending.length;
     const done = this.live.fd < 0 ? 0 : this.live.writeSync(buf);
     const written = done === buf.length ? lines : countLines(buf, done);
     this.stats.written += written;
@@ -389,7 +411,9 @@ export class LogWriter extends EventEmitter {
   /** Move the batch to `taken`, as bytes. */
   private takeBatch(): void {
     if (this.batchLines === 0) return;
-    this.taken.push(Buffer.from(this.batch));
+    const bytes = Buffer.from(this.batch);
+    this.heldBytes += bytes.length;
+    this.taken.push(bytes);
     this.takenLines.push(this.batchLines);
     this.pendingLines += this.batchLines;
     this.batch = '';
@@ -452,6 +476,7 @@ export class LogWriter extends EventEmitter {
       this.nextWriteAt = Date.now() + this.flushMs;
       this.stats.written += this.headLines;
       this.pendingLines -= this.headLines;
+      this.heldBytes -= pending.length;
       this.headLines = 0;
       this.pending = null;
       this.pendingMidLine = false;
@@ -464,6 +489,7 @@ export class LogWriter extends EventEmitter {
     this.stats.written += lines;
     this.headLines -= lines;
     this.pendingLines -= lines;
+    this.heldBytes -= n;
     this.pendingMidLine = pending[n - 1] !== NEWLINE;
     this.pending = pending.subarray(n);
     return true;
@@ -533,6 +559,15 @@ export class LogWriter extends EventEmitter {
     this.cleared(FAULT_ROLL);
     await live.close();
     this.nextStartMs = end;
+    if (this.maxRolled > 0) {
+      // Off the pump's path too; a failure is reported once (until a later pruning works).
+      pruneRolled(this.file, this.hostname, this.maxRolled, rolledTo).then(
+        () => this.cleared(FAULT_RETENTION),
+        (err: unknown) => {
+          if ((this.reported & FAULT_RETENTION) === 0) this.report(FAULT_RETENTION, err);
+        },
+      );
+    }
     if (now - this.lastSweepMs >= SWEEP_EVERY_MS) {
       this.lastSweepMs = now;
       // Off the pump's path: nothing waits for it, and a failure only leaves the leftovers for next time.
@@ -559,6 +594,7 @@ export class LogWriter extends EventEmitter {
       this.headLines--;
       this.pendingLines--;
       this.pendingMidLine = false;
+      this.heldBytes -= end < 0 ? pending.length : end + 1;
       this.pending = end < 0 || end + 1 === pending.length ? null : pending.subarray(end + 1);
     }
     await this.live.close();
@@ -619,7 +655,11 @@ export class LogWriter extends EventEmitter {
     const why = err === undefined ? '' : ` (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
     let message: string;
     if (kind === QUEUE_FULL) {
-      message = `tcpinfo: ${this.queueLimit} lines are waiting for ${this.file}; further lines are dropped until they are written`;
+      message =
+        `tcpinfo: the queue for ${this.file} is full (${this.queueLimit} lines or ${this.queueBytes} bytes); ` +
+        'further lines are dropped until they are written';
+    } else if (kind === FAULT_RETENTION) {
+      message = `tcpinfo: removing old rolled files of ${this.file} (--rolling-max-count=${this.maxRolled}) failed${why}; tried again after the next roll`;
     } else if (kind === FAULT_ROLL) {
       message = `tcpinfo: rolling ${this.file} failed${why}; lines still go to it, and the roll is tried again every ${this.retryMs} ms`;
     } else {
@@ -653,6 +693,7 @@ export class LogWriter extends EventEmitter {
     this.takenLines = [];
     this.headLines = 0;
     this.pendingLines = 0;
+    this.heldBytes = 0;
     this.batch = '';
     this.batchLines = 0;
     this.finished = true;

@@ -1,0 +1,88 @@
+/**
+ * `--rolling-max-count=N`: after a roll, the rolled files of the log beyond the newest N are removed, as
+ * Traffic Server's `rolling_max_count` does (0 keeps them all).
+ *
+ * Which files: those in the log's directory whose names parse as this log's rolled names,
+ * `<log>_<host>.<start>-<end>[.<n>].old`, whatever the host (a container gets a new host name at each
+ * restart; its earlier files count too), regular files only. A host part with `_` in it is another log's
+ * (`<log>_x.log`'s rolled files start with `<log>_`): host names have none, so only this host's own name may.
+ * Oldest: by the end time in the name (then the start, then the version), which the ATS timestamp, fixed
+ * width and most significant first, orders as text.
+ *
+ * Several processes on one log: each prunes after its own rolls, from its own listing of the directory.
+ * Another process's listing may be older (it misses the newest files) or newer; either way each removes
+ * only the oldest beyond N of what it saw, which a later listing counts as old too, so two processes never
+ * remove different "oldest" files, only the same ones twice: the second unlink finds ENOENT, which is fine.
+ * The live file never parses as a rolled name, and the file this roll made is never removed, whatever the
+ * clock said when it was named.
+ */
+import path from 'node:path';
+import { readdir, unlink } from './fs-async.js';
+
+const TS = String.raw`\d{8}\.\d{2}h\d{2}m\d{2}s`;
+
+export interface RolledFile {
+  name: string;
+  host: string;
+  /** The start and end as written in the name (ATS timestamps): they sort as text. */
+  start: string;
+  end: string;
+  /** The `.<n>` of a name that was taken; 0 without. */
+  version: number;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A matcher of the rolled names of the log named `logBase` (a file name, no directory). */
+export function rolledNameMatcher(logBase: string, ownHost: string): (name: string) => RolledFile | undefined {
+  const re = new RegExp(`^${escapeRegExp(logBase)}_(.+)\\.(${TS})-(${TS})(?:\\.(\\d+))?\\.old$`);
+  return (name) => {
+    const m = re.exec(name);
+    if (m === null) return undefined;
+    const host = m[1];
+    if (host.includes('_') && host !== ownHost) return undefined;
+    return { name, host, start: m[2], end: m[3], version: m[4] === undefined ? 0 : Number(m[4]) };
+  };
+}
+
+/** Oldest first: by end, start, then version. */
+export function compareRolled(a: RolledFile, b: RolledFile): number {
+  return a.end < b.end ? -1 : a.end > b.end ? 1 : a.start < b.start ? -1 : a.start > b.start ? 1 : a.version - b.version;
+}
+
+/**
+ * Remove the rolled files of `file` beyond the newest `keep` (keep >= 1), never `justRolled`. Resolves
+ * with the paths removed (a file another process removed first is not among them); rejects with the
+ * first error other than ENOENT, after trying every file.
+ */
+export async function pruneRolled(file: string, ownHost: string, keep: number, justRolled: string | null): Promise<string[]> {
+  if (keep <= 0) return [];
+  const dir = path.dirname(file);
+  const match = rolledNameMatcher(path.basename(file), ownHost);
+  const protectedName = justRolled === null ? null : path.basename(justRolled);
+  const rolled: RolledFile[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const r = match(entry.name);
+    if (r !== undefined) rolled.push(r);
+  }
+  if (rolled.length <= keep) return [];
+  rolled.sort(compareRolled);
+  // The file just rolled counts among the kept, even where its name sorts it older (a clock set back).
+  const doomed = rolled.filter((r) => r.name !== protectedName).slice(0, rolled.length - keep);
+  const removed: string[] = [];
+  let failure: unknown;
+  for (const r of doomed) {
+    const target = path.join(dir, r.name);
+    try {
+      await unlink(target);
+      removed.push(target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return removed;
+}

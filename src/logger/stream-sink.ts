@@ -1,0 +1,233 @@
+/**
+ * The process's own output as the log: `--log-file=stdout` or `stderr` (ATS's `stdout`), also written
+ * `/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/1` (and `2` for stderr). Those paths are symlinks to whatever
+ * fd 1 or 2 is: they are never opened (nor given `.log`); the fd the process already has is written, in the
+ * way that suits what it is, found once at start-up:
+ *
+ * - A pipe or a socket (a container's log driver, `app | tee`, systemd's journal): through process.stdout
+ *   (or stderr), the stream the app's own console.log goes through, so the two stay in order. Node writes
+ *   it asynchronously on POSIX. Each chunk handed to it is whole lines, at most PIPE_BUF (4096) bytes, and
+ *   is handed over only when the stream holds nothing (writableLength 0): the chunk then goes out in one
+ *   write(2), which a pipe makes atomic, so a line never interleaves with another process's (workers
+ *   sharing the pipe), and none of ours is merged into a writev of buffered chunks. What waits is in the
+ *   writer's bounded queue, not in the stream. A stream that stays backed up for DRAIN_WAIT_MS is a pipe
+ *   with no room (EAGAIN: the writer tries again, and reports it once it lasts), one that failed (EPIPE:
+ *   the reader went away) a fault: lines wait, bounded, and the app lives on (an 'error' listener is kept
+ *   on the stream).
+ * - A regular file (`node app.js > app.log`) or another device (/dev/null): written as a file, with
+ *   asynchronous writes to the fd, never rolled (renaming the file would take the app's output with it).
+ * - A terminal: through the stream, as Node does (synchronous on POSIX).
+ *
+ * The text format's header is written once per process and fd, at start-up: several workers on one stdout
+ * give several headers, which `tcpinfo tail` and `summary` take in their stride.
+ *
+ * StdioFile has the surface of LiveFile (rolling-file.ts) that the writer uses; `regular` is false, so the
+ * writer never rolls it nor looks it up by name.
+ */
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { isatty } from 'node:tty';
+import { write as writeFd } from './fs-async.js';
+
+export type StdioName = 'stdout' | 'stderr';
+
+const ALIASES = new Map<string, StdioName>([
+  ['stdout', 'stdout'],
+  ['/dev/stdout', 'stdout'],
+  ['/proc/self/fd/1', 'stdout'],
+  ['/dev/fd/1', 'stdout'],
+  ['stderr', 'stderr'],
+  ['/dev/stderr', 'stderr'],
+  ['/proc/self/fd/2', 'stderr'],
+  ['/dev/fd/2', 'stderr'],
+]);
+
+/** `stdout` or `stderr` when `file` names the process's own output, else undefined. */
+export function stdioName(file: string): StdioName | undefined {
+  return ALIASES.get(file) ?? (path.isAbsolute(file) ? ALIASES.get(path.normalize(file)) : undefined);
+}
+
+/** Pipe writes up to this many bytes are atomic (POSIX PIPE_BUF; 4096 on Linux). */
+export const PIPE_BUF = 4096;
+/**
+ * A write waits this long at most for a backed-up stream to empty, then fails with EAGAIN: the writer
+ * then treats it as a pipe with no room (tried again soon, then less often; reported once it lasts).
+ */
+const DRAIN_WAIT_MS = 50;
+const NEWLINE = 0x0a;
+
+/** The fds whose header this process wrote; on globalThis, so that two copies of this module agree. */
+const kHeaders = Symbol.for('tcpinfo.stdioHeaders');
+const headersWritten: Set<number> = ((globalThis as { [kHeaders]?: Set<number> })[kHeaders] ??= new Set());
+
+/** Streams with our 'error' listener, and the last error each had. */
+const listened = new WeakSet<NodeJS.WritableStream>();
+const streamErrors = new WeakMap<NodeJS.WritableStream, Error>();
+
+function keepErrors(stream: NodeJS.WritableStream): void {
+  if (listened.has(stream)) return;
+  listened.add(stream);
+  // Kept for good: an error of a chunk of ours may come after the writer closed. Without a listener,
+  // EPIPE on process.stdout (the reader went away) would be an uncaught exception.
+  stream.on('error', (err: Error) => streamErrors.set(stream, err));
+}
+
+export class StdioFile {
+  /** 1 or 2; -1 once closed (the process's fd itself is never closed). */
+  fd = -1;
+  size = 0;
+  startMs = 0;
+  hasRecords = false;
+  /** Never rolled, never looked up by name. */
+  readonly regular = false;
+  /** True when written through process.stdout/stderr (pipe, socket, terminal); false: as a file. */
+  viaStream = false;
+  private readonly stdFd: 1 | 2;
+  private readonly header: Buffer;
+
+  constructor(
+    readonly path: StdioName,
+    header: string,
+  ) {
+    this.stdFd = path === 'stdout' ? 1 : 2;
+    this.header = Buffer.from(header);
+  }
+
+  private get stream(): NodeJS.WriteStream & { writableLength: number; destroyed: boolean; writable: boolean } {
+    return this.stdFd === 1 ? process.stdout : process.stderr;
+  }
+
+  /** At start-up: what the fd is (throws EBADF when it is closed), and the header, once per process. */
+  openSync(startMs: number): void {
+    const st = fs.fstatSync(this.stdFd);
+    this.viaStream = st.isFIFO() || st.isSocket() || isatty(this.stdFd);
+    this.fd = this.stdFd;
+    this.startMs = startMs;
+    if (this.viaStream) keepErrors(this.stream);
+    if (this.header.length === 0 || headersWritten.has(this.stdFd)) return;
+    headersWritten.add(this.stdFd);
+    if (this.viaStream) this.stream.write(this.header);
+    else writeAllSync(this.stdFd, this.header);
+  }
+
+  /** After close(): the fd is still the process's; nothing to open, and no second header. */
+  async open(startMs: number): Promise<void> {
+    this.fd = this.stdFd;
+    this.startMs = startMs;
+  }
+
+  /**
+   * One write of whole lines from the start of `buf`; resolves with its bytes (the writer keeps the rest
+   * for the next). Through the stream: at most PIPE_BUF bytes (a longer line alone, whole), once the
+   * stream holds nothing. Rejects with the stream's error, or EAGAIN when it stays backed up.
+   */
+  async write(buf: Buffer): Promise<number> {
+    if (!this.viaStream) {
+      const { bytesWritten } = await writeFd(this.stdFd, buf, 0, buf.length, null);
+      return this.wrote(bytesWritten);
+    }
+    const stream = this.stream;
+    if (stream.writableLength > 0 && !stream.destroyed) await drained(stream, DRAIN_WAIT_MS);
+    if (stream.destroyed || !stream.writable) {
+      const err = streamErrors.get(stream);
+      throw err !== undefined && (err as NodeJS.ErrnoException).code !== undefined
+        ? err
+        : Object.assign(new Error(`${this.path} is closed`), { code: 'EPIPE' });
+    }
+    if (stream.writableLength > 0) {
+      throw Object.assign(new Error(`${this.path} is not being read (${stream.writableLength} bytes wait in it)`), { code: 'EAGAIN' });
+    }
+    const end = chunkEnd(buf, 0);
+    stream.write(end === buf.length ? buf : buf.subarray(0, end));
+    return this.wrote(end);
+  }
+
+  /**
+   * At process exit: what can go out without blocking. Through the stream, chunks while it takes them at
+   * once (a pipe with room); what it would have to hold is left (Node does not flush a pipe at exit
+   * either). As a file, everything, as for a log file.
+   */
+  writeSync(buf: Buffer): number {
+    let done = 0;
+    if (!this.viaStream) {
+      try {
+        while (done < buf.length) {
+          const n = fs.writeSync(this.stdFd, buf, done);
+          if (n === 0) break;
+          done += n;
+        }
+      } catch {
+        // Counted by the caller from the bytes written.
+      }
+      return this.wrote(done);
+    }
+    const stream = this.stream;
+    while (done < buf.length && stream.writableLength === 0 && !stream.destroyed && stream.writable) {
+      const end = chunkEnd(buf, done);
+      stream.write(buf.subarray(done, end));
+      // Still held: it may or may not go out before the process ends; it is not counted as written.
+      if (stream.writableLength > 0) break;
+      done = end;
+    }
+    return this.wrote(done);
+  }
+
+  async isInPlace(): Promise<boolean> {
+    return true;
+  }
+
+  async rollAway(): Promise<string | null> {
+    throw Object.assign(new Error(`${this.path} is never rolled`), { code: 'ENOTSUP' });
+  }
+
+  /** Nothing to close: the fd stays the process's. */
+  async close(): Promise<void> {
+    this.fd = -1;
+  }
+
+  private wrote(bytes: number): number {
+    this.size += bytes;
+    if (bytes > 0) this.hasRecords = true;
+    return bytes;
+  }
+}
+
+/** End of the next chunk from `start`: whole lines up to PIPE_BUF bytes, or one longer line alone. */
+export function chunkEnd(buf: Buffer, start: number): number {
+  if (buf.length - start <= PIPE_BUF) return buf.length;
+  const last = buf.lastIndexOf(NEWLINE, start + PIPE_BUF - 1);
+  if (last >= start) return last + 1;
+  const next = buf.indexOf(NEWLINE, start + PIPE_BUF);
+  return next < 0 ? buf.length : next + 1;
+}
+
+/** How often a backed-up stream is looked at: 'drain' comes only after a write() that returned false. */
+const DRAIN_POLL_MS = 5;
+
+/** Resolves when the stream holds nothing any more, fails, or `ms` passed. */
+function drained(stream: NodeJS.WritableStream & { writableLength: number; destroyed: boolean }, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = Date.now() + ms;
+    const done = (): void => {
+      clearInterval(poll);
+      stream.removeListener('drain', done);
+      stream.removeListener('close', done);
+      stream.removeListener('error', done);
+      resolve();
+    };
+    const poll = setInterval(() => {
+      if (stream.writableLength === 0 || stream.destroyed || Date.now() >= deadline) done();
+    }, DRAIN_POLL_MS).unref();
+    stream.once('drain', done);
+    stream.once('close', done);
+    stream.once('error', done);
+  });
+}
+
+function writeAllSync(fd: number, buf: Buffer): void {
+  for (let done = 0; done < buf.length; ) {
+    const n = fs.writeSync(fd, buf, done);
+    if (n === 0) throw Object.assign(new Error('no space for the header'), { code: 'ENOSPC' });
+    done += n;
+  }
+}
