@@ -1,0 +1,179 @@
+// --log-file=stdout and stderr (and /dev/stdout, /proc/self/fd/1, ...): the log on the process's own output,
+// as containers want it. Real child processes, their stdout a pipe the test reads (slowly, to make it
+// fill), a file (`> file`), or gone (EPIPE); every line checked whole.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../support/harness.mjs';
+
+const APP = fileURLToPath(new URL('../support/stdio-app.mjs', import.meta.url));
+const PROCESS_TIMEOUT_MS = 15_000;
+const HEADER = 'timestamp event client server rtt';
+const LINE = /^\d{8}\.\d{2}h\d{2}m\d{2}s ssn_start 127\.0\.0\.1 127\.0\.0\.1 \d+$/;
+
+/**
+ * Runs the stand-in app; resolves with { code, signal, out: { stdout, stderr }, stats }. `stdout` is
+ * 'pipe' (read by the test, after `pauseMs` without reading), or an fd (a file). `readBytes`: the reader
+ * goes away after that many bytes of stdout.
+ */
+function runApp(t, cfg, { stdout = 'pipe', pauseMs = 0, readBytes = Infinity, cwd } = {}) {
+  const dir = tempDir(t, 'tcpinfo-stdio-');
+  const statsFile = path.join(dir, 'stats.json');
+  const child = spawn(process.execPath, [APP, JSON.stringify({ ...cfg, statsFile })], {
+    cwd: cwd ?? dir,
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stderr.setEncoding('utf8').on('data', (c) => (out.stderr += c));
+  if (child.stdout !== null) {
+    child.stdout.setEncoding('utf8');
+    if (pauseMs > 0) {
+      // Infinity: nobody reads until the app has exited.
+      child.stdout.pause();
+      if (pauseMs === Infinity) child.on('exit', () => child.stdout.resume());
+      else setTimeout(() => child.stdout.resume(), pauseMs);
+    }
+    child.stdout.on('data', (c) => {
+      out.stdout += c;
+      if (out.stdout.length >= readBytes) child.stdout.destroy();
+    });
+  }
+  const timer = setTimeout(() => child.kill('SIGKILL'), PROCESS_TIMEOUT_MS);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stats = fs.existsSync(statsFile) ? JSON.parse(fs.readFileSync(statsFile, 'utf8')) : null;
+      resolve({ code, signal, out, stats });
+    });
+  });
+}
+
+/** Every line of `text` classified; fails on any line that is not whole. */
+function classify(text, appLineBytes) {
+  assert.ok(text.endsWith('\n'), 'the output ends with a newline');
+  const appLine = new RegExp(`^app \\d{8} x{${appLineBytes}}$`);
+  const counts = { header: 0, log: 0, app: 0, firstIsHeader: false };
+  const lines = text.slice(0, -1).split('\n');
+  lines.forEach((line, i) => {
+    if (line === HEADER) counts.header++;
+    else if (LINE.test(line)) counts.log++;
+    else if (appLine.test(line)) counts.app++;
+    else assert.fail(`line ${i + 1} is not whole: ${JSON.stringify(line.slice(0, 120))}`);
+  });
+  counts.firstIsHeader = lines[0] === HEADER;
+  return counts;
+}
+
+test('stdout a pipe the reader empties late: every line whole among the app\'s own console.log lines, header once, nothing dropped', async (t) => {
+  // 20000 log lines and 400 app lines of 3000 bytes, while the reader holds off for 300 ms: the pipe fills.
+  const cfg = { options: '--log-file=stdout', lines: 20_000, appEvery: 50, appLineBytes: 3000 };
+  const { code, out, stats } = await runApp(t, cfg, { pauseMs: 300 });
+  assert.equal(code, 0, out.stderr);
+  const counts = classify(out.stdout, cfg.appLineBytes);
+  assert.equal(counts.header, 1);
+  assert.ok(counts.firstIsHeader);
+  assert.equal(counts.app, 400);
+  assert.equal(counts.log, 20_000);
+  assert.equal(stats.stats.written, 20_000);
+  assert.equal(stats.stats.dropped + stats.stats.lost + stats.stats.writeErrors, 0);
+  assert.deepEqual(stats.warnings, []);
+});
+
+test('stdout a pipe: lines queued at process.exit() go out with it', async (t) => {
+  const { code, out } = await runApp(t, { options: '--log-file=stdout --format=ats', lines: 500, appEvery: 0, appLineBytes: 0, end: 'exit' });
+  assert.equal(code, 0, out.stderr);
+  assert.deepEqual(classify(out.stdout, 0), { header: 1, log: 500, app: 0, firstIsHeader: true });
+});
+
+test('stdout a regular file (`> app.log`): written as a file, never rolled, rolling options named as ignored', async (t) => {
+  const dir = tempDir(t, 'tcpinfo-stdio-file-');
+  const file = path.join(dir, 'app.log');
+  const fd = fs.openSync(file, 'w');
+  let result;
+  try {
+    result = await runApp(t, { options: '--log-file=stdout --rolling-enabled=2 --rolling-size=10M', lines: 3000, appEvery: 10, appLineBytes: 200 }, { stdout: fd, cwd: dir });
+  } finally {
+    fs.closeSync(fd);
+  }
+  const { code, out, stats } = result;
+  assert.equal(code, 0, out.stderr);
+  assert.deepEqual(classify(fs.readFileSync(file, 'utf8'), 200), { header: 1, log: 3000, app: 300, firstIsHeader: true });
+  assert.equal(stats.stats.rolls, 0);
+  assert.deepEqual(fs.readdirSync(dir), ['app.log']);
+  assert.match(out.stderr, /TCPINFO_NOTICE.*--log-file=stdout is never rolled: --rolling-enabled, --rolling-size ignored/);
+});
+
+test('/dev/stdout and /proc/self/fd/1 are stdout: no file is created anywhere (as root, /dev gets no stdout.log)', async (t) => {
+  const before = fs.existsSync('/dev/stdout.log');
+  for (const name of ['/dev/stdout', '/proc/self/fd/1', 'stdout']) {
+    const cwd = tempDir(t, 'tcpinfo-stdio-cwd-');
+    const { code, out } = await runApp(t, { options: `--log-file=${name}`, lines: 100, appEvery: 0, appLineBytes: 0 }, { cwd });
+    assert.equal(code, 0, out.stderr);
+    assert.deepEqual(classify(out.stdout, 0), { header: 1, log: 100, app: 0, firstIsHeader: true }, name);
+    assert.deepEqual(fs.readdirSync(cwd).filter((f) => f !== 'stats.json'), [], `${name}: nothing in the working directory`);
+  }
+  if (!before) assert.equal(fs.existsSync('/dev/stdout.log'), false, '/dev/stdout.log was created');
+  assert.equal(fs.existsSync('/proc/self/fd/1.log'), false);
+});
+
+test('--log-file=stderr: the lines on stderr, stdout left to the app', async (t) => {
+  const { code, out, stats } = await runApp(t, { options: '--log-file=stderr', lines: 2000, appEvery: 100, appLineBytes: 10 });
+  assert.equal(code, 0);
+  assert.deepEqual(classify(out.stderr, 10), { header: 1, log: 2000, app: 0, firstIsHeader: true });
+  assert.deepEqual(classify(out.stdout, 10), { header: 0, log: 0, app: 20, firstIsHeader: false });
+  assert.equal(stats.stats.written, 2000);
+});
+
+test('the reader of stdout goes away (EPIPE): the app lives on, the fault is reported once, close() resolves', async (t) => {
+  const { code, signal, out, stats } = await runApp(t, { options: '--log-file=stdout', lines: 20_000, appEvery: 0, appLineBytes: 0 }, { readBytes: 1 });
+  assert.equal(signal, null);
+  assert.equal(code, 0, out.stderr);
+  assert.ok(stats !== null, 'the app ran to its end');
+  assert.deepEqual(stats.warnings.filter((w) => w === 'TCPINFO_WRITE_FAILED'), ['TCPINFO_WRITE_FAILED']);
+  assert.match(out.stderr, /writing stdout failed \(EPIPE\)/);
+  assert.equal(stats.stats.writeErrors, 1);
+  assert.equal(stats.stats.written + stats.stats.lost + stats.stats.dropped, 20_000);
+  assert.ok(stats.stats.lost > 0);
+  assert.ok(stats.closeMs < 3000, `close took ${stats.closeMs} ms`);
+});
+
+test('stdout a pipe nobody reads: lines past the queue dropped and counted, the stall reported once, the loop free, close() within ~1 s', async (t) => {
+  const cfg = { options: '--log-file=stdout --queue-lines=1000', lines: 20_000, appEvery: 0, appLineBytes: 0, exitAfterClose: true };
+  const { code, out, stats } = await runApp(t, cfg, { pauseMs: Infinity });
+  assert.equal(code, 0, out.stderr);
+  const s = stats.stats;
+  assert.ok(s.dropped > 10_000, `dropped ${s.dropped}`);
+  assert.equal(s.written + s.lost + s.dropped, 20_000);
+  // The queue empties into the pipe's 64 KiB at first (each time a new report), then the stall is reported once.
+  assert.ok(stats.warnings.includes('TCPINFO_QUEUE_FULL'));
+  assert.deepEqual(stats.warnings.filter((w) => w === 'TCPINFO_WRITE_FAILED'), ['TCPINFO_WRITE_FAILED']);
+  assert.match(out.stderr, /writing stdout failed \(EAGAIN\)/);
+  assert.ok(stats.timerLateMs < 200, `a 10 ms timer fired ${stats.timerLateMs} ms late`);
+  assert.ok(stats.closeMs < 2000, `close took ${stats.closeMs} ms`);
+  // What did reach the pipe is whole lines.
+  const counts = classify(out.stdout, 0);
+  assert.ok(counts.log > 0 && counts.log <= s.written, `${counts.log} lines read, ${s.written} written`);
+});
+
+test('two processes on one stdout pipe (`a & b` in a shell): every line whole, a header from each', async (t) => {
+  const dir = tempDir(t, 'tcpinfo-stdio-two-');
+  const cfg = (n) => JSON.stringify({ options: '--log-file=stdout', lines: 20_000, appEvery: 0, appLineBytes: 0, statsFile: path.join(dir, `stats${n}.json`) });
+  const q = (s) => `'${s.replace(/'/g, "'\\''")}'`;
+  const script = `${q(process.execPath)} ${q(APP)} ${q(cfg(1))} & ${q(process.execPath)} ${q(APP)} ${q(cfg(2))} & wait`;
+  const child = spawn('sh', ['-c', script], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), PROCESS_TIMEOUT_MS);
+  let text = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => (text += c));
+  // Held off a moment, so both processes meet a full pipe.
+  child.stdout.pause();
+  setTimeout(() => child.stdout.resume(), 300);
+  const [code] = await once(child, 'close');
+  clearTimeout(timer);
+  assert.equal(code, 0);
+  assert.deepEqual(classify(text, 0), { header: 2, log: 40_000, app: 0, firstIsHeader: true });
+  for (const n of [1, 2]) assert.equal(JSON.parse(fs.readFileSync(path.join(dir, `stats${n}.json`), 'utf8')).stats.written, 20_000);
+});
