@@ -56,6 +56,32 @@ test('a bounded queue: past queueLines lines are dropped and counted, reported o
   assert.equal(warnings.length, 2);
 });
 
+test('a queue bounded in bytes too: long lines stop at queueBytes, short ones at queueLines, whichever comes first', async (t) => {
+  const MiB = 1024 * 1024;
+  const file = path.join(tempDir(t), 'tcpinfo.log');
+  const { w, warnings } = writer(t, file, { queueLines: 65_536, queueBytes: MiB });
+  // 8 KB lines, as a --log-url path a client chose: 65,536 of them would hold 512 MiB.
+  const long = (i) => `{"time":"${i}","event":"txn_close","path":"/${'a'.repeat(8192)}"}\n`;
+  let accepted = 0;
+  for (let i = 0; i < 65_536; i++) if (w.write(long(i))) accepted++;
+  assert.equal(accepted, Math.floor(MiB / long(0).length));
+  assert.equal(w.stats.dropped, 65_536 - accepted);
+  await w.flush();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(w.stats.written, accepted);
+  assert.deepEqual(warnings.map((x) => x.code), ['TCPINFO_QUEUE_FULL']);
+  assert.match(warnings[0].message, /is full \(65536 lines or 1048576 bytes\)/);
+  // Short lines: the line bound comes first.
+  const { w: w2 } = writer(t, path.join(tempDir(t), 'short.log'), { queueLines: 1000, queueBytes: MiB });
+  let short = 0;
+  for (let i = 0; i < 5000; i++) if (w2.write(line(i))) short++;
+  assert.equal(short, 1000);
+});
+  let held = 0;
+  for (let i = 0; i < 1000; i++) if (w3.write(long(i))) held++;
+  assert.equal(held, accepted, 'the batch taken as bytes (past 256 KiB) counts as much as the batch');
+});
+
 test('a line reaches the file within ~100 ms on an idle writer', async (t) => {
   const file = path.join(tempDir(t), 'tcpinfo.log');
   const { w } = writer(t, file);

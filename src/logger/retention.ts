@@ -6,8 +6,10 @@
  * `<log>_<host>.<start>-<end>[.<n>].old`, whatever the host (a container gets a new host name at each
  * restart; its earlier files count too), regular files only. A host part with `_` in it is another log's
  * (`<log>_x.log`'s rolled files start with `<log>_`): host names have none, so only this host's own name may.
- * Oldest: by the end time in the name (then the start, then the version), which the ATS timestamp, fixed
- * width and most significant first, orders as text.
+ * Oldest: by the end time in the name, then the start, which the ATS timestamp (fixed width, most significant
+ * first) orders as text. Names alike but for the version (rolls by size within one second) go by the last
+ * change of the file, then the version: a version is the first free one, so once older ones were removed
+ * a newer file may take a lower number.
  *
  * Several processes on one log: each prunes after its own rolls, from its own listing of the directory.
  * Another process's listing may be older (it misses the newest files) or newer; either way each removes
@@ -17,7 +19,7 @@
  * clock said when it was named.
  */
 import path from 'node:path';
-import { readdir, unlink } from './fs-async.js';
+import { lstat, readdir, unlink } from './fs-async.js';
 
 const TS = String.raw`\d{8}\.\d{2}h\d{2}m\d{2}s`;
 
@@ -29,6 +31,8 @@ export interface RolledFile {
   end: string;
   /** The `.<n>` of a name that was taken; 0 without. */
   version: number;
+  /** The file's last change (ms), for names alike but for the version; 0 where not looked at. */
+  mtimeMs: number;
 }
 
 function escapeRegExp(text: string): string {
@@ -43,13 +47,15 @@ export function rolledNameMatcher(logBase: string, ownHost: string): (name: stri
     if (m === null) return undefined;
     const host = m[1];
     if (host.includes('_') && host !== ownHost) return undefined;
-    return { name, host, start: m[2], end: m[3], version: m[4] === undefined ? 0 : Number(m[4]) };
+    return { name, host, start: m[2], end: m[3], version: m[4] === undefined ? 0 : Number(m[4]), mtimeMs: 0 };
   };
 }
 
-/** Oldest first: by end, start, then version. */
+/** Oldest first: by end, start, last change, then version. */
 export function compareRolled(a: RolledFile, b: RolledFile): number {
-  return a.end < b.end ? -1 : a.end > b.end ? 1 : a.start < b.start ? -1 : a.start > b.start ? 1 : a.version - b.version;
+  if (a.end !== b.end) return a.end < b.end ? -1 : 1;
+  if (a.start !== b.start) return a.start < b.start ? -1 : 1;
+  return a.mtimeMs - b.mtimeMs || a.version - b.version;
 }
 
 /**
@@ -69,6 +75,8 @@ export async function pruneRolled(file: string, ownHost: string, keep: number, j
     if (r !== undefined) rolled.push(r);
   }
   if (rolled.length <= keep) return [];
+  // A file another process removed meanwhile sorts first (its time unknown): its unlink finds ENOENT.
+  for (const r of rolled) r.mtimeMs = (await lstat(path.join(dir, r.name)).catch(() => null))?.mtimeMs ?? 0;
   rolled.sort(compareRolled);
   // The file just rolled counts among the kept, even where its name sorts it older (a clock set back).
   const doomed = rolled.filter((r) => r.name !== protectedName).slice(0, rolled.length - keep);
