@@ -107,19 +107,25 @@ function writerSection(writer) {
 function memorySection(memory) {
   const rows = memory.results.map((m) => [
     num(m.queueLines),
-    num(m.boundMiB, 1),
+    num((m.queueBytes ?? NaN) / 2 ** 20),
+    m.urlBytes > 0 ? `JSON, ${num(m.urlBytes)}-byte path` : 'level 2',
+    num(m.lineBytes),
+    `${m.bound ?? 'lines'}: ${num(m.boundMiB, 1)}`,
     num(m.baselineRssMiB, 1),
     num(m.peakRssMiB, 1),
     `**${num(m.growthMiB, 1)}**`,
     m.reachedBound ? num(m.growthWhileHeldMiB, 1) : 'bound not reached',
-    num(m.bytesPerQueuedLine),
+    num(m.queuedAtBound),
     num(m.dropped),
   ]);
   return [
-    table(['--queue-lines', 'queue bytes MiB', 'RSS before MiB', 'peak RSS MiB', 'growth MiB', 'growth once full MiB', 'bytes per queued line', 'dropped'], rows),
+    table(
+      ['--queue-lines', '--queue-bytes MiB', 'lines', 'line bytes', 'bound reached first: MiB of lines', 'RSS before MiB', 'peak RSS MiB', 'growth MiB', 'growth once full MiB', 'lines queued at the bound', 'dropped'],
+      rows,
+    ),
     '',
-    `The log file is a FIFO nobody reads: the first write blocks, and level-2 lines (${num(memory.lineBytes)} bytes) from the plugin's ` +
-      `own path pile up until the queue is full, then for ${memory.results[0]?.holdSeconds ?? 'n/a'} s more.`,
+    "The log file is a FIFO nobody reads: the first write blocks, and lines from the plugin's own path pile up until the queue " +
+      `is full (whichever bound comes first: --queue-lines lines or --queue-bytes bytes), then for ${memory.results[0]?.holdSeconds ?? 'n/a'} s more.`,
   ].join('\n');
 }
 

@@ -15,7 +15,16 @@ export const FULL = {
     connections: 10,
   },
   writer: { seconds: 3, chunkLines: 4096 },
-  memory: { holdSeconds: 2, maxSeconds: 15, queueLines: [65_536, 524_288] },
+  memory: {
+    holdSeconds: 2,
+    maxSeconds: 15,
+    // The line bound reached first; the byte bound reached first; lines of 8 KB paths (--log-url), as a client may send.
+    cases: [
+      { id: '65536', queueLines: 65_536, queueBytes: '16M' },
+      { id: '524288', queueLines: 524_288, queueBytes: '16M' },
+      { id: 'url-8k', queueLines: 524_288, queueBytes: '16M', urlBytes: 8192 },
+    ],
+  },
   multiprocess: { lines: 1_000_000, processes: 4, runs: 3 },
 };
 
@@ -33,6 +42,13 @@ export const SMOKE = {
     connections: 4,
   },
   writer: { seconds: 0.25, chunkLines: 4096 },
-  memory: { holdSeconds: 0.2, maxSeconds: 6, queueLines: [65_536] },
+  memory: {
+    holdSeconds: 0.2,
+    maxSeconds: 6,
+    cases: [
+      { id: '65536', queueLines: 65_536, queueBytes: '16M' },
+      { id: 'url-8k', queueLines: 65_536, queueBytes: '16M', urlBytes: 8192 },
+    ],
+  },
   multiprocess: { lines: 20_000, processes: 2, runs: 1 },
 };

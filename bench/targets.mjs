@@ -49,10 +49,11 @@ export function checkTargets(results) {
 
   for (const m of results.memory?.results ?? []) {
     const limit = 2 * m.boundMiB + MEMORY_SLACK_MIB;
+    const what = `--queue-lines=${m.queueLines} --queue-bytes=${m.queueBytes / 2 ** 20}M${m.urlBytes > 0 ? `, ${m.urlBytes}-byte paths` : ''}`;
     targets.push(
       check(
-        `memory-${m.queueLines}`,
-        `memory, stalled destination, --queue-lines=${m.queueLines}: RSS growth MiB (limit: 2 x the queue's bytes + ${MEMORY_SLACK_MIB} MiB; the bound must be reached)`,
+        `memory-${m.id ?? m.queueLines}`,
+        `memory, stalled destination, ${what}: RSS growth MiB (limit: 2 x the queue's bytes at its first bound + ${MEMORY_SLACK_MIB} MiB; the bound must be reached)`,
         m.growthMiB,
         limit,
         (x) => m.reachedBound && x <= limit,

@@ -87,9 +87,13 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
     assertFinite(m.growthMiB, `memory ${m.queueLines} growth`);
     assert.ok(m.reachedBound && m.dropped > 0, `memory ${m.queueLines}: a stalled writer drops lines once its queue is full`);
   }
+  // Lines of 8 KB paths: the byte bound (--queue-bytes) is what holds, whatever --queue-lines allows.
+  const long = results.memory.results.find((m) => m.id === 'url-8k');
+  assert.equal(long.bound, 'bytes');
+  assert.ok(long.queuedAtBound > 0 && long.queuedAtBound * long.lineBytes <= long.queueBytes, `${long.queuedAtBound} lines of ${long.lineBytes} bytes queued`);
 
   const ids = results.targets.map((x) => x.id);
-  for (const id of ['b-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'loop-delay']) {
+  for (const id of ['b-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'memory-url-8k', 'loop-delay']) {
     const target = results.targets.find((x) => x.id === id);
     assert.ok(target, `target ${id} missing (have ${ids.join(', ')})`);
     assert.match(target.status, /^(PASS|FAIL)$/, `target ${id}: ${target.status} ${target.text ?? ''}`);
