@@ -177,3 +177,48 @@ test('two processes on one stdout pipe (`a & b` in a shell): every line whole, a
   assert.deepEqual(classify(text, 0), { header: 2, log: 40_000, app: 0, firstIsHeader: true });
   for (const n of [1, 2]) assert.equal(JSON.parse(fs.readFileSync(path.join(dir, `stats${n}.json`), 'utf8')).stats.written, 20_000);
 });
+
+test("docs/deploying.md's stdout snippet runs as written: the preload's JSON lines and the app's own on one stdout", async (t) => {
+  const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'deploying.md'), 'utf8');
+  const m = /<!-- snippet: stdout[^\n]*-->\n```sh\n([^\n]+)\n```/.exec(doc);
+  assert.ok(m, 'the snippet is in docs/deploying.md');
+  const dir = tempDir(t, 'tcpinfo-stdio-doc-');
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tcpinfo'), 'dir');
+  fs.writeFileSync(
+    path.join(dir, 'server.js'),
+    `const http = require('node:http');
+const server = http.createServer((req, res) => { console.log(JSON.stringify({ app: 'served', url: req.url })); res.end('hello'); });
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ app: 'listening', port: server.address().port })));
+`,
+  );
+  const child = spawn('sh', ['-c', `exec env ${m[1]}`], {
+    cwd: dir,
+    env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), PROCESS_TIMEOUT_MS);
+  let text = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  child.stdout.setEncoding('utf8').on('data', (c) => (text += c));
+  const deadline = Date.now() + PROCESS_TIMEOUT_MS;
+  while (!text.includes('"listening"') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+  const listening = text.split('\n').find((l) => l.includes('"listening"'));
+  assert.ok(listening, `the app did not start: ${stderr}`);
+  const { port } = JSON.parse(listening);
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/${i}`, { headers: { connection: 'close' } });
+    assert.equal(await res.text(), 'hello');
+  }
+  child.kill('SIGTERM');
+  await once(child, 'close');
+  clearTimeout(timer);
+  assert.ok(fs.readdirSync(dir).every((f) => f === 'node_modules' || f === 'server.js'), 'no file written');
+  const records = text.slice(0, -1).split('\n').map((line) => JSON.parse(line));
+  assert.equal(records.filter((r) => r.app === 'served').length, 3, stderr);
+  const events = records.filter((r) => r.event !== undefined).map((r) => r.event);
+  assert.equal(events.filter((e) => e === 'ssn_start').length, 3, stderr);
+  assert.equal(events.filter((e) => e === 'txn_close').length, 3, stderr);
+});
