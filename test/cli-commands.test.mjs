@@ -501,6 +501,18 @@ describe('tcpinfo check', () => {
     assert.equal(json.options.find((o) => o.option === '--hooks').isDefault, true);
   });
 
+  test('retention, the byte bound and stdout shown: --rolling-max-count, --queue-bytes, --log-file=/dev/stdout as stdout, no directory warning', async () => {
+    const { code, stdout } = await cli(['check', '--options', '--rolling-max-count=14 --queue-bytes=64 --log-file=/dev/stdout --rolling-size=10485760']);
+    assert.equal(code, 0);
+    const row = (option) => stdout.split('\n').find((line) => line.startsWith(option + ' '))?.split(/ {2,}/);
+    assert.deepEqual(row('--rolling-max-count').slice(1, 3), ['14', 'no']);
+    assert.deepEqual(row('--queue-bytes').slice(1, 3), ['64M', 'no']);
+    assert.deepEqual(row('--log-file').slice(1, 3), ['stdout', 'no']);
+    assert.match(stdout, /note: --log-file=stdout is never rolled: --rolling-size, --rolling-max-count ignored/);
+    assert.match(stdout, /note: --rolling-size=10485760 is in MiB.*write --rolling-size=10M/);
+    assert.doesNotMatch(stdout, /note: the log file's directory/);
+  });
+
   test('a broken configuration: every problem listed with its line; exit 1', async (t) => {
     const dir = tempDir(t);
     const config = path.join(dir, 'plugin.config');
