@@ -60,7 +60,7 @@ const NEWLINE = 0x0a;
 const kHeaders = Symbol.for('tcpinfo.stdioHeaders');
 const headersWritten: Set<number> = ((globalThis as { [kHeaders]?: Set<number> })[kHeaders] ??= new Set());
 
-/** Streams with our 'error' listener, and the last error each had. */
+/** Streams with our 'error' listener, and the first error each had. */
 const listened = new WeakSet<NodeJS.WritableStream>();
 const streamErrors = new WeakMap<NodeJS.WritableStream, Error>();
 
@@ -69,7 +69,9 @@ function keepErrors(stream: NodeJS.WritableStream): void {
   listened.add(stream);
   // Kept for good: an error of a chunk of ours may come after the writer closed. Without a listener,
   // EPIPE on process.stdout (the reader went away) would be an uncaught exception.
-  stream.on('error', (err: Error) => streamErrors.set(stream, err));
+  stream.on('error', (err: Error) => {
+    if (!streamErrors.has(stream)) streamErrors.set(stream, err);
+  });
 }
 
 export class StdioFile {
@@ -128,12 +130,11 @@ export class StdioFile {
     }
     const stream = this.stream;
     if (stream.writableLength > 0 && !stream.destroyed) await drained(stream, DRAIN_WAIT_MS);
-    if (stream.destroyed || !stream.writable) {
-      const err = streamErrors.get(stream);
-      throw err !== undefined && (err as NodeJS.ErrnoException).code !== undefined
-        ? err
-        : Object.assign(new Error(`${this.path} is closed`), { code: 'EPIPE' });
-    }
+    // A stream that failed stays failed: Node's stdout "undestroys" itself after an error (it must never
+    // close fd 1), so later writes would seem to go through, and each fail again (EPIPE: the reader is gone).
+    const failed = streamErrors.get(stream);
+    if (failed !== undefined) throw failed;
+    if (stream.destroyed || !stream.writable) throw Object.assign(new Error(`${this.path} is closed`), { code: 'EPIPE' });
     if (stream.writableLength > 0) {
       throw Object.assign(new Error(`${this.path} is not being read (${stream.writableLength} bytes wait in it)`), { code: 'EAGAIN' });
     }
@@ -162,7 +163,7 @@ export class StdioFile {
       return this.wrote(done);
     }
     const stream = this.stream;
-    while (done < buf.length && stream.writableLength === 0 && !stream.destroyed && stream.writable) {
+    while (done < buf.length && stream.writableLength === 0 && !streamErrors.has(stream) && !stream.destroyed && stream.writable) {
       const end = chunkEnd(buf, done);
       stream.write(buf.subarray(done, end));
       // Still held: it may or may not go out before the process ends; it is not counted as written.
