@@ -523,6 +523,42 @@ describe('tcpinfo check', () => {
     assert.equal((await cli(['check', config, '--options=-l 2'])).code, 2);
   });
 
+  test('what start-up would refuse fails the check (exit 1): a missing or unwritable directory, a symlink or a directory at the log path', async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'elsewhere.log');
+    fs.writeFileSync(target, '');
+    fs.symlinkSync(target, path.join(dir, 'linked.log'));
+    fs.mkdirSync(path.join(dir, 'adir.log'));
+    fs.writeFileSync(path.join(dir, 'plain'), '');
+    const cases = [
+      [`--log-dir=${path.join(dir, 'missing')}`, `--log-file=${path.join(dir, 'missing', 'tcpinfo.log')}: the directory ${path.join(dir, 'missing')} does not exist`],
+      [`--log-dir=${path.join(dir, 'plain')}`, `--log-file=${path.join(dir, 'plain', 'tcpinfo.log')}: ${path.join(dir, 'plain')} is not a directory`],
+      [`--log-file=${path.join(dir, 'linked.log')}`, `--log-file=${path.join(dir, 'linked.log')}: is a symbolic link; tcpinfo never follows one`],
+      [`--log-file=${path.join(dir, 'adir.log')}`, `--log-file=${path.join(dir, 'adir.log')}: is a directory`],
+    ];
+    if (process.getuid?.() !== 0) {
+      // Root writes anywhere but on a read-only file system.
+      const locked = path.join(dir, 'locked');
+      fs.mkdirSync(locked, { mode: 0o555 });
+      cases.push([`--log-dir=${locked}`, `--log-file=${path.join(locked, 'tcpinfo.log')}: the directory ${locked} is not writable here (EACCES)`]);
+    }
+    for (const [options, problem] of cases) {
+      const text = await cli(['check', `--options=${options}`]);
+      assert.equal(text.code, 1, options);
+      assert.match(text.stdout, /^options: valid, but tcpinfo would not start here: 1 problem\n/, options);
+      assert.ok(text.stdout.split('\n')[1].startsWith(`  ${problem}`), `${options}:\n${text.stdout}`);
+      const json = await cli(['check', '--json', `--options=${options}`]);
+      assert.equal(json.code, 1);
+      const report = JSON.parse(json.stdout);
+      assert.deepEqual([report.valid, report.ready, report.problems.length, report.problems[0].option], [true, false, 1, '--log-file']);
+    }
+    // A symlinked directory (a mounted volume) is fine, and so is a log file that is there.
+    fs.symlinkSync(dir, path.join(dir, 'volume'));
+    const fine = await cli(['check', '--json', `--options=--log-file=${path.join(dir, 'volume', 'elsewhere.log')}`]);
+    assert.equal(fine.code, 0, fine.stdout);
+    assert.equal(JSON.parse(fine.stdout).ready, true);
+  });
+
   test('--help on every command, with examples; unknown commands exit 2', async () => {
     const commands = ['tail', 'summary', 'check'];
     const helps = await Promise.all(commands.map((command) => cli([command, '--help'])));
