@@ -614,7 +614,7 @@ describe('tcpinfo check', () => {
     const cases = [
       [`--log-dir=${path.join(dir, 'missing')}`, `--log-file=${path.join(dir, 'missing', 'tcpinfo.log')}: the directory ${path.join(dir, 'missing')} does not exist`],
       [`--log-dir=${path.join(dir, 'plain')}`, `--log-file=${path.join(dir, 'plain', 'tcpinfo.log')}: ${path.join(dir, 'plain')} is not a directory`],
-      [`--log-file=${path.join(dir, 'linked.log')}`, `--log-file=${path.join(dir, 'linked.log')}: is a symbolic link; tcpinfo never follows one`],
+      [`--log-file=${path.join(dir, 'linked.log')}`, `--log-file=${path.join(dir, 'linked.log')}: is a symbolic link, and the log file is never opened through one`],
       [`--log-file=${path.join(dir, 'adir.log')}`, `--log-file=${path.join(dir, 'adir.log')}: is a directory`],
     ];
     if (process.getuid?.() !== 0) {
@@ -624,6 +624,8 @@ describe('tcpinfo check', () => {
       cases.push([`--log-dir=${locked}`, `--log-file=${path.join(locked, 'tcpinfo.log')}: the directory ${locked} is not writable here (EACCES)`]);
     }
     for (const [options, problem] of cases) {
+      // What check refuses, start-up refuses.
+      assert.throws(() => attach(http.createServer(), options), undefined, options);
       const text = await cli(['check', `--options=${options}`]);
       assert.equal(text.code, 1, options);
       assert.match(text.stdout, /^options: valid, but tcpinfo would not start here: 1 problem\n/, options);

@@ -78,7 +78,13 @@ function startupProblems(options: TcpinfoOptions): ConfigProblem[] {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? [] : problem(`cannot be looked at (${code})`);
   }
-  if (info.isSymbolicLink()) return problem('is a symbolic link; tcpinfo never follows one at the log path: remove it, or name the file it leads to');
+  if (info.isSymbolicLink()) {
+    // As start-up says it (logger/writer.ts).
+    return problem(
+      'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
+        'could point it at any file); give the path of the file itself (a symlinked directory is fine)',
+    );
+  }
   if (info.isDirectory()) return problem('is a directory; name a file (the .log name in it, e.g. --log-dir for the directory)');
   if (info.isFile()) {
     try {
