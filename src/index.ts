@@ -7,6 +7,7 @@
 export { attach } from './hooks/attach.js';
 export type { TcpinfoHandle, TcpinfoStats } from './hooks/attach.js';
 export { parseOptions, describeOptions, TcpinfoConfigError, type ConfigProblem } from './config/options.js';
+export { describeLogging } from './config/describe.js';
 export { parseConfig, loadConfig } from './config/plugin-config.js';
 export { HOOK_NAMES } from './config/types.js';
 export type { HookName, TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';

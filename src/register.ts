@@ -5,24 +5,25 @@
  *   TCPINFO_CONFIG=/etc/trafficserver/plugin.config node --require tcpinfo/register app.cjs
  *
  * Options come from TCPINFO_OPTIONS (an options string) or TCPINFO_CONFIG (a plugin.config: its
- * tcpinfo.so line); neither: the defaults; both: an error. A bad configuration, or a log file that
- * cannot be opened, stops the process here, before the app runs, with exit code 1.
+ * tcpinfo.so line); neither: the defaults; both: an error. A bad configuration, a log file that cannot be
+ * opened, or --metrics without prom-client installed, stops the process here, before the app runs, with
+ * exit code 1. Once started, one line on stderr says what is logged where (TCPINFO_QUIET=1: none).
  *
- * Every http and https server is attached when it starts listening, so it sees every connection. The
- * log is written out on exit; on SIGINT/SIGTERM too, when the app has no handler of its own for the
- * signal (the process then dies of the signal, as it would have). An app that handles the signal
- * decides when to exit, and the log is written out when it does.
+ * Every http and https server is attached when it starts listening, so it sees every connection; the
+ * preload's own /metrics server (--metrics-port) is not. The log is written out at exit and on
+ * SIGINT/SIGTERM as for any writer (lifecycle/process-hooks.ts): with no handler of the app's own for the
+ * signal, the process then dies of it, as it would have; an app that handles it decides when to exit.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { isMainThread } from 'node:worker_threads';
+import { describeLogging } from './config/describe.js';
 import { parseOptions, TcpinfoConfigError } from './config/options.js';
 import { loadConfig } from './config/plugin-config.js';
 import type { TcpinfoOptions } from './config/types.js';
 import { ServerLoggers } from './integrations/server-loggers.js';
+import { isMetricsServer } from './metrics/metrics-server.js';
 
-/** Longest a signal waits for the log to be written out before the process dies of it anyway. */
-const SIGNAL_FLUSH_MS = 1000;
 const kRegistered = Symbol.for('tcpinfo.register');
 
 /** The options the environment asks for; throws TcpinfoConfigError as parseOptions and loadConfig do. */
@@ -36,6 +37,11 @@ function optionsFromEnvironment(env: NodeJS.ProcessEnv): TcpinfoOptions {
     ]);
   }
   return file !== undefined ? loadConfig(file) : parseOptions(text);
+}
+
+/** TCPINFO_QUIET=1 (or true, yes). */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
 }
 
 function start(): void {
@@ -59,27 +65,15 @@ function start(): void {
       configurable: true,
       writable: true,
       value: function listen(this: http.Server, ...args: unknown[]): unknown {
-        loggers.add(this, false);
+        // The /metrics server of --metrics-port: logging it would measure the scrapes, and with metrics
+        // on, attaching to it would start another /metrics server, which would be attached in turn.
+        if (!isMetricsServer(this)) loggers.add(this, false);
         return Reflect.apply(parent.listen, this, args);
       },
     });
   }
 
-  process.on('beforeExit', () => void loggers.flush());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const onSignal = (): void => {
-      // The app has its own handler: exiting is its call, and the writer's 'exit' hook writes out the log.
-      if (process.listenerCount(signal) > 1) return;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SIGNAL_FLUSH_MS)));
-      void Promise.race([loggers.close(), timeout]).then(() => {
-        clearTimeout(timer);
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-      });
-    };
-    process.on(signal, onSignal);
-  }
+  if (!isTrue(process.env.TCPINFO_QUIET)) process.stderr.write(`tcpinfo: ${describeLogging(loggers.options)}\n`);
 }
 
 // Loaded twice (--import and --require, or NODE_OPTIONS and the command line): start once. Worker

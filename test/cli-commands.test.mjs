@@ -475,6 +475,87 @@ describe('tcpinfo summary', () => {
   });
 });
 
+describe('control characters from a log never reach the terminal', () => {
+  // ESC/OSC sequences (set the title, clear the screen), BEL, a C1 CSI and DEL, in a --log-url path, in
+  // a client and in an event name: what someone who can write a log line (or send a request) controls.
+  const EVIL = '/a\x1b]0;pwned\x07\x1b[2J\x9b31m\x7fz\tq\nr';
+  const RAW = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+  test('tail (plain, aligned, JSON, JSON with --fields) and summary (text, JSON): escaped in every output mode', async (t) => {
+    const dir = tempDir(t);
+    const jsonLog = path.join(dir, 'json.log');
+    const lines = [
+      { time: '2026-11-23T10:00:00.000Z', event: 'txn_close', client: '10.0.0.1', server: '10.0.0.2', rtt: 1000, url: EVIL },
+      { time: '2026-11-23T10:00:01.000Z', event: 'txn_close\x1b[31m', client: '10.0.0.1\x1b]0;x\x07', server: '10.0.0.2', rtt: 2000, url: '/ok' },
+    ];
+    fs.writeFileSync(jsonLog, lines.map((line) => JSON.stringify(line) + '\n').join(''));
+    const textLog = path.join(dir, 'text.log');
+    fs.writeFileSync(textLog, 'timestamp event client server rtt\n20261123.10h00m00s ssn_start\x1b[31m 10.0.0.1\x1b]0;x\x07 10.0.0.2\x9b1m 100\n');
+
+    const runs = [
+      ['tail', '--no-follow', '--plain', jsonLog],
+      ['tail', '--no-follow', '--pretty', jsonLog],
+      ['tail', '--no-follow', '--json', jsonLog],
+      ['tail', '--no-follow', '--json', '--fields=url', jsonLog],
+      ['tail', '--no-follow', '--plain', textLog],
+      ['tail', '--no-follow', '--pretty', textLog],
+      ['tail', '--no-follow', '--json', textLog],
+      ['summary', jsonLog, textLog],
+      ['summary', '--json', jsonLog, textLog],
+    ];
+    for (const args of runs) {
+      const { code, stdout, stderr } = await cli(args, { env: { NO_COLOR: '1' } });
+      assert.equal(code, 0, `${args.join(' ')}: ${stderr}`);
+      assert.doesNotMatch(stdout, RAW, `${args.join(' ')} printed a raw control character:\n${JSON.stringify(stdout)}`);
+      assert.doesNotMatch(stderr, RAW, args.join(' '));
+      const json = args.includes('--json');
+      // The escaped form is there to read: \x1b in text, \u001b in JSON (which stays valid JSON).
+      assert.ok(stdout.includes(json ? '\\u001b' : '\\x1b'), `${args.join(' ')}: ${stdout}`);
+      if (args[0] === 'tail' && args.at(-1) === jsonLog && !args.includes('--pretty')) {
+        const escaped = json ? '/a\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m\\u007fz\\tq\\nr' : '/a\\x1b]0;pwned\\x07\\x1b[2J\\x9b31m\\x7fz\\x09q\\x0ar';
+        assert.ok(stdout.includes(escaped), `${args.join(' ')}: ${stdout}`);
+      }
+      if (json) {
+        for (const line of args[0] === 'tail' ? stdout.trim().split('\n') : [stdout]) JSON.parse(line);
+      }
+    }
+    // JSON output still means the same: the url comes back whole.
+    const { stdout } = await cli(['tail', '--no-follow', '--json', jsonLog]);
+    assert.equal(JSON.parse(stdout.split('\n')[0]).url, EVIL);
+  });
+});
+
+describe('several writers on one output: a header line again mid-stream', () => {
+  test('tail and summary skip the repeated header: no title line again, no reading lost, nothing counted as malformed', async (t) => {
+    const dir = tempDir(t);
+    // Two workers' stdout captured in one file (> app.log): each wrote the header at its start.
+    const header = 'timestamp event client server rtt rttvar';
+    const file = path.join(dir, 'stdout.log');
+    fs.writeFileSync(file, [
+      header,
+      '20261123.10h00m00s ssn_start 10.0.0.1 10.0.0.9 1000 500',
+      header,
+      '20261123.10h00m01s ssn_start 10.0.0.2 10.0.0.9 2000 500',
+      '20261123.10h00m02s txn_close 10.0.0.1 10.0.0.9 3000 500',
+      header,
+      '20261123.10h00m03s txn_close 10.0.0.2 10.0.0.9 4000 500',
+      '',
+    ].join('\n'));
+    const plain = await cli(['tail', '--no-follow', '--plain', '-n', '10', file]);
+    assert.equal(plain.code, 0);
+    assert.equal(plain.stderr, '');
+    const rows = plain.stdout.trim().split('\n');
+    assert.equal(rows[0], 'timestamp\tevent\tclient\tserver\trtt\trttvar');
+    assert.deepEqual(rows.slice(1).map((row) => row.split('\t')[4]), ['1000', '2000', '3000', '4000']);
+    const json = await cli(['tail', '--no-follow', '--json', file]);
+    assert.deepEqual(json.stdout.trim().split('\n').map((line) => JSON.parse(line).rtt), [1000, 2000, 3000, 4000]);
+    const summary = await cli(['summary', '--json', file]);
+    assert.equal(summary.stderr, '');
+    const report = JSON.parse(summary.stdout);
+    assert.deepEqual([report.readings, report.skipped_lines], [4, 0]);
+  });
+});
+
 describe('tcpinfo check', () => {
   test('a good plugin.config: every option, its value and whether it is the default; exit 0', async (t) => {
     const dir = tempDir(t);
@@ -533,6 +614,44 @@ describe('tcpinfo check', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stdout, /cannot read the file/);
     assert.equal((await cli(['check', config, '--options=-l 2'])).code, 2);
+  });
+
+  test('what start-up would refuse fails the check (exit 1): a missing or unwritable directory, a symlink or a directory at the log path', async (t) => {
+    const dir = tempDir(t);
+    const target = path.join(dir, 'elsewhere.log');
+    fs.writeFileSync(target, '');
+    fs.symlinkSync(target, path.join(dir, 'linked.log'));
+    fs.mkdirSync(path.join(dir, 'adir.log'));
+    fs.writeFileSync(path.join(dir, 'plain'), '');
+    const cases = [
+      [`--log-dir=${path.join(dir, 'missing')}`, `--log-file=${path.join(dir, 'missing', 'tcpinfo.log')}: the directory ${path.join(dir, 'missing')} does not exist`],
+      [`--log-dir=${path.join(dir, 'plain')}`, `--log-file=${path.join(dir, 'plain', 'tcpinfo.log')}: ${path.join(dir, 'plain')} is not a directory`],
+      [`--log-file=${path.join(dir, 'linked.log')}`, `--log-file=${path.join(dir, 'linked.log')}: is a symbolic link, and the log file is never opened through one`],
+      [`--log-file=${path.join(dir, 'adir.log')}`, `--log-file=${path.join(dir, 'adir.log')}: is a directory`],
+    ];
+    if (process.getuid?.() !== 0) {
+      // Root writes anywhere but on a read-only file system.
+      const locked = path.join(dir, 'locked');
+      fs.mkdirSync(locked, { mode: 0o555 });
+      cases.push([`--log-dir=${locked}`, `--log-file=${path.join(locked, 'tcpinfo.log')}: the directory ${locked} is not writable here (EACCES)`]);
+    }
+    for (const [options, problem] of cases) {
+      // What check refuses, start-up refuses.
+      assert.throws(() => attach(http.createServer(), options), undefined, options);
+      const text = await cli(['check', `--options=${options}`]);
+      assert.equal(text.code, 1, options);
+      assert.match(text.stdout, /^options: valid, but tcpinfo would not start here: 1 problem\n/, options);
+      assert.ok(text.stdout.split('\n')[1].startsWith(`  ${problem}`), `${options}:\n${text.stdout}`);
+      const json = await cli(['check', '--json', `--options=${options}`]);
+      assert.equal(json.code, 1);
+      const report = JSON.parse(json.stdout);
+      assert.deepEqual([report.valid, report.ready, report.problems.length, report.problems[0].option], [true, false, 1, '--log-file']);
+    }
+    // A symlinked directory (a mounted volume) is fine, and so is a log file that is there.
+    fs.symlinkSync(dir, path.join(dir, 'volume'));
+    const fine = await cli(['check', '--json', `--options=--log-file=${path.join(dir, 'volume', 'elsewhere.log')}`]);
+    assert.equal(fine.code, 0, fine.stdout);
+    assert.equal(JSON.parse(fine.stdout).ready, true);
   });
 
   test('--help on every command, with examples; unknown commands exit 2', async () => {

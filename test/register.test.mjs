@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, parseOptions } from '../dist/index.js';
+import { attach, describeLogging, loadConfig, parseOptions } from '../dist/index.js';
 import { countBy, keepAliveRequests, makeCertificate, readLog, tempDir } from './support/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -118,7 +119,8 @@ describe('register: attaches to every server of an app it did not change', () =>
     child.kill('SIGTERM');
     const { code, signal, stderr } = await exited;
     assert.equal(signal, 'SIGTERM', `exit ${code}: ${stderr}`);
-    assert.equal(stderr, '');
+    // One start-up line, and nothing else.
+    assert.equal(stderr, `tcpinfo: logging ssn_start,txn_start,send_resp_hdr,txn_close (level 1, 1000/1000) to ${path.join(fs.realpathSync(dir), 'both.log')}\n`);
     const { headers, records } = readLog(path.join(dir, 'both.log'));
     assert.equal(headers.length, 1);
     assert.deepEqual(countBy(records), { ssn_start: 2, txn_start: 5, send_resp_hdr: 5, txn_close: 5 });
@@ -127,7 +129,7 @@ describe('register: attaches to every server of an app it did not change', () =>
   test('--require tcpinfo/register, TCPINFO_CONFIG: a CommonJS Express app with its own SIGINT handler exits its own way', async (t) => {
     const dir = appDir(t, 'app.cjs', EXPRESS_CJS_APP);
     fs.writeFileSync(path.join(dir, 'plugin.config'), '# ATS plugins\nstats_over_http.so\ntcpinfo.so --hooks=ssn_start,txn_close --log-level=2 --log-file=express.log\n');
-    const { child, ready, exited } = start(t, dir, ['--require', 'tcpinfo/register', 'app.cjs'], { TCPINFO_CONFIG: 'plugin.config' });
+    const { child, ready, exited } = start(t, dir, ['--require', 'tcpinfo/register', 'app.cjs'], { TCPINFO_CONFIG: 'plugin.config', TCPINFO_QUIET: '1' });
     const { ports, exit } = await ready;
     assert.ok(ports, `the app did not start: ${JSON.stringify(exit)}`);
     await keepAliveRequests(ports.http, 3);
@@ -135,7 +137,7 @@ describe('register: attaches to every server of an app it did not change', () =>
     const { code, signal, stdout, stderr } = await exited;
     assert.deepEqual({ code, signal }, { code: 0, signal: null }, stderr);
     assert.match(stdout, /bye/, 'the app\'s own handler ran and chose the exit');
-    assert.equal(stderr, '', 'no warning from require() of the ES module');
+    assert.equal(stderr, '', 'no warning from require() of the ES module, and no start-up line with TCPINFO_QUIET=1');
     const { records } = readLog(path.join(dir, 'express.log'));
     assert.deepEqual(countBy(records), { ssn_start: 1, txn_close: 3 });
     assert.ok(records.every((r) => r.cols.length === 15));
@@ -207,4 +209,90 @@ describe('register: a broken configuration stops the process before the app runs
       assert.equal(fs.existsSync(path.join(dir, 'tcpinfo.log')), false);
     });
   }
+});
+
+/** A port free on 127.0.0.1 just now. */
+async function freePort() {
+  const server = http.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET http://127.0.0.1:port/path; resolves with { status, body }. */
+function get(port, urlPath) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+}
+
+describe('register: its own /metrics server, what cannot work, the start-up line', () => {
+  test('--metrics --metrics-port: the /metrics server starts once and is neither logged nor measured', async (t) => {
+    const dir = appDir(t, 'app.mjs', HTTP_AND_HTTPS_APP);
+    makeCertificate(dir);
+    const metricsPort = await freePort();
+    const { child, ready, exited } = start(t, dir, ['--import', 'tcpinfo/register', 'app.mjs'], {
+      TCPINFO_OPTIONS: `--metrics --metrics-port=${metricsPort}`,
+    });
+    const { ports, exit } = await ready;
+    assert.ok(ports, `the app did not start: ${JSON.stringify(exit)}`);
+    await keepAliveRequests(ports.http, 2);
+    for (let i = 0; i < 3; i++) {
+      const scrape = await get(metricsPort, '/metrics');
+      assert.equal(scrape.status, 200);
+      assert.match(scrape.body, /^tcpinfo_connections_opened_total\{server="127\.0\.0\.1:(\d+)"\} (\d+)$/m);
+      // The app's server that had a connection is measured; the /metrics server, scraped 3 times, is not.
+      const servers = [...scrape.body.matchAll(/^tcpinfo_connections_opened_total\{server="127\.0\.0\.1:(\d+)"\}/gm)].map((m) => Number(m[1]));
+      assert.deepEqual(servers, [ports.http]);
+    }
+    child.kill('SIGTERM');
+    const { signal, stderr } = await exited;
+    assert.equal(signal, 'SIGTERM', stderr);
+    // The start-up line and nothing else: no EADDRINUSE, no stack overflow, no attach failure.
+    assert.equal(stderr, `tcpinfo: logging ssn_start,txn_close (level 1, 1000/1000) to ${path.join(fs.realpathSync(dir), 'tcpinfo.log')}; metrics at http://127.0.0.1:${metricsPort}/metrics\n`);
+    const { records } = readLog(path.join(dir, 'tcpinfo.log'));
+    assert.deepEqual(countBy(records), { ssn_start: 1, txn_close: 2 }, 'the 3 scrapes are not logged');
+  });
+
+  test('--metrics without prom-client installed: exit 1 before the app runs, saying npm install prom-client', async (t) => {
+    // An app whose node_modules holds tcpinfo as installed (a copy, so prom-client cannot be found through
+    // this checkout's node_modules) with its dependencies, and no prom-client.
+    const dir = tempDir(t, 'tcpinfo-register-');
+    const installed = path.join(dir, 'node_modules', 'tcpinfo');
+    fs.mkdirSync(installed, { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(installed, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(installed, 'package.json'));
+    const { dependencies } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    for (const name of Object.keys(dependencies)) fs.symlinkSync(path.join(ROOT, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+    fs.writeFileSync(path.join(dir, 'app.mjs'), HTTP_AND_HTTPS_APP);
+    const { exited } = start(t, dir, ['--import', 'tcpinfo/register', 'app.mjs'], { TCPINFO_OPTIONS: '--metrics --log-file=app.log' });
+    const { code, stdout, stderr } = await exited;
+    assert.equal(code, 1, stderr);
+    assert.equal(stdout, '', 'the app never ran');
+    assert.match(stderr, /^tcpinfo: --metrics needs prom-client; install it with `npm install prom-client`\n/);
+    assert.match(stderr, /tcpinfo\/register: the app was not started \(configuration from TCPINFO_OPTIONS\)/);
+    assert.equal(fs.existsSync(path.join(dir, 'app.log')), false, 'no log file opened');
+  });
+
+  test('describeLogging: the start-up line\'s text, for attach() and the integrations, which print nothing', () => {
+    const cwd = process.cwd();
+    assert.equal(describeLogging('--hooks=ssn_start,txn_close -l 2 --log-file=/app/tcpinfo.log'), 'logging ssn_start,txn_close (level 2, 1000/1000) to /app/tcpinfo.log');
+    assert.equal(describeLogging(), `logging ssn_start,txn_close (level 1, 1000/1000) to ${path.join(cwd, 'tcpinfo.log')}`);
+    assert.equal(
+      describeLogging({ hooks: 'txn_close', fields: 'rtt,snd_cwnd', format: 'json', logUrl: true, sampleRate: 10, sampleBy: 'session', updatePeriod: 5, logFile: '/x/y.log' }),
+      'logging txn_close,periodic every 5 s (fields rtt,snd_cwnd, json with the path, 10/1000 sessions) to /x/y.log',
+    );
+    assert.equal(describeLogging('--metrics --metrics-port=9464 --metrics-host=::1 --log-file=/a.log'), 'logging ssn_start,txn_close (level 1, 1000/1000) to /a.log; metrics at http://[::1]:9464/metrics');
+    // A handle's options give the same.
+    const handle = attach(http.createServer(), '-l 2 --log-file=' + path.join(tempDir(), 'h.log'));
+    try {
+      assert.equal(describeLogging(handle.options), `logging ssn_start,txn_close (level 2, 1000/1000) to ${handle.options.logFile}`);
+    } finally {
+      void handle.close();
+    }
+  });
 });

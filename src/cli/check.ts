@@ -1,8 +1,8 @@
 /** `tcpinfo check [plugin.config | --options '...']`: validate a configuration and show what it means. */
 import { parseArgs } from 'node:util';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type OptionRow } from '../config/options.js';
+import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type ConfigProblem, type OptionRow } from '../config/options.js';
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
 import { stdioName } from '../logger/stream-sink.js';
@@ -21,7 +21,7 @@ first. Output goes to stdout in both cases.
 
 Options:
       --options=TEXT   check this options string instead of a file
-      --json           print {"valid", "source", "options" | "problems", "notices"} as JSON
+      --json           print {"valid", "ready", "source", "options", "problems", "notices"} as JSON
   -h, --help           show this help
 
 Examples:
@@ -29,8 +29,13 @@ Examples:
   tcpinfo check --options '--hooks=ssn_start,txn_close --log-level=2 --rolling-interval-sec=3600'
   tcpinfo check --options='' --json
 
-Exit status: 0 when the configuration is valid, 1 when it is not (or the file cannot be read),
-2 for a usage error.
+The log file is looked at as start-up would: its directory must exist, be a directory and be
+writable here, and the log path must not be a symbolic link (never followed) or a directory. When
+start-up would refuse, the problems are listed (--json: "ready": false and "problems") and the exit
+status is 1, so 'tcpinfo check && deploy' is a real gate. Run it where the app runs, as its user.
+
+Exit status: 0 when the configuration is valid and tcpinfo could start with it here, 1 when it is
+not valid, start-up would refuse it (or the file cannot be read), 2 for a usage error.
 `;
 
 const DEFAULT_CONFIG = 'plugin.config';
@@ -45,27 +50,60 @@ function joinOptionsValue(argv: string[]): string[] {
   return out;
 }
 
-/** Something about the environment worth knowing, which does not make the configuration invalid. */
-function logDirWarning(options: TcpinfoOptions): string | undefined {
-  if (stdioName(options.logFile) !== undefined) return undefined;
-  const dir = dirname(options.logFile);
+/**
+ * What would stop start-up here, looked at as start-up does: the log file's directory must exist, be a
+ * directory and be writable (a symlinked directory is fine); the log path itself must not be a symbolic
+ * link (never followed) or a directory, and an existing file must be writable.
+ */
+function startupProblems(options: TcpinfoOptions): ConfigProblem[] {
+  const file = options.logFile;
+  if (stdioName(file) !== undefined) return []; // the process's own output: never opened as a path
+  const problem = (allowed: string): ConfigProblem[] => [{ option: '--log-file', value: file, allowed }];
+  const dir = dirname(file);
   try {
-    if (!statSync(dir).isDirectory()) return `the log file's directory ${dir} is not a directory here`;
+    if (!statSync(dir).isDirectory()) return problem(`${dir} is not a directory`);
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? `the log file's directory ${dir} does not exist here` : `the log file's directory ${dir} is not writable here (${code})`;
+    if (code === 'ENOENT') return problem(`the directory ${dir} does not exist`);
+    if (code === 'ENOTDIR') return problem(`${dir} is not a directory`);
+    return problem(`the directory ${dir} is not writable here (${code})`);
   }
-  return undefined;
+  let info;
+  try {
+    info = lstatSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? [] : problem(`cannot be looked at (${code})`);
+  }
+  if (info.isSymbolicLink()) {
+    // As start-up says it (logger/writer.ts).
+    return problem(
+      'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
+        'could point it at any file); give the path of the file itself (a symlinked directory is fine)',
+    );
+  }
+  if (info.isDirectory()) return problem('is a directory; name a file (the .log name in it, e.g. --log-dir for the directory)');
+  if (info.isFile()) {
+    try {
+      accessSync(file, constants.W_OK);
+    } catch (err) {
+      return problem(`the file is not writable here (${(err as NodeJS.ErrnoException).code})`);
+    }
+  }
+  return [];
 }
 
-function textReport(source: string, rows: OptionRow[], notices: string[], out: Output): string {
+function textReport(source: string, rows: OptionRow[], notices: string[], refused: ConfigProblem[], out: Output): string {
   const titles = ['option', 'value', 'default', 'description'];
   const cells = rows.map((row) => [row.option, row.value === '' ? '(none)' : row.value, row.isDefault ? 'yes' : 'no', row.description]);
   const widths = titles.map((title, i) => Math.max(title.length, ...cells.map((row) => row[i].length)));
   const line = (row: string[]): string => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ');
   const title = line(titles);
-  const lines = [`${source}: valid`, '', out.color ? BOLD + title + RESET : title, ...cells.map(line)];
+  const status = refused.length === 0
+    ? `${source}: valid`
+    : `${source}: valid, but tcpinfo would not start here: ${refused.length} problem${refused.length === 1 ? '' : 's'}\n${refused.map(formatProblem).join('\n')}`;
+  const lines = [status, '', out.color ? BOLD + title + RESET : title, ...cells.map(line)];
   if (notices.length > 0) lines.push('', ...notices.map((notice) => `note: ${notice}`));
   return lines.join('\n') + '\n';
 }
@@ -109,13 +147,13 @@ export function runCheck(argv: string[], out: Output): number {
     return EXIT_FAILURE;
   }
   const notices = [...options.notices];
-  const warning = logDirWarning(options);
-  if (warning !== undefined) notices.push(warning);
+  const refused = startupProblems(options);
   if (values.json) {
     const shown = rows.map(({ option, value, isDefault, description }) => ({ option, value, isDefault, description }));
-    out.write(JSON.stringify({ valid: true, source, options: shown, notices }, null, 2) + '\n');
+    const report = { valid: true, ready: refused.length === 0, source, options: shown, notices, ...(refused.length > 0 ? { problems: refused } : {}) };
+    out.write(JSON.stringify(report, null, 2) + '\n');
   } else {
-    out.write(textReport(source, rows, notices, out));
+    out.write(textReport(source, rows, notices, refused, out));
   }
-  return EXIT_OK;
+  return refused.length === 0 ? EXIT_OK : EXIT_FAILURE;
 }

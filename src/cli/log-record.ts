@@ -237,6 +237,8 @@ export class LogLineParser {
     const tokens = splitColumns(line);
     if (tokens.length === 0) return undefined;
     if (tokens[0] === 'timestamp') {
+      // A header again mid-stream (several workers on one stdout, each writing its own at its start) is
+      // skipped as the first one is: it names the columns of the lines after it, and is not a reading.
       this.layout = makeLayout(tokens, false);
       return undefined;
     }

@@ -1,4 +1,8 @@
-/** The report of `tcpinfo summary`: text for a person, or one JSON object for a machine. */
+/**
+ * The report of `tcpinfo summary`: text for a person, or one JSON object for a machine. What comes from
+ * the logs (event names, clients) is printed with its control characters escaped (escape.ts).
+ */
+import { escapeControls as esc, safeJson } from './escape.js';
 import { BOLD, RESET, type Output } from './output.js';
 import { histogramBuckets, type EventStats, type SummaryStats } from './summary-stats.js';
 import { grouped, localTime, microsAsMs } from './units.js';
@@ -68,7 +72,7 @@ export function renderSummaryText(stats: SummaryStats, report: InputReport, args
     '',
   );
 
-  const events = stats.eventsInOrder();
+  const events = stats.eventsInOrder().map(([event, s]): [string, EventStats] => [esc(event), s]);
   const rows = [['event', 'readings', 'rtt p50', 'p90', 'p99', 'max', 'rttvar p50', 'retrans', 'cwnd p50']];
   for (const [event, s] of events) {
     const [p50, p90, p99] = s.rtt.percentiles([50, 90, 99]);
@@ -98,7 +102,7 @@ export function renderSummaryText(stats: SummaryStats, report: InputReport, args
     const clients = stats.topClients(args.top, args.minCount);
     lines.push('', heading(`top ${clients.length} client${clients.length === 1 ? '' : 's'} by rtt p90${args.minCount > 1 ? ` (at least ${args.minCount} readings)` : ''}`));
     const clientRows = [['client', 'readings', 'rtt p50', 'p90', 'max']];
-    for (const c of clients) clientRows.push([c.client, grouped(c.count), ms(c.p50), ms(c.p90), ms(c.max)]);
+    for (const c of clients) clientRows.push([esc(c.client), grouped(c.count), ms(c.p50), ms(c.p90), ms(c.max)]);
     lines.push(...table(clientRows, [false, true, true, true, true]));
   }
 
@@ -154,5 +158,5 @@ export function renderSummaryJson(stats: SummaryStats, report: InputReport, args
         : [],
     rtt_histogram_us: histogramBuckets(rtt),
   };
-  return JSON.stringify(summary, null, 2) + '\n';
+  return safeJson(summary, 2) + '\n';
 }

@@ -13,6 +13,7 @@ import {
   pointInTime,
   UsageError,
 } from './args.js';
+import { escapeControls as esc } from './escape.js';
 import { LineSplitter } from './line-splitter.js';
 import { LogLineParser } from './log-record.js';
 import type { Output } from './output.js';
@@ -162,7 +163,7 @@ export async function runSummary(argv: string[], out: Output, err: NodeJS.Writab
       inputs.push({ path, size: info.size });
     } catch (error) {
       report.unreadable.push(path);
-      err.write(`tcpinfo summary: ${path}: cannot read (${reason(error)})\n`);
+      err.write(`tcpinfo summary: ${esc(path)}: cannot read (${reason(error)})\n`);
     }
   }
 
@@ -173,7 +174,7 @@ export async function runSummary(argv: string[], out: Output, err: NodeJS.Writab
     if (out.closed.aborted) break;
     parser.startFile();
     const guessedBefore = parser.guessedLines;
-    const label = `${input.path} (${i + 1}/${inputs.length})`;
+    const label = `${esc(input.path)} (${i + 1}/${inputs.length})`;
     try {
       report.overlong += await streamLines(
         input.path,
@@ -189,7 +190,7 @@ export async function runSummary(argv: string[], out: Output, err: NodeJS.Writab
     } catch (error) {
       report.unreadable.push(input.path);
       progress.clear();
-      err.write(`tcpinfo summary: ${input.path}: cannot read (${reason(error)})\n`);
+      err.write(`tcpinfo summary: ${esc(input.path)}: cannot read (${reason(error)})\n`);
     }
     if (parser.guessedLines > guessedBefore) report.headerless.push(input.path);
   }
@@ -197,7 +198,7 @@ export async function runSummary(argv: string[], out: Output, err: NodeJS.Writab
   report.malformed = parser.malformed;
 
   for (const path of report.headerless) {
-    err.write(`tcpinfo summary: ${path}: no header line; assumed the Traffic Server column order\n`);
+    err.write(`tcpinfo summary: ${esc(path)}: no header line; assumed the Traffic Server column order\n`);
   }
   if (report.malformed + report.overlong > 0) {
     err.write(`tcpinfo summary: skipped ${report.malformed + report.overlong} lines that are not tcpinfo readings\n`);

@@ -3,9 +3,11 @@
  * - aligned: for a person at a terminal; padded columns, local time, rtt in ms, bytes in KiB/MiB;
  * - plain: for a pipe; tab-separated, no padding or colour, values as the log has them;
  * - json: one JSON object per line.
+ * Every renderer escapes control characters in what comes from the log (escape.ts).
  * Table renderers print a title line first and again whenever the columns change (after a roll to a
  * file with other columns).
  */
+import { escapeControls as esc, safeJson } from './escape.js';
 import type { LogRecord } from './log-record.js';
 import { BOLD, RESET } from './output.js';
 import { fieldTitle, localTime, readableValue } from './units.js';
@@ -33,11 +35,11 @@ export class JsonRenderer implements RecordRenderer {
   }
 
   render(record: LogRecord): string {
-    if (this.only === undefined) return JSON.stringify(record) + '\n';
+    if (this.only === undefined) return safeJson(record) + '\n';
     const { time, event, client, server } = record.toJSON();
     const object: Record<string, unknown> = { time, event, client, server };
     for (const [name, value] of shownFields(record, this.only)) object[name] = record.number(name) ?? value;
-    return JSON.stringify(object) + '\n';
+    return safeJson(object) + '\n';
   }
 }
 
@@ -52,15 +54,15 @@ export class PlainRenderer implements RecordRenderer {
   render(record: LogRecord): string {
     const fields = shownFields(record, this.only);
     const names = [record.format === 'text' ? 'timestamp' : 'time', 'event', 'client', 'server'];
-    for (const [name] of fields) names.push(name);
+    for (const [name] of fields) names.push(esc(name));
     const signature = names.join('\t');
     let text = '';
     if (signature !== this.signature) {
       this.signature = signature;
       text += signature + '\n';
     }
-    text += record.timeText + '\t' + record.event + '\t' + record.client + '\t' + record.server;
-    for (const [, value] of fields) text += '\t' + (value === null ? '-' : value);
+    text += esc(record.timeText) + '\t' + esc(record.event) + '\t' + esc(record.client) + '\t' + esc(record.server);
+    for (const [, value] of fields) text += '\t' + (value === null ? '-' : typeof value === 'number' ? value : esc(value));
     return text + '\n';
   }
 }
@@ -101,13 +103,13 @@ export class AlignedRenderer implements RecordRenderer {
     if (signature !== this.signature || this.widths.length === 0) {
       this.signature = signature;
       this.shown = this.only ?? this.fitting(record.fields().map(([name]) => name));
-      const titles = [...FIXED_TITLES, ...this.shown.map(fieldTitle)];
+      const titles = [...FIXED_TITLES, ...this.shown.map((name) => esc(fieldTitle(name)))];
       this.widths = titles.map((title, i) => Math.max(title.length, i < FIXED_WIDTHS.length ? FIXED_WIDTHS[i] : MIN_FIELD_WIDTH));
       const line = this.line(titles);
       text += this.color ? BOLD + line + RESET + '\n' : line + '\n';
     }
-    const cells = [localTime(record.time), record.event, record.client, record.server];
-    for (const [name, value] of shownFields(record, this.shown)) cells.push(readableValue(name, value));
+    const cells = [localTime(record.time), esc(record.event), esc(record.client), esc(record.server)];
+    for (const [name, value] of shownFields(record, this.shown)) cells.push(esc(readableValue(name, value)));
     // Columns only grow: a wide value widens its column for the lines after it.
     return text + this.line(cells) + '\n';
   }
@@ -127,7 +129,7 @@ export class AlignedRenderer implements RecordRenderer {
       keep.add(name);
     }
     const hidden = names.filter((name) => !keep.has(name));
-    if (hidden.length > 0) this.onHidden(hidden);
+    if (hidden.length > 0) this.onHidden(hidden.map(esc));
     return names.filter((name) => keep.has(name));
   }
 

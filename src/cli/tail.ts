@@ -11,6 +11,7 @@ import {
   usageErrors,
   UsageError,
 } from './args.js';
+import { escapeControls } from './escape.js';
 import { LogFollower } from './follow.js';
 import { LogLineParser, type LogRecord } from './log-record.js';
 import type { Output } from './output.js';
@@ -162,7 +163,7 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
       parser.startFile();
     },
     notice(message) {
-      err.write(`tcpinfo tail: ${message}\n`);
+      err.write(`tcpinfo tail: ${escapeControls(message)}\n`);
     },
   });
 

@@ -12,6 +12,7 @@ import { EVENT_NAMES, type EventName, type TcpinfoOptions, type TcpinfoOptionsIn
 import { attach, attachFromRequest, holdLogFile, loggerOf, type TcpinfoHandle, type TcpinfoStats } from '../hooks/attach.js';
 import type { LogWriter } from '../logger/writer.js';
 import { releaseWriter } from '../logger/writer-registry.js';
+import { loadPromClient } from '../metrics/tcp-metrics.js';
 
 /** Options as the integrations take them: an options string, an object, or options parseOptions returned. */
 export type IntegrationOptions = string | TcpinfoOptionsInput | TcpinfoOptions;
@@ -31,9 +32,14 @@ export class ServerLoggers {
   private readonly file: LogWriter | null;
   private closing: Promise<void> | null = null;
 
-  /** Throws TcpinfoConfigError for bad options, and an Error for a log file that cannot be opened. */
+  /**
+   * Throws TcpinfoConfigError for bad options, and an Error for a log file that cannot be opened or
+   * --metrics without prom-client installed.
+   */
   constructor(options: IntegrationOptions | undefined) {
     this.options = parseOptions(options as string | TcpinfoOptionsInput | undefined);
+    // Here, not at the first server met (in the middle of the app's start, where it could only warn).
+    if (this.options.metrics) loadPromClient();
     this.file = holdLogFile(this.options);
   }
 

@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import os from 'node:os';
 import { TcpinfoConfigError } from '../config/options.js';
+import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
 import { ignore } from './fs-async.js';
 import { pruneRolled } from './retention.js';
 import { failedWriting, LiveFile, LOG_FILE_MODE } from './rolling-file.js';
@@ -197,7 +198,6 @@ export class LogWriter extends EventEmitter {
   /** The file is closed; nothing more happens. */
   private finished = false;
   private idleWaiters: Array<() => void> = [];
-  private readonly onExit = (): void => this.flushSync();
 
   constructor(options: LogWriterOptions) {
     super();
@@ -226,7 +226,7 @@ export class LogWriter extends EventEmitter {
     }
     this.rollBySize = (options.rollingEnabled & 2) !== 0;
     if ((options.rollingEnabled & 1) !== 0 && this.live.regular) this.armRollTimer();
-    process.on('exit', this.onExit);
+    watchProcessEnd(this);
   }
 
   /** Queue one line (with its newline). False when it was dropped: queue full, or writer closed. */
@@ -699,7 +699,7 @@ export class LogWriter extends EventEmitter {
     this.finished = true;
     for (const timer of [this.flushTimer, this.rollTimer, this.retryTimer]) if (timer !== null) clearTimeout(timer);
     this.flushTimer = this.rollTimer = this.retryTimer = null;
-    process.removeListener('exit', this.onExit);
+    unwatchProcessEnd(this);
     await this.live.close();
   }
 

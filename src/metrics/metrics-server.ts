@@ -13,6 +13,13 @@ interface Shared {
 
 /** One /metrics server per host:port in the process: servers and integrations sharing a port share it. */
 const shared = new Map<string, Shared>();
+/** The /metrics servers started here: never logged or measured themselves (the preload skips them). */
+const ownServers = new WeakSet<http.Server>();
+
+/** True for a /metrics server of this module. */
+export function isMetricsServer(server: http.Server): boolean {
+  return ownServers.has(server);
+}
 
 /**
  * The /metrics server for `host:port`, started by its first user (port 0: a new one each time). The
@@ -59,6 +66,8 @@ function serveMetrics(registry: Registry, port: number, host: string, onError: (
     );
   });
   server.on('error', onError);
+  // Known as ours before listen(), where the preload meets every server.
+  ownServers.add(server);
   server.listen(port, host);
   // The app decides when the process ends, not its metrics endpoint.
   server.unref();

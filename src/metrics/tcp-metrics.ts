@@ -55,7 +55,8 @@ interface MetricSet {
 /** One set of metrics per registry: several servers (and attaches) share it, told apart by `server`. */
 const setsByRegistry = new WeakMap<object, MetricSet>();
 
-function loadPromClient(): PromClient {
+/** prom-client, as the app has it; throws an Error saying how to install it when it is missing. */
+export function loadPromClient(): PromClient {
   try {
     // Resolved from here, which in an app is the app's own prom-client: the same default registry.
     return createRequire(import.meta.url)('prom-client') as PromClient;

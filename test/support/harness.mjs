@@ -207,3 +207,45 @@ export async function runServerProcess(t, { cwd, command = process.execPath, arg
   const exit = await exited;
   return { ...exit, stdout, stderr, responses };
 }
+
+/**
+ * A fresh app directory (scratchApp, linking `modules`) holding `files` ({ name: source }).
+ */
+export function appDir(t, files, { modules = [] } = {}) {
+  const dir = scratchApp(t, modules);
+  for (const [name, source] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), source);
+  return dir;
+}
+
+/**
+ * Runs `command args` in `dir` (default: node), killed after `timeoutMs`. `ready` resolves with the first
+ * line of its stdout that starts with `{` (parsed), or with { exit } when it ends before printing one;
+ * `exited` with { code, signal, stdout, stderr }.
+ */
+export function startApp(t, dir, args, { env = {}, command = process.execPath, timeoutMs = 10_000 } = {}) {
+  const child = spawn(command, args, { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+    clearTimeout(timer);
+    // The pipes may still hold the last output: wait for them to end.
+    let open = 2;
+    const done = () => --open === 0 && resolve({ code, signal, stdout, stderr });
+    child.stdout.once('end', done);
+    child.stderr.once('end', done);
+    if (child.stdout.readableEnded) done();
+    if (child.stderr.readableEnded) done();
+  }));
+  t.after(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  const ready = new Promise((resolve) => {
+    child.stdout.on('data', () => {
+      const line = stdout.split('\n').find((l) => l.startsWith('{') && l.endsWith('}'));
+      if (line !== undefined) resolve(JSON.parse(line));
+    });
+    exited.then((exit) => resolve({ exit }));
+  });
+  return { child, ready, exited };
+}

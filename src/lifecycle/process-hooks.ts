@@ -1,0 +1,120 @@
+/**
+ * The end of the process, for every log writer in it (and so for the preload, whose file is one): one
+ * listener each for 'exit', 'beforeExit', SIGINT and SIGTERM, added when the first writer opens and
+ * removed when the last one closes, however many files the process writes.
+ *
+ *   'beforeExit'       the loop ran dry: every writer writes out its queue (asynchronously, as it writes)
+ *   'exit'             what is still queued goes out synchronously (best effort: nothing async runs now)
+ *   SIGINT / SIGTERM   the app has no listener of its own for it: every writer writes out its queue
+ *                      (at most ~1 s), then the process dies of the signal, as it would have without
+ *                      us (the handler removed, the signal raised again). As PID 1 (a container's
+ *                      entry point) a signal raised by the process itself is ignored by the kernel, so
+ *                      it exits with 128 + the signal's number, the status a shell reports for it.
+ *                      The app has a listener: the signal is the app's to handle (it exits when it
+ *                      chooses, and 'exit' writes the queue out).
+ *
+ * One handler for all writers, not one each: each would see the others as "the app's listener", and
+ * none would end the process. Handlers of another copy of this module (two versions of the package in
+ * one app) are told from the app's by a mark, so they do not take each other for the app either.
+ *
+ * Nothing here knows what a writer is; it only calls the two methods of ProcessEndTask.
+ */
+import { constants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+
+/** What the process's end needs from a writer. */
+export interface ProcessEndTask {
+  /** Write out everything queued; resolves when done, or when a fault holds the lines up. */
+  flush(): Promise<void>;
+  /** At exit: write out what is queued, synchronously. Never throws. */
+  flushSync(): void;
+}
+
+type HandledSignal = 'SIGINT' | 'SIGTERM';
+
+const SIGNALS: readonly HandledSignal[] = ['SIGINT', 'SIGTERM'];
+/** Longest a signal waits for the queues to be written out before the process dies of it anyway. */
+export const SIGNAL_FLUSH_MS = 1000;
+/** Marks the listeners of this module (any copy of it), so they are never taken for the app's. */
+const kOwn = Symbol.for('tcpinfo.processHook');
+
+const tasks = new Set<ProcessEndTask>();
+/** The signal being handled: further ones wait for it (the queue is written out within SIGNAL_FLUSH_MS). */
+let handling: HandledSignal | null = null;
+
+function mark<T extends (...args: never[]) => void>(fn: T): T {
+  return Object.assign(fn, { [kOwn]: true });
+}
+
+const onExit = mark((): void => {
+  for (const task of tasks) {
+    try {
+      task.flushSync();
+    } catch {
+      // Best effort: the process is ending; the writer counts what it could not write.
+    }
+  }
+});
+
+const onBeforeExit = mark((): void => {
+  for (const task of tasks) task.flush().catch(ignore);
+});
+
+const signalHandlers = new Map<HandledSignal, () => void>(SIGNALS.map((signal) => [signal, mark(() => onSignal(signal))]));
+
+function ignore(): void {}
+
+/** True when someone other than us (the app, a framework) listens for the signal. */
+function appListens(signal: HandledSignal): boolean {
+  return process.listeners(signal).some((listener) => !(kOwn in listener));
+}
+
+function onSignal(signal: HandledSignal): void {
+  if (handling !== null || appListens(signal)) return;
+  handling = signal;
+  let timer: NodeJS.Timeout | undefined;
+  // Not unref'd: it keeps the process alive until the queues are out or the time is up.
+  const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, SIGNAL_FLUSH_MS)));
+  const flushed = Promise.all([...tasks].map((task) => task.flush().catch(ignore)));
+  void Promise.race([flushed, timeUp]).then(() => {
+    clearTimeout(timer);
+    // Lines queued while the flush ran (a request still being served).
+    onExit();
+    dieOf(signal);
+  });
+}
+
+/** End the process as `signal` would have ended it without us. */
+function dieOf(signal: HandledSignal): void {
+  handling = null;
+  process.removeListener(signal, signalHandlers.get(signal)!);
+  // A listener the app added meanwhile: the signal is its call now, as it would have been.
+  if (appListens(signal)) return;
+  const status = 128 + constants.signals[signal];
+  if (process.pid === 1) {
+    // The kernel ignores a signal PID 1 sends itself when it has no handler for it.
+    process.exit(status);
+  }
+  process.kill(process.pid, signal);
+}
+
+/** Start serving `task` at the process's end; the first task adds the process listeners. */
+export function watchProcessEnd(task: ProcessEndTask): void {
+  if (tasks.has(task)) return;
+  tasks.add(task);
+  if (tasks.size > 1) return;
+  process.on('exit', onExit);
+  process.on('beforeExit', onBeforeExit);
+  // Signals reach only the main thread; a worker's writers are written out at the worker's exit.
+  if (!isMainThread) return;
+  for (const [signal, handler] of signalHandlers) if (!process.listeners(signal).includes(handler)) process.on(signal, handler);
+}
+
+/** Stop serving `task`; the last one removes the process listeners. */
+export function unwatchProcessEnd(task: ProcessEndTask): void {
+  if (!tasks.delete(task) || tasks.size > 0) return;
+  process.removeListener('exit', onExit);
+  process.removeListener('beforeExit', onBeforeExit);
+  // A signal being handled keeps its handler until the process dies of it.
+  for (const [signal, handler] of signalHandlers) if (signal !== handling) process.removeListener(signal, handler);
+}
