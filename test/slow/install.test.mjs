@@ -159,7 +159,7 @@ describe('install as users get it', { timeout: 2 * NPM_TIMEOUT_MS }, () => {
     const [esm, cjs, cli] = await Promise.all([
       run(process.execPath, ['app.mjs'], app, 10_000),
       run(process.execPath, ['app.cjs'], app, 10_000),
-      run('npx', ['--no', 'tcpinfo', '--version'], app, 30_000),
+      run('npx', ['--no', '--', 'tcpinfo', '--version'], app, 30_000),
     ]);
     assert.deepEqual(JSON.parse(esm.stdout), ESM_EXPECTED);
     assert.equal(esm.stderr, '');
