@@ -18,8 +18,9 @@ const NPM_TIMEOUT_MS = 240_000;
 // The environment of `npm run test:slow` carries npm_* variables (npm_config_local_prefix among them) that
 // would make the npm run here act on this checkout: the children get the environment without them.
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
-// npm's own extras off: no audit or funding report, no update notice (none of them about this package).
-const NPM_QUIET = ['--no-audit', '--no-fund', '--no-update-notifier'];
+// npm's own extras off: no audit or funding report, no update notice (none of them about this package);
+// packages from npm's cache when it has them (--prefer-offline reaches the git clone's install too).
+const NPM_QUIET = ['--no-audit', '--no-fund', '--no-update-notifier', '--prefer-offline'];
 
 function run(file, args, cwd, timeout = NPM_TIMEOUT_MS) {
   return execFileP(file, args, { cwd, env: ENV, timeout, maxBuffer: 16 << 20 });
