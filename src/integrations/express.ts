@@ -54,5 +54,13 @@ export function tcpinfo(options?: IntegrationOptions): TcpinfoMiddleware {
   });
 }
 
+// CommonJS: require('tcpinfo/express') returns the function itself (Node >= 20.19 reads the
+// 'module.exports' export name). CommonJS compiled by TypeScript reads .default or .tcpinfo of what
+// require() returns, so the function carries both. @internal keeps the string export name out of the
+// .d.ts, which TypeScript before 5.6 cannot parse.
+Object.defineProperties(tcpinfo, { default: { value: tcpinfo }, tcpinfo: { value: tcpinfo } });
+/** @internal */
+export { tcpinfo as 'module.exports' };
+
 export default tcpinfo;
 export type { IntegrationOptions as TcpinfoMiddlewareOptions };

@@ -47,4 +47,11 @@ const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: Fastify
 /** The Fastify plugin; hooks for the whole app (fastify-plugin: not encapsulated). */
 export const tcpinfo = fp(plugin, { name: 'tcpinfo', fastify: '5.x' });
 
+// CommonJS: require('tcpinfo/fastify') returns the plugin itself (Node >= 20.19 reads the
+// 'module.exports' export name); fastify-plugin gives it .default and .tcpinfo, which CommonJS
+// compiled by TypeScript reads. @internal keeps the string export name out of the .d.ts, which
+// TypeScript before 5.6 cannot parse.
+/** @internal */
+export { tcpinfo as 'module.exports' };
+
 export default tcpinfo;

@@ -27,6 +27,21 @@ export function tempDir(_t, prefix = 'tcpinfo-') {
   return dir;
 }
 
+/** The repository's root (the package as installed: package.json, dist/). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * A fresh temp dir where `tcpinfo` resolves as an installed package would (node_modules/tcpinfo, a
+ * symlink to this checkout), and so do `packages` (symlinks to this checkout's node_modules).
+ */
+export function consumerDir(t, prefix = 'tcpinfo-consumer-', packages = []) {
+  const dir = tempDir(t, prefix);
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(PACKAGE_ROOT, path.join(dir, 'node_modules', 'tcpinfo'), 'dir');
+  for (const name of packages) fs.symlinkSync(path.join(PACKAGE_ROOT, 'node_modules', name), path.join(dir, 'node_modules', name), 'dir');
+  return dir;
+}
+
 /** Listen on port 0 of `host`; resolves with the port. Closes the server (and its connections) after the test. */
 export async function listen(t, server, host = '127.0.0.1') {
   await new Promise((resolve, reject) => {
