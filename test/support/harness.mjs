@@ -264,3 +264,78 @@ export function startApp(t, dir, args, { env = {}, command = process.execPath, t
   });
   return { child, ready, exited };
 }
+
+/**
+ * The fenced code block after each `<!-- tested: NAME -->` of `text` (a docs page), by name, with its
+ * language: the snippets a test runs as the page shows them, so page and test cannot drift apart.
+ */
+export function testedBlocks(text) {
+  const blocks = {};
+  for (const m of text.matchAll(/<!-- tested: ([\w.-]+) -->\s*\n```(\w*)\n([\s\S]*?)\n```/g)) blocks[m[1]] = { lang: m[2], code: `${m[3]}\n` };
+  return blocks;
+}
+
+/** Where `command` is on PATH (or in /usr/sbin, /sbin, where daemons live), or null. */
+export function findCommand(command) {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    const file = path.join(dir, command);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return file;
+    } catch {}
+  }
+  return null;
+}
+
+/**
+ * A system tool a slow test runs (Debian package `pkg`): its path; or, where it is missing and could not be
+ * installed here (not root, or no apt-get), the test is skipped with a message. As root with apt-get (as on
+ * CI, whose .ci/run installs it) a missing tool is a failure, never a silent skip.
+ */
+export function requireTool(t, command, pkg) {
+  const file = findCommand(command);
+  if (file !== null) return file;
+  const canInstall = process.getuid?.() === 0 && findCommand('apt-get') !== null;
+  if (!canInstall) {
+    t.skip(`${command} is not installed and cannot be installed here (needs root and apt-get): apt-get install ${pkg}`);
+    return null;
+  }
+  throw new Error(`${command} is not installed: apt-get install -y ${pkg} (.ci/run does this on CI)`);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago, for a program that must be told its port. */
+export async function freePort() {
+  const net = await import('node:net');
+  const probe = net.createServer();
+  await new Promise((resolve, reject) => probe.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Runs a daemon in the foreground for the length of the test: `spawn(file, args)` with its output kept
+ * (`output()`, for failure messages). After the test: SIGTERM, then SIGKILL if it is still there after 5 s.
+ */
+export function runDaemon(t, file, args, options = {}) {
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let output = '';
+  const keep = (c) => {
+    output += c;
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  t.after(async () => {
+    if (!running()) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
+  return { child, exited, running, output: () => output };
+}

@@ -1,0 +1,169 @@
+// The real Prometheus scrapes --metrics-port, and every PromQL query of docs/metrics.md answers plausibly.
+// The scrape job and the queries are taken out of docs/metrics.md (its `<!-- tested: NAME -->` blocks) as
+// they stand: the page shows what ran here.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { test } from 'node:test';
+import { attach } from '../../dist/index.js';
+import { freePort, listen, requireTool, ROOT, runDaemon, tempDir, testedBlocks, waitFor } from '../support/harness.mjs';
+
+const DOC = fs.readFileSync(path.join(ROOT, 'docs', 'metrics.md'), 'utf8');
+const blocks = testedBlocks(DOC);
+/** Keep-alive clients (each holds one connection), and clients opening a new connection per request. */
+const KEEP_ALIVE_CLIENTS = 3;
+const CLOSE_CLIENTS = 2;
+const BODY_BYTES = 4000;
+/** The queries' range, made to fit a test of seconds: `rate(x[5m])` divides by 5 minutes, whatever the data. */
+const RANGE = '[5s]';
+const SCRAPE_INTERVAL = '1s';
+
+/**
+ * What each documented query must give, per series (one per `server`). A query on the page with no check
+ * here fails the test, and so does a check whose query left the page.
+ */
+const CHECKS = {
+  'connections-opened-per-second': (v) => v > 0,
+  // Keep-alive connections stay open; a Connection: close one may be between its ssn_start and ssn_close.
+  'connections-open': (v) => Number.isInteger(v) && v >= 0 && v <= KEEP_ALIVE_CLIENTS + CLOSE_CLIENTS,
+  'bytes-sent-per-second': (v) => v > 1000,
+  'retransmitted-ratio': (v) => v >= 0 && v <= 1,
+  // Loopback: tens of microseconds, a few ms on a busy machine; the estimate is within a bucket (0..10 ms).
+  'rtt-p99': (v) => v > 0 && v <= 100_000,
+};
+
+/** GET a Prometheus API path; its `data`. */
+async function api(port, pathAndQuery) {
+  const res = await fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { signal: AbortSignal.timeout(5000) });
+  const body = await res.json();
+  assert.equal(body.status, 'success', `${pathAndQuery}: ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+async function query(port, promql) {
+  const data = await api(port, `/api/v1/query?query=${encodeURIComponent(promql)}`);
+  assert.equal(data.resultType, 'vector', promql);
+  return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
+}
+
+/**
+ * Real clients until `stop()`: keep-alive ones on their own connection each, and ones that open a
+ * connection per request; each waits a little between requests. Bounded in requests and in time.
+ */
+function load(port) {
+  let stopped = false;
+  /** When each request ended, and whether it had a connection of its own (at most 100_000 each). */
+  const ends = [];
+  let failure = null;
+  const deadline = Date.now() + 45_000;
+  const client = async (agent, headers) => {
+    for (let i = 0; i < 100_000 && !stopped && failure === null && Date.now() < deadline; i++) {
+      await new Promise((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port, path: `/${i}`, agent, headers }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.setTimeout(5000, () => req.destroy(new Error('request timed out')));
+      }).catch((err) => (failure ??= err));
+      if (ends.length < 100_000) ends.push({ at: Date.now(), newConnection: agent === false });
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const agents = Array.from({ length: KEEP_ALIVE_CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const done = Promise.all([
+    ...agents.map((agent) => client(agent, {})),
+    ...Array.from({ length: CLOSE_CLIENTS }, () => client(false, { connection: 'close' })),
+  ]);
+  return {
+    requests: () => ends.length,
+    failure: () => failure,
+    /** Requests, and new connections, per second over the last `seconds`. */
+    perSecond(seconds) {
+      const recent = ends.filter((e) => e.at >= Date.now() - seconds * 1000);
+      return { requestsPerSecond: recent.length / seconds, connectionsPerSecond: recent.filter((e) => e.newConnection).length / seconds };
+    },
+    async stop() {
+      stopped = true;
+      await done;
+      for (const agent of agents) agent.destroy();
+    },
+  };
+}
+
+test('docs/metrics.md marks the scrape job and a check for each of its queries', () => {
+  assert.equal(blocks['prometheus.yml']?.lang, 'yaml', 'a <!-- tested: prometheus.yml --> yaml block');
+  const queries = Object.keys(blocks).filter((name) => blocks[name].lang === 'promql');
+  assert.deepEqual(queries.sort(), Object.keys(CHECKS).sort(), 'each documented query has its check, and each check its query');
+});
+
+test('Prometheus scrapes --metrics-port under load; every query of docs/metrics.md answers plausibly', { timeout: 60_000 }, async (t) => {
+  const prometheus = requireTool(t, 'prometheus', 'prometheus');
+  if (prometheus === null) return;
+  const dir = tempDir(t, 'tcpinfo-prom-');
+  const server = http.createServer((req, res) => {
+    res.setHeader('content-type', 'text/plain');
+    res.end('y'.repeat(BODY_BYTES));
+  });
+  const handle = attach(server, `--log-file=${path.join(dir, 'tcpinfo.log')} --metrics --metrics-port=0 --update-period=1`);
+  t.after(() => handle.close());
+  const port = await listen(t, server);
+  await waitFor(() => handle.metricsServer.address() !== null, 5000, 'the /metrics server listening');
+  const metricsPort = handle.metricsServer.address().port;
+
+  const traffic = load(port);
+  try {
+    await scrapeAndQuery(t, { prometheus, dir, port, metricsPort, traffic });
+  } finally {
+    await traffic.stop();
+  }
+  assert.equal(traffic.failure(), null, 'every request answered');
+});
+
+async function scrapeAndQuery(t, { prometheus, dir, port, metricsPort, traffic }) {
+  // The page's scrape job as it stands, with the test server's port and a 1 s interval.
+  assert.ok(blocks['prometheus.yml'], 'docs/metrics.md has a <!-- tested: prometheus.yml --> block');
+  const job = blocks['prometheus.yml'].code;
+  const jobName = /job_name:\s*(\S+)/.exec(job)?.[1];
+  assert.ok(jobName, 'the scrape job names its job');
+  const config = job.replace(/targets: \['127\.0\.0\.1:9464'\]/, `targets: ['127.0.0.1:${metricsPort}']`).replace(/scrape_interval: \S+/, `scrape_interval: ${SCRAPE_INTERVAL}`);
+  assert.match(config, new RegExp(`127\\.0\\.0\\.1:${metricsPort}`), 'the target was put in');
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
+
+  const promPort = await freePort();
+  const prom = runDaemon(t, prometheus, [
+    `--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${promPort}`,
+  ]);
+  const alive = () => assert.ok(prom.running(), `prometheus exited:\n${prom.output()}`);
+  await waitFor(async () => {
+    alive();
+    return fetch(`http://127.0.0.1:${promPort}/-/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
+  }, 20_000, 'Prometheus ready');
+
+  // Scrapes of the target, all up: two at least, and as many as the queries' range holds.
+  const scrapes = `count_over_time(up{job="${jobName}"}[5m])`;
+  await waitFor(async () => {
+    alive();
+    const [r] = await query(promPort, scrapes);
+    return r !== undefined && r.value >= 6;
+  }, 20_000, 'six scrapes');
+  const [up] = await query(promPort, `min_over_time(up{job="${jobName}"}[5m])`);
+  assert.equal(up.value, 1, `every scrape succeeded:\n${JSON.stringify(await api(promPort, '/api/v1/targets'))}`);
+
+  const label = `127.0.0.1:${port}`;
+  const results = {};
+  const clients = traffic.perSecond(Number.parseInt(RANGE.slice(1), 10));
+  for (const [name, check] of Object.entries(CHECKS)) {
+    // As the page has it, with the 5-minute range made RANGE (and nothing else changed).
+    const promql = blocks[name].code.trim().replaceAll('[5m]', RANGE);
+    const series = await query(promPort, promql);
+    results[name] = series.map((s) => s.value);
+    assert.equal(series.length, 1, `${name}: one series, for the one server: ${promql}\n${JSON.stringify(series)}`);
+    assert.deepEqual(series[0].labels, { server: label }, `${name}: by server`);
+    assert.ok(check(series[0].value, clients), `${name} = ${series[0].value}: not plausible (clients: ${JSON.stringify(clients)})\n${promql}`);
+  }
+  t.diagnostic(`${traffic.requests()} requests; clients ${JSON.stringify(clients)}; ${JSON.stringify(results)}`);
+}
