@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseOptions, splitWords, TcpinfoConfigError } from './options.js';
+import { TcpinfoConfigError } from '../errors.js';
+import { parseOptions } from './options.js';
+import { splitWords } from './options-string.js';
 import type { TcpinfoOptions } from './types.js';
 
 /** First words that load this plugin, by their last path component. */
