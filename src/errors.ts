@@ -1,7 +1,46 @@
 /**
- * The errors tcpinfo throws at a user. A configuration with problems is one TcpinfoConfigError listing
- * every problem found, so a user fixes it in one pass instead of one error per start.
+ * Every code tcpinfo gives a user, in one place: the `code` of each error it throws, and of each warning
+ * (process.emitWarning and a handle's 'warning' event). docs/api.md lists the same (test/codes.test.mjs).
+ * A configuration with problems is one TcpinfoConfigError listing them all, to be fixed in one pass.
  */
+
+/** Errors thrown at start-up (from attach, the middleware, the Fastify plugin, parseOptions, the preload). */
+export const ERROR_CODES = {
+  ERR_TCPINFO_CONFIG: 'options or a plugin.config a user got wrong: a TcpinfoConfigError, whose `problems` name each option, value and what is allowed',
+  ERR_TCPINFO_LOG_OPEN: 'the log file cannot be opened for appending (a missing directory, no permission, a read-only file system)',
+  ERR_TCPINFO_LOG_FILE_CONFLICT: 'the log file is already written in this process with other columns, rolling settings or mode',
+  ERR_TCPINFO_PROM_CLIENT_MISSING: '--metrics is on and prom-client cannot be loaded',
+  ERR_TCPINFO_INVALID_ARGUMENT: 'a function was given an argument of the wrong type (a TypeError): attach() without a server, options neither a string nor an object',
+  ERR_TCPINFO_HTTP2_UNSUPPORTED: 'the Fastify plugin was registered on an HTTP/2 server',
+} as const;
+
+/** Warnings: something worth knowing that does not stop the app. Faults are reported once, until cleared. */
+export const WARNING_CODES = {
+  TCPINFO_NOTICE: 'an option was adjusted or has no effect (an interval raised to a divisor of 86400, rolling options with --log-file=stdout)',
+  TCPINFO_UNSUPPORTED: 'TCP_INFO cannot be read on this system; nothing is logged',
+  TCPINFO_LOG_OPEN_FAILED: 'the log file cannot be opened while running (or at start-up, for a fault such as no inode); lines wait in the queue',
+  TCPINFO_WRITE_FAILED: 'writing the log failed or stalled (disk full, EIO, EPIPE, a reader that does not read); lines wait in the queue',
+  TCPINFO_ROLL_FAILED: 'rolling the log file failed; lines still go to the live file and the roll is tried again',
+  TCPINFO_QUEUE_FULL: 'the queue of lines waiting for the disk is full; further lines are dropped and counted',
+  TCPINFO_RETENTION_FAILED: 'removing old rolled files (--rolling-max-count) failed; tried again after the next roll',
+  TCPINFO_METRICS_SERVER: 'the --metrics-port server failed (for example, the port is taken)',
+  TCPINFO_ALREADY_LOGGED: 'the preload, the middleware or the Fastify plugin found a server already logged to the same file with other options; the first options stay',
+  TCPINFO_ATTACH_FAILED: 'the preload, the middleware or the Fastify plugin could not log a server; the app goes on without its lines',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type WarningCode = keyof typeof WARNING_CODES;
+
+/** `err` with its `code`, the way to tell tcpinfo's errors apart (the message is for people and may change). */
+export function withCode<E extends Error, C extends ErrorCode>(err: E, code: C): E & { readonly code: C } {
+  return Object.assign(err, { code });
+}
+
+/** An error tcpinfo threw at a user (one with a code of ERROR_CODES), as opposed to a bug or another module's. */
+export function isTcpinfoError(err: unknown): err is Error & { code: ErrorCode } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
 
 /** One thing wrong with a configuration. */
 export interface ConfigProblem {
@@ -19,7 +58,7 @@ export interface ConfigProblem {
 
 /** Thrown for a configuration a user got wrong; `problems` lists everything wrong with it, not just the first. */
 export class TcpinfoConfigError extends Error {
-  readonly code = 'ERR_TCPINFO_CONFIG';
+  readonly code = 'ERR_TCPINFO_CONFIG' satisfies ErrorCode;
   readonly problems: ConfigProblem[];
 
   constructor(problems: ConfigProblem[], options?: ErrorOptions) {

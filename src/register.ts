@@ -21,6 +21,7 @@ import { describeLogging } from './config/describe.js';
 import { parseOptions, TcpinfoConfigError } from './config/options.js';
 import { loadConfig } from './config/plugin-config.js';
 import type { TcpinfoOptions } from './config/types.js';
+import { isTcpinfoError } from './errors.js';
 import { ServerLoggers } from './integrations/server-loggers.js';
 import { isMetricsServer } from './metrics/metrics-server.js';
 
@@ -49,7 +50,7 @@ function start(): void {
   try {
     loggers = new ServerLoggers(optionsFromEnvironment(process.env));
   } catch (err) {
-    if (!(err instanceof TcpinfoConfigError) && !(err instanceof Error && err.message.startsWith('tcpinfo:'))) throw err;
+    if (!isTcpinfoError(err)) throw err;
     const from = ['TCPINFO_OPTIONS', 'TCPINFO_CONFIG'].filter((name) => process.env[name]).join(' and ') || 'the defaults';
     process.stderr.write(`${err.message}\ntcpinfo/register: the app was not started (configuration from ${from})\n`);
     process.exit(1);

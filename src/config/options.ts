@@ -6,7 +6,7 @@
  *
  * Every problem found on the way is collected, and all of them are thrown together as one TcpinfoConfigError.
  */
-import { TcpinfoConfigError, type ConfigProblem } from '../errors.js';
+import { TcpinfoConfigError, withCode, type ConfigProblem } from '../errors.js';
 import { stdioName } from '../logger/stream-sink.js';
 import { InvalidValue, type OptionSpec, type OptionValues } from './option-spec.js';
 import { OPTION_SPECS } from './option-table.js';
@@ -88,7 +88,7 @@ export function parseOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptio
   if (input === undefined || input === null) texts = new Map();
   else if (typeof input === 'string') texts = readOptionsString(input, problems);
   else if (typeof input === 'object' && !Array.isArray(input)) texts = readOptionsObject(input, problems);
-  else throw new TypeError(`tcpinfo: options must be an options string or an object, not ${showAny(input)}`);
+  else throw withCode(new TypeError(`tcpinfo: options must be an options string or an object, not ${showAny(input)}`), 'ERR_TCPINFO_INVALID_ARGUMENT');
   const registry = typeof input === 'object' && input !== null && isRegistry((input as { metrics?: unknown }).metrics)
     ? ((input as { metrics: object }).metrics)
     : undefined;

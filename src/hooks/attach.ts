@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import seedrandom from 'seedrandom';
 import { parseOptions } from '../config/options.js';
 import { EVENT_NAMES, type EventName, type TcpinfoOptions, type TcpinfoOptionsInput } from '../config/types.js';
+import { withCode } from '../errors.js';
 import { createLineFormatter, type LineFormatter } from '../logger/line-format.js';
 import { acquireMetricsServer, releaseMetricsServer } from '../metrics/metrics-server.js';
 import { TcpMetrics } from '../metrics/tcp-metrics.js';
@@ -188,7 +189,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private reportMetricsServerError(err: Error): void {
     const message = `tcpinfo: the /metrics server on ${this.options.metricsHost}:${this.options.metricsPort} failed: ${err.message}`;
     process.emitWarning(message, { code: 'TCPINFO_METRICS_SERVER' });
-    this.emit('warning', Object.assign(new Error(message), { cause: err }));
+    this.emit('warning', Object.assign(new Error(message), { cause: err, code: 'TCPINFO_METRICS_SERVER' }));
   }
 
   stats(): TcpinfoStats {
@@ -214,7 +215,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
  */
 export function attach(server: Server, options?: string | TcpinfoOptionsInput | TcpinfoOptions): TcpinfoHandle {
   if (server === null || typeof server !== 'object' || typeof (server as Server).prependListener !== 'function') {
-    throw new TypeError('tcpinfo: attach(server, options): server must be an http.Server or https.Server');
+    throw withCode(new TypeError('tcpinfo: attach(server, options): server must be an http.Server or https.Server'), 'ERR_TCPINFO_INVALID_ARGUMENT');
   }
   return new TcpinfoLogger(server, parseOptions(options as string | TcpinfoOptionsInput));
 }

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Server } from 'node:http';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
+import { withCode } from '../errors.js';
 import { ServerLoggers } from './server-loggers.js';
 
 export interface TcpinfoPluginOptions {
@@ -30,13 +31,13 @@ const FASTIFY_KEYS = new Set(['options', 'prefix', 'logLevel', 'logSerializers']
 const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: FastifyInstance, pluginOptions: TcpinfoPluginOptions) => {
   const stray = Object.keys(pluginOptions ?? {}).filter((key) => !FASTIFY_KEYS.has(key));
   if (stray.length > 0) {
-    throw new TypeError(
+    throw withCode(new TypeError(
       `tcpinfo: fastify.register(tcpinfo, { ${stray.join(', ')} }): tcpinfo's options go under "options", ` +
         `e.g. fastify.register(tcpinfo, { options: { ${stray[0]}: ... } })`,
-    );
+    ), 'ERR_TCPINFO_INVALID_ARGUMENT');
   }
   if (fastify.initialConfig.http2 === true) {
-    throw new Error('tcpinfo: HTTP/2 servers are not supported (one TCP connection carries many streams); use HTTP/1.1');
+    throw withCode(new Error('tcpinfo: HTTP/2 servers are not supported (one TCP connection carries many streams); use HTTP/1.1'), 'ERR_TCPINFO_HTTP2_UNSUPPORTED');
   }
   const loggers = new ServerLoggers(pluginOptions?.options);
   // fastify.server is not listening yet: every connection comes through its 'connection' event.

@@ -3,6 +3,7 @@
  * so its lines never interleave mid-line and only one roller renames it. Different files, different writers.
  */
 import type { TcpinfoOptions } from '../config/types.js';
+import { withCode } from '../errors.js';
 import { LogWriter } from './writer.js';
 
 interface Entry {
@@ -29,10 +30,10 @@ export function acquireWriter(options: TcpinfoOptions, header: string): LogWrite
   const entry = writers.get(options.logFile);
   if (entry !== undefined) {
     if (entry.signature !== signature) {
-      throw new Error(
+      throw withCode(new Error(
         `tcpinfo: --log-file=${options.logFile} is already being written in this process with other columns ` +
           '(--log-level, --fields, --format, --log-url), rolling settings or --log-file-mode; give each configuration its own --log-file',
-      );
+      ), 'ERR_TCPINFO_LOG_FILE_CONFLICT');
     }
     entry.users++;
     return entry.writer;

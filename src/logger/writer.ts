@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import os from 'node:os';
-import { TcpinfoConfigError } from '../config/options.js';
+import { TcpinfoConfigError, withCode } from '../errors.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
 import { ignore } from './fs-async.js';
 import { pruneRolled } from './retention.js';
@@ -742,7 +742,7 @@ function startupError(file: string, err: unknown): Error {
       { cause: err },
     );
   }
-  return new Error(`tcpinfo: --log-file=${file}: cannot open for appending (${e.code ?? e.message})`, { cause: err });
+  return withCode(new Error(`tcpinfo: --log-file=${file}: cannot open for appending (${e.code ?? e.message})`, { cause: err }), 'ERR_TCPINFO_LOG_OPEN');
 }
 
 function isSymlink(file: string): boolean {

@@ -16,6 +16,7 @@ import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TcpinfoOptions } from '../config/types.js';
+import { withCode } from '../errors.js';
 import { decodeField, fieldSpec } from '../tcpinfo/layout.js';
 import { rawInfo, readRawForEvent } from '../tcpinfo/read.js';
 import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type EventConsumer } from '../hooks/server-events.js';
@@ -61,7 +62,7 @@ export function loadPromClient(): PromClient {
     // Resolved from here, which in an app is the app's own prom-client: the same default registry.
     return createRequire(import.meta.url)('prom-client') as PromClient;
   } catch (err) {
-    throw new Error('tcpinfo: --metrics needs prom-client; install it with `npm install prom-client`', { cause: err });
+    throw withCode(new Error('tcpinfo: --metrics needs prom-client; install it with `npm install prom-client`', { cause: err }), 'ERR_TCPINFO_PROM_CLIENT_MISSING');
   }
 }
 
