@@ -2,6 +2,7 @@
 // src/ is in it, and each error a user can meet carries its code.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import Fastify from 'fastify';
 import { ERROR_CODES, isTcpinfoError, WARNING_CODES } from '../dist/errors.js';
 import { attach, parseOptions } from '../dist/index.js';
 import tcpinfoPlugin from '../dist/integrations/fastify.js';
-import { ROOT, tempDir } from './support/harness.mjs';
+import { listen, ROOT, tempDir } from './support/harness.mjs';
 
 const run = promisify(execFile);
 
@@ -121,4 +122,14 @@ test('prom-client missing: attach() throws ERR_TCPINFO_PROM_CLIENT_MISSING', asy
   const { code, message } = JSON.parse(stdout);
   assert.equal(code, 'ERR_TCPINFO_PROM_CLIENT_MISSING');
   assert.match(message, /^tcpinfo: --metrics needs prom-client/);
+});
+
+test("a handle's 'warning' carries the code of its process warning: TCPINFO_METRICS_SERVER for a port taken", async (t) => {
+  const taken = http.createServer();
+  const port = await listen(t, taken);
+  const handle = attach(http.createServer(), { logFile: path.join(tempDir(t), 'm.log'), metrics: true, metricsPort: port });
+  t.after(() => handle.close());
+  const [handleWarning] = await once(handle, 'warning');
+  assert.match(handleWarning.message, /the \/metrics server on 127\.0\.0\.1:\d+ failed/);
+  assert.equal(handleWarning.code, 'TCPINFO_METRICS_SERVER');
 });
