@@ -33,7 +33,7 @@ attach('--hooks=ssn_start');
 try {
   parseOptions('--log-level=3');
 } catch (err) {
-  if (err instanceof TcpinfoConfigError) for (const p of err.problems) console.error(p.option, p.value, p.allowed, p.line ?? '');
+  if (err instanceof TcpinfoConfigError) for (const p of err.problems) console.error(p.option, p.value, p.reason, p.line ?? '');
 }
 
 // tcpinfo/express: a middleware for Express 5, plain node:http and Connect-style stacks.

@@ -48,8 +48,8 @@ export interface ConfigProblem {
   option: string;
   /** The value given, as text; `''` when there was none (or it was empty). */
   value: string;
-  /** Why it was refused and what is allowed, e.g. `must be 1 or 2`. */
-  allowed: string;
+  /** Why it was refused, and what is allowed where that helps: `must be 1 or 2`, `given twice; give it once`. */
+  reason: string;
   /** 1-based line of plugin.config the problem is on. */
   line?: number;
   /** The file the configuration came from (for plugin.config), or undefined for an options string. */
@@ -72,7 +72,7 @@ export class TcpinfoConfigError extends Error {
 export function formatProblem(problem: ConfigProblem): string {
   const where = problem.source === undefined ? '' : problem.line === undefined ? problem.source : `${problem.source}:${problem.line}`;
   const subject = problem.value === '' ? problem.option : `${problem.option}=${showText(problem.value)}`;
-  return `  ${[where, subject, problem.allowed].filter((part) => part !== '').join(': ')}`;
+  return `  ${[where, subject, problem.reason].filter((part) => part !== '').join(': ')}`;
 }
 
 /** Values are shown as given, quoted only where a reader could not otherwise see where they start and end. */

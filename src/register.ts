@@ -34,7 +34,7 @@ function optionsFromEnvironment(env: NodeJS.ProcessEnv): TcpinfoOptions {
   const file = env.TCPINFO_CONFIG || undefined;
   if (text !== undefined && file !== undefined) {
     throw new TcpinfoConfigError([
-      { option: 'TCPINFO_CONFIG', value: file, allowed: 'TCPINFO_OPTIONS is set too; set one of them, not both' },
+      { option: 'TCPINFO_CONFIG', value: file, reason: 'TCPINFO_OPTIONS is set too; set one of them, not both' },
     ]);
   }
   return file !== undefined ? loadConfig(file) : parseOptions(text);

@@ -389,7 +389,7 @@ for (const [input, option, value] of MALFORMED) {
     const problem = err.problems.find((p) => p.option === option);
     assert.ok(problem, `no problem names ${option}: ${err.message}`);
     assert.equal(problem.value, value);
-    assert.ok(problem.allowed.length > 0);
+    assert.ok(problem.reason.length > 0);
     const line = value === '' ? `  ${option}: ` : `  ${option}=${value}: `;
     assert.ok(err.message.includes(line), `message lacks ${JSON.stringify(line)}:\n${err.message}`);
   });

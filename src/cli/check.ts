@@ -58,7 +58,7 @@ function joinOptionsValue(argv: string[]): string[] {
 function startupProblems(options: TcpinfoOptions): ConfigProblem[] {
   const file = options.logFile;
   if (stdioName(file) !== undefined) return []; // the process's own output: never opened as a path
-  const problem = (allowed: string): ConfigProblem[] => [{ option: '--log-file', value: file, allowed }];
+  const problem = (reason: string): ConfigProblem[] => [{ option: '--log-file', value: file, reason }];
   const dir = dirname(file);
   try {
     if (!statSync(dir).isDirectory()) return problem(`${dir} is not a directory`);

@@ -251,5 +251,5 @@ function knownOptions(style: 'long' | 'key'): string {
 
 /** An option not in the table, named as the user wrote it, listing the known ones in the same style. */
 export function unknownOption(option: string, value: string, style: 'long' | 'key'): ConfigProblem {
-  return { option, value, allowed: `unknown option (known: ${knownOptions(style)})` };
+  return { option, value, reason: `unknown option (known: ${knownOptions(style)})` };
 }

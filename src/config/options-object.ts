@@ -24,12 +24,12 @@ export function readOptionsObject(input: object, problems: ConfigProblem[]): Map
     if (value === undefined) continue;
     const spec = SPEC_BY_KEY.get(key) ?? SPEC_BY_LONG.get(key);
     if (spec === undefined) {
-      problems.push(unknownOption(key, showAny(value), 'key'));
+      problems.push(unknownOption(key, showValue(value), 'key'));
       continue;
     }
     const earlier = keyGiven.get(spec);
     if (earlier !== undefined) {
-      problems.push({ option: `--${spec.long}`, value: '', allowed: `given twice (as ${earlier} and ${key}); give it once` });
+      problems.push({ option: `--${spec.long}`, value: '', reason: `given twice (as ${earlier} and ${key}); give it once` });
       texts.delete(spec);
       continue;
     }
@@ -37,7 +37,7 @@ export function readOptionsObject(input: object, problems: ConfigProblem[]): Map
     const text = objectValueText(spec, value);
     if (text === undefined) {
       const types = spec.key === 'hooks' ? 'an array of hook names or a comma list' : 'a string or a number';
-      problems.push({ option: `--${spec.long}`, value: showAny(value), allowed: `must be ${types}` });
+      problems.push({ option: `--${spec.long}`, value: showValue(value), reason: `must be ${types}` });
     } else {
       texts.set(spec, text);
     }
@@ -50,7 +50,7 @@ export function isRegistry(value: unknown): value is object {
   return typeof value === 'object' && value !== null && typeof (value as { registerMetric?: unknown }).registerMetric === 'function';
 }
 
-export function showAny(value: unknown): string {
+export function showValue(value: unknown): string {
   return typeof value === 'string' ? value : inspect(value, { breakLength: Infinity, depth: 1 });
 }
 

@@ -92,7 +92,7 @@ function splitAttachedShortValues(words: string[]): string[] {
 }
 
 function strayWord(word: string): ConfigProblem {
-  return { option: word, value: '', allowed: 'unexpected word: options are written --name=value or -x value' };
+  return { option: word, value: '', reason: 'unexpected word: options are written --name=value or -x value' };
 }
 
 /** yargs-parser leaves unknown options among the plain words; tell them apart as getopt would. */
@@ -106,10 +106,10 @@ function unknownOptionOrStrayWord(word: string): ConfigProblem {
 export function readOptionsString(text: string, problems: ConfigProblem[]): Map<OptionSpec, string> {
   const { words, unclosedQuote } = splitWords(text);
   if (unclosedQuote !== undefined) {
-    problems.push({ option: unclosedQuote.text, value: '', allowed: 'unclosed quote' });
+    problems.push({ option: unclosedQuote.text, value: '', reason: 'unclosed quote' });
   }
   const parsed = yargsParser.detailed(splitAttachedShortValues(words.map((word) => word.text)), YARGS_OPTIONS);
-  if (parsed.error !== null) problems.push({ option: '', value: '', allowed: parsed.error.message });
+  if (parsed.error !== null) problems.push({ option: '', value: '', reason: parsed.error.message });
 
   const texts = new Map<OptionSpec, string>();
   for (const [name, value] of Object.entries(parsed.argv)) {
@@ -120,7 +120,7 @@ export function readOptionsString(text: string, problems: ConfigProblem[]): Map<
       problems.push(unknownOption(`--${name}`, typeof value === 'string' ? value : '', 'long'));
     } else if (Array.isArray(value)) {
       const given = value.map((v) => JSON.stringify(String(v))).join(', ');
-      problems.push({ option: `--${spec.long}`, value: '', allowed: `given ${value.length} times (${given}); give it once` });
+      problems.push({ option: `--${spec.long}`, value: '', reason: `given ${value.length} times (${given}); give it once` });
     } else {
       texts.set(spec, String(value));
     }

@@ -10,7 +10,7 @@ import { TcpinfoConfigError, withCode, type ConfigProblem } from '../errors.js';
 import { stdioName } from '../logger/stream-sink.js';
 import { InvalidValue, type OptionSpec, type OptionValues } from './option-spec.js';
 import { OPTION_SPECS } from './option-table.js';
-import { isRegistry, readOptionsObject, showAny } from './options-object.js';
+import { isRegistry, readOptionsObject, showValue } from './options-object.js';
 import { readOptionsString } from './options-string.js';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from './types.js';
 
@@ -30,10 +30,11 @@ export interface OptionRow {
   description: string;
 }
 
-/** Options this module produced, with their rows for describeOptions; also how parseOptions knows them again. */
-const produced = new WeakMap<TcpinfoOptions, OptionRow[]>();
+/** Each TcpinfoOptions this module made, with its rows for describeOptions; also how parseOptions knows them again. */
+const rowsByOptions = new WeakMap<TcpinfoOptions, OptionRow[]>();
 
-function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], metricsRegistry?: object): TcpinfoOptions {
+/** The text given for each option (or its default), parsed by its spec, into TcpinfoOptions; throws every problem at once. */
+function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProblem[], metricsRegistry?: object): TcpinfoOptions {
   const values: Partial<Record<keyof OptionValues, unknown>> = {};
   const notices: string[] = [];
   const rows: OptionRow[] = [];
@@ -46,7 +47,7 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], met
       value = text === undefined ? undefined : spec.parse(text, { values: values as Partial<OptionValues>, notices });
     } catch (err) {
       if (!(err instanceof InvalidValue)) throw err;
-      problems.push({ option: `--${spec.long}`, value: text ?? '', allowed: err.reason ?? `must be ${spec.allowed}` });
+      problems.push({ option: `--${spec.long}`, value: text ?? '', reason: err.reason ?? `must be ${spec.allowed}` });
     }
     values[spec.key] = value;
     const shown = value === undefined ? '' : spec.show !== undefined ? spec.show(value as never) : String(value);
@@ -57,7 +58,7 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], met
   // Every spec has run without a problem, so every field is set; logDir has done its job in logFile.
   const { logDir: _logDir, ...fields } = values as OptionValues;
   if (fields.metricsPort !== undefined && !fields.metrics) {
-    throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), allowed: 'needs --metrics' }]);
+    throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), reason: 'needs --metrics' }]);
   }
   if (stdioName(fields.logFile) !== undefined) {
     // As in Traffic Server, the process's own output is never rolled (nor is a file it was redirected to:
@@ -71,7 +72,7 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], met
     notices.push(`--rolling-max-count=${fields.rollingMaxCount} has no effect with --rolling-enabled=0: the log never rolls`);
   }
   const options: TcpinfoOptions = { ...fields, metricsRegistry, notices };
-  produced.set(options, rows);
+  rowsByOptions.set(options, rows);
   return options;
 }
 
@@ -82,21 +83,21 @@ function evaluate(texts: Map<OptionSpec, string>, problems: ConfigProblem[], met
  * returned as they are, so the result can be handed on (to `attach`) without being read twice.
  */
 export function parseOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptions | null): TcpinfoOptions {
-  if (input !== null && typeof input === 'object' && produced.has(input as TcpinfoOptions)) return input as TcpinfoOptions;
+  if (input !== null && typeof input === 'object' && rowsByOptions.has(input as TcpinfoOptions)) return input as TcpinfoOptions;
   const problems: ConfigProblem[] = [];
   let texts: Map<OptionSpec, string>;
   if (input === undefined || input === null) texts = new Map();
   else if (typeof input === 'string') texts = readOptionsString(input, problems);
   else if (typeof input === 'object' && !Array.isArray(input)) texts = readOptionsObject(input, problems);
-  else throw withCode(new TypeError(`tcpinfo: options must be an options string or an object, not ${showAny(input)}`), 'ERR_TCPINFO_INVALID_ARGUMENT');
+  else throw withCode(new TypeError(`tcpinfo: options must be an options string or an object, not ${showValue(input)}`), 'ERR_TCPINFO_INVALID_ARGUMENT');
   const registry = typeof input === 'object' && input !== null && isRegistry((input as { metrics?: unknown }).metrics)
     ? ((input as { metrics: object }).metrics)
     : undefined;
-  return evaluate(texts, problems, registry);
+  return optionsFromTexts(texts, problems, registry);
 }
 
 /** Every option with its effective value, for `tcpinfo check`. Throws what parseOptions throws. */
 export function describeOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptions | null): OptionRow[] {
-  const rows = produced.get(parseOptions(input)) as OptionRow[];
+  const rows = rowsByOptions.get(parseOptions(input)) as OptionRow[];
   return rows.map((row) => ({ ...row }));
 }

@@ -35,7 +35,7 @@ export function findTcpinfoLine(text: string, source = 'plugin.config'): Tcpinfo
   });
   if (found.length === 0) {
     throw new TcpinfoConfigError([
-      { option: '', value: '', source, allowed: 'no line loads tcpinfo.so (expected a line like "tcpinfo.so --hooks=ssn_start,txn_close")' },
+      { option: '', value: '', source, reason: 'no line loads tcpinfo.so (expected a line like "tcpinfo.so --hooks=ssn_start,txn_close")' },
     ]);
   }
   if (found.length > 1) {
@@ -45,7 +45,7 @@ export function findTcpinfoLine(text: string, source = 'plugin.config'): Tcpinfo
         value: '',
         source,
         line,
-        allowed: `tcpinfo.so is loaded again (first on line ${found[0].line}); load it once`,
+        reason: `tcpinfo.so is loaded again (first on line ${found[0].line}); load it once`,
       })),
     );
   }
@@ -78,8 +78,8 @@ export function loadConfig(file: string): TcpinfoOptions {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    const allowed = `cannot read the file: ${(err as Error).message}`;
-    throw new TcpinfoConfigError([{ option: '', value: '', source: file, allowed }], { cause: err });
+    const reason = `cannot read the file: ${(err as Error).message}`;
+    throw new TcpinfoConfigError([{ option: '', value: '', source: file, reason }], { cause: err });
   }
   return parseConfig(text, file);
 }

@@ -736,7 +736,7 @@ function startupError(file: string, err: unknown): Error {
       [{
         option: '--log-file',
         value: file,
-        allowed: 'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
+        reason: 'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
           'could point it at any file); give the path of the file itself (a symlinked directory is fine)',
       }],
       { cause: err },
