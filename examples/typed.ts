@@ -28,6 +28,12 @@ const stats: TcpinfoStats = handle.stats();
 const rtts: number = stats.logged.txn_close + stats.failedReads;
 // @ts-expect-error: logLevel is a number or a numeric string
 parseOptions({ logLevel: true });
+// Options by their Traffic Server (kebab-case) names too; a misspelt name of either kind is a compile error.
+const kebab: TcpinfoOptionsInput = { 'log-level': 2, 'rolling-interval-sec': 3600, 'log-file-mode': 0o644 };
+// @ts-expect-error: no option logLevl (logLevel)
+parseOptions({ logLevl: 2 });
+// @ts-expect-error: no option log-levl (log-level)
+attach(server, { 'log-levl': 2 });
 // @ts-expect-error: attach needs a server
 attach('--hooks=ssn_start');
 try {
@@ -68,4 +74,4 @@ await secure.register(tcpinfoPlugin, { options: { logLevel: 2 } });
 // @ts-expect-error: options are a string or an object
 await fastify.register(tcpinfoPlugin, { options: 42 });
 
-export { closed, hook, rtts, middlewareStats, middlewareClosed, effective };
+export { closed, hook, kebab, rtts, middlewareStats, middlewareClosed, effective };

@@ -1,8 +1,11 @@
 /** What an option table entry is: its names, its default, and how its text becomes a value. */
-import type { TcpinfoOptions } from './types.js';
+import type { OptionInputs, TcpinfoOptions } from './types.js';
 
 /** What the option specs produce: every TcpinfoOptions field, plus `logDir`, which only serves `logFile`. */
 export type OptionValues = Omit<TcpinfoOptions, 'notices' | 'metricsRegistry'> & { logDir: string };
+
+/** An option's key: a field of OptionValues that TcpinfoOptionsInput accepts too (a compile error otherwise). */
+export type OptionKey = keyof OptionValues & keyof OptionInputs;
 
 /** What a parse function may use besides its own text. */
 export interface ParseContext {
@@ -13,7 +16,7 @@ export interface ParseContext {
 }
 
 /** One option: how it is written, its default, and how its text becomes a value. */
-export interface OptionSpec<K extends keyof OptionValues = keyof OptionValues> {
+export interface OptionSpec<K extends OptionKey = OptionKey> {
   /** Long name, as in plugin.config: `log-level` for `--log-level=2`. */
   long: string;
   /** Traffic Server's getopt letter (`l` for `-l 2`), if it has one. */
@@ -35,7 +38,7 @@ export interface OptionSpec<K extends keyof OptionValues = keyof OptionValues> {
 }
 
 /** Keeps each entry's parse and show checked against the type of its own key. */
-export function defineOption<K extends keyof OptionValues>(spec: OptionSpec<K>): OptionSpec<K> {
+export function defineOption<K extends OptionKey>(spec: OptionSpec<K>): OptionSpec<K> {
   return spec;
 }
 

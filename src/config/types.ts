@@ -60,33 +60,42 @@ export interface TcpinfoOptions {
   notices: string[];
 }
 
-/**
- * Options as a user writes them in code: any subset, by camelCase or Traffic Server (kebab-case) name.
- * `hooks` may be an array or a comma list.
- */
-export type TcpinfoOptionsInput = {
-  hooks?: HookName[] | string;
-  logFile?: string;
-  logDir?: string;
+/** How each option may be written in code, by its camelCase name (kebab-case is derived below). */
+export interface OptionInputs {
+  /** An array of hook names or a comma list. */
+  hooks: HookName[] | string;
+  logFile: string;
+  logDir: string;
   /** An octal string (`'0644'`) or a number written in octal (`0o644`). */
-  logFileMode?: number | string;
-  logLevel?: number | string;
-  sampleRate?: number | string;
-  sampleSeed?: string | number;
-  rollingEnabled?: number | string;
-  rollingOffsetHr?: number | string;
-  rollingIntervalSec?: number | string;
-  rollingSize?: number | string;
-  rollingMaxCount?: number | string;
-  queueLines?: number | string;
-  queueBytes?: number | string;
-  updatePeriod?: number | string;
-  fields?: string[] | string;
-  format?: 'ats' | 'json';
-  logUrl?: boolean | string | number;
-  sampleBy?: 'event' | 'session';
+  logFileMode: number | string;
+  logLevel: number | string;
+  sampleRate: number | string;
+  sampleSeed: string | number;
+  rollingEnabled: number | string;
+  rollingOffsetHr: number | string;
+  rollingIntervalSec: number | string;
+  rollingSize: number | string;
+  rollingMaxCount: number | string;
+  queueLines: number | string;
+  queueBytes: number | string;
+  updatePeriod: number | string;
+  fields: string[] | string;
+  format: 'ats' | 'json';
+  logUrl: boolean | string | number;
+  sampleBy: 'event' | 'session';
   /** true, or a prom-client Registry to register the metrics on. */
-  metrics?: boolean | string | number | object;
-  metricsPort?: number | string;
-  metricsHost?: string;
-} & { [tsName: string]: unknown };
+  metrics: boolean | string | number | object;
+  metricsPort: number | string;
+  metricsHost: string;
+}
+
+/** `logFileMode` -> `log-file-mode`: an option's Traffic Server name from its camelCase one. */
+type KebabCase<S extends string> = S extends `${infer C}${infer Rest}`
+  ? `${C extends Lowercase<C> ? C : `-${Lowercase<C>}`}${KebabCase<Rest>}`
+  : S;
+
+/**
+ * Options as a user writes them in code: any subset, by camelCase (`logLevel`) or Traffic Server
+ * (`'log-level'`) name. Any other key is a compile error, as it is an error at run time.
+ */
+export type TcpinfoOptionsInput = { [K in keyof OptionInputs as K | KebabCase<K>]?: OptionInputs[K] };
