@@ -6,7 +6,7 @@
  *
  *   write(line) -> batch -> pump: [open] -> [roll if due] -> take -> [live name still ours? its size] -> fs.write
  *
- * Several processes may write the same file, each with a writer of its own (rolling-file.ts says how):
+ * Several processes may write the same file, each with a writer of its own (live-file.ts says how):
  * they all see the same time boundaries and, by the look each takes before a write, the same size; the
  * one that claims the file renames it, and the others follow the live name to the new file.
  *
@@ -28,9 +28,9 @@ import { TcpinfoConfigError } from '../config/options.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
 import { ignore } from './fs-async.js';
 import { pruneRolled } from './retention.js';
-import { failedWriting, LiveFile, LOG_FILE_MODE } from './rolling-file.js';
+import { failedWriting, LiveFile, LOG_FILE_MODE } from './live-file.js';
 import { latestBoundary, nextBoundary } from './roll-schedule.js';
-import { sweepLeftovers } from './side-files.js';
+import { sweepLeftovers } from './roll-claim.js';
 import { StdioFile, stdioName } from './stream-sink.js';
 
 
@@ -90,7 +90,7 @@ const EAGER_BATCH_CHARS = 256 * 1024;
  * cut short only by a full disk or a fatal signal (SIGKILL), between two pages, so the lines before the
  * cut are whole in the file, the one it falls in is torn, and those after it are not there at all (written
  * whole by the next write, or lost with the process). However lines are batched, a crash tears at most
- * the one line it fell in, and the next writer's newline check (rolling-file.ts) keeps it from the next.
+ * the one line it fell in, and the next writer's newline check (live-file.ts) keeps it from the next.
  */
 const MAX_WRITE_BYTES = 256 * 1024;
 /**
