@@ -1,20 +1,18 @@
 /**
- * The log writer: a pump that moves lines from a bounded queue to the live file, rolling it when the
- * roll policy says so, and reporting faults once until they clear.
+ * The log writer: lines from the hot path wait in a bounded queue; one pump at a time writes them to the
+ * live file, whole lines a write, and rolls the file between two writes when the policy says so.
  *
- *   write(line) -> LineQueue (line-queue.ts: bounded in lines and bytes, counted)
- *                    | at most flushMs after the first line (at once when large)
+ *   write(line) -> LineQueue (line-queue.ts)   bounded in lines and bytes; each line written or lost, once
+ *                    |  flushMs after its first line (at once past 256 KiB)
  *                    v
- *   pump, one step at a time:  [open] -> [roll if RollPolicy says] -> take -> [live name still ours?]
- *                              -> cut whole lines -> fs.write -> queue.wrote(n)
- *                    | a fault: the pump stops, FaultReports (fault-reports.ts) warns once,
- *                    v          a timer retries every retryMs (a full pipe: sooner, backing off)
- *   LiveFile (live-file.ts) or StdioFile (stream-sink.ts); RollPolicy (roll-policy.ts) for when to roll.
+ *   pump: [open] -> [roll if RollPolicy (roll-policy.ts) says] -> take -> [live name still ours?]
+ *                -> cut whole lines -> write -> queue.wrote(bytes that landed)
+ *                    |  a fault stops the pump; lines wait; FaultReports (fault-reports.ts) warns once
+ *                    v  ('warning' here and process.emitWarning); a timer retries every retryMs
+ *   LiveFile (live-file.ts), or StdioFile (stream-sink.ts) for stdout/stderr
  *
- * Several processes may write the same file, each with a writer of its own (live-file.ts says how). A
- * write reports the bytes that reached the file, so every line lands once, in order and whole, however a
- * fault cuts a write short. Why our own rename and reopen, not rotating-file-stream's or sonic-boom's:
- * docs/design.md.
+ * Several processes may write the same file, each with a writer of its own (live-file.ts says how). Why
+ * our own rename and reopen, not rotating-file-stream's or sonic-boom's: docs/design.md.
  */
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
