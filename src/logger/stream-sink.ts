@@ -21,7 +21,7 @@
  * The text format's header is written once per process and fd, at start-up: several workers on one stdout
  * give several headers, which `tcpinfo tail` and `summary` take in their stride.
  *
- * StdioFile has the surface of LiveFile (rolling-file.ts) that the writer uses; `regular` is false, so the
+ * StdioFile has the surface of LiveFile (live-file.ts) that the writer uses; `regular` is false, so the
  * writer never rolls it nor looks it up by name.
  */
 import * as fs from 'node:fs';

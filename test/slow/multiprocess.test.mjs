@@ -129,8 +129,8 @@ async function opener() {
 async function defineTests() {
   const { test } = await import('node:test');
   const { keepAliveRequests, tempDir } = await import('../support/harness.mjs');
-  const { LiveFile } = await import('../../dist/logger/rolling-file.js');
-  const { sweepLeftovers } = await import('../../dist/logger/side-files.js');
+  const { LiveFile } = await import('../../dist/logger/live-file.js');
+  const { sweepLeftovers } = await import('../../dist/logger/roll-claim.js');
 
   /** The next message from a worker or child that `pick` accepts (bounded: a silent process fails the test). */
   function nextMessage(proc, pick = () => true, ms = 30_000) {

@@ -9,7 +9,7 @@
  *   temporary file next to it, which is then linked to the live name. link(2) fails if the name exists, so
  *   one process creates the file; the others open the file it made. No process writes a header into a file
  *   another created (an empty one made by another tool excepted: see `prepare`).
- * - Rolling: the rename is claimed (side-files.ts), so each file is renamed by one process. The others
+ * - Rolling: the rename is claimed (roll-claim.ts), so each file is renamed by one process. The others
  *   notice at their next write that the live name leads to a new file and open it; a write they made
  *   between the rename and that look went to the renamed file, whole.
  *
@@ -28,7 +28,7 @@
 import * as fs from 'node:fs';
 import { close, fchmod, fstat, ignore, link, lstat, open, read, rename, unlink, write } from './fs-async.js';
 import { rolledName } from './roll-schedule.js';
-import { CREATE_NEW, claimRoll, releaseClaim, tempPath } from './side-files.js';
+import { CREATE_NEW, claimRoll, releaseClaim, tempPath } from './roll-claim.js';
 
 /** Log files hold client addresses: owner read-write, group read, others nothing (--log-file-mode changes it). */
 export const LOG_FILE_MODE = 0o640;

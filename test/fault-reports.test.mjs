@@ -1,0 +1,61 @@
+// The writer's fault reports on their own: each kind reported once until it clears, delivered outside
+// the caller's stack, with its warning code and a message naming the file and the setting that bears on it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, FaultReports, QUEUE_FULL, WARNING_CODES, warningOf,
+} from '../dist/logger/fault-reports.js';
+
+const CONTEXT = { file: '/var/log/t.log', queueLines: 5000, queueBytes: 1234, rollingMaxCount: 7, retryMs: 250 };
+const KINDS = [FAULT_OPEN, FAULT_WRITE, FAULT_ROLL, QUEUE_FULL, FAULT_RETENTION];
+
+function reports() {
+  const delivered = [];
+  return { faults: new FaultReports(CONTEXT, (w) => delivered.push(w)), delivered };
+}
+
+const tick = () => new Promise((resolve) => process.nextTick(resolve));
+
+test('reported once until cleared, each kind on its own', async () => {
+  const { faults, delivered } = reports();
+  const enospc = Object.assign(new Error('no space'), { code: 'ENOSPC' });
+  assert.equal(faults.raise(FAULT_WRITE, enospc), true);
+  for (let i = 0; i < 5; i++) assert.equal(faults.raise(FAULT_WRITE, enospc), false, 'persisting: not again');
+  assert.equal(faults.isReported(FAULT_WRITE), true);
+  assert.equal(faults.raise(FAULT_ROLL, enospc), true, 'another kind is reported');
+  faults.clear(FAULT_ROLL);
+  assert.equal(faults.isReported(FAULT_WRITE), true, 'clearing one kind leaves the others');
+  faults.clear(FAULT_WRITE);
+  assert.equal(faults.raise(FAULT_WRITE, enospc), true, 'cleared: the next one is reported');
+  await tick();
+  assert.deepEqual(delivered.map((w) => w.code), ['TCPINFO_WRITE_FAILED', 'TCPINFO_ROLL_FAILED', 'TCPINFO_WRITE_FAILED']);
+});
+
+test('a report is delivered on the next tick, never in the caller\'s stack', async () => {
+  const { faults, delivered } = reports();
+  faults.raise(QUEUE_FULL, undefined);
+  assert.equal(delivered.length, 0);
+  await tick();
+  assert.equal(delivered.length, 1);
+});
+
+test('every kind has its code; the message names the file, the cause and what bears on it', () => {
+  const eacces = Object.assign(new Error('denied'), { code: 'EACCES' });
+  assert.deepEqual(KINDS.map((k) => warningOf(k, eacces, CONTEXT).code), [
+    'TCPINFO_LOG_OPEN_FAILED', 'TCPINFO_WRITE_FAILED', 'TCPINFO_ROLL_FAILED', 'TCPINFO_QUEUE_FULL', 'TCPINFO_RETENTION_FAILED',
+  ]);
+  assert.equal(new Set(Object.values(WARNING_CODES)).size, KINDS.length);
+  for (const kind of KINDS) {
+    const w = warningOf(kind, eacces, CONTEXT);
+    assert.match(w.message, /^tcpinfo: .*\/var\/log\/t\.log/);
+    assert.equal(w.cause, eacces);
+    if (kind !== QUEUE_FULL) assert.match(w.message, /\(EACCES\)/);
+  }
+  assert.match(warningOf(FAULT_OPEN, eacces, CONTEXT).message, /opening .* 5000 lines wait .* every 250 ms/);
+  assert.match(warningOf(FAULT_WRITE, eacces, CONTEXT).message, /writing .* 5000 lines wait/);
+  assert.match(warningOf(FAULT_ROLL, eacces, CONTEXT).message, /lines still go to it, .* every 250 ms/);
+  assert.match(warningOf(QUEUE_FULL, undefined, CONTEXT).message, /is full \(5000 lines or 1234 bytes\)/);
+  assert.match(warningOf(FAULT_RETENTION, eacces, CONTEXT).message, /--rolling-max-count=7/);
+  assert.match(warningOf(FAULT_WRITE, new Error('the write took no bytes'), CONTEXT).message, /\(the write took no bytes\)/,
+    'no code: the message');
+});
