@@ -30,6 +30,11 @@ export interface TcpinfoStats {
   logged: Record<EventName, number>;
   /** Sampled events whose socket had no fd any more or whose getsockopt failed. */
   failedReads: number;
+  /**
+   * With --update-period: periodic reads that did not happen because a round of reads ran past its period
+   * (per such period, the connections open at its start that were not read within it).
+   */
+  skippedReads: number;
   /** Lines dropped because the in-memory queue was full. */
   dropped: number;
   /** Lines written to the file. */
@@ -54,6 +59,14 @@ export interface TcpinfoHandle extends EventEmitter {
 }
 
 let unsupportedWarned = false;
+
+/**
+ * Periodic reads go in slices: a slice stops once it has held the event loop this long (the clock is
+ * looked at every SLICE_CHECK reads), and the next one starts after a pause as long as the slice took, so
+ * a round of reads never takes more than about half of the loop's time, however many connections are open.
+ */
+const SLICE_MS = 4;
+const SLICE_CHECK = 8;
 
 /** The open loggers of each server, so an integration can tell that a server is already logged to a file. */
 const loggersByServer = new WeakMap<Server, Set<TcpinfoLogger>>();
@@ -85,6 +98,16 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   readonly metrics: TcpMetrics | null = null;
   readonly metricsServer: Server | null = null;
   private periodicTimer: NodeJS.Timeout | null = null;
+  /** The round of periodic reads under way: where it is in the open connections; null between rounds. */
+  private round: Iterator<Socket> | null = null;
+  /** The next slice of the round, when one is scheduled. */
+  private sliceTimer: NodeJS.Timeout | null = null;
+  /** Whether the round under way began in an earlier period (it ran past its own). */
+  private roundCarried = false;
+  /** Connections open at the start of this period, and the periodic reads done in it. */
+  private dueThisPeriod = 0;
+  private readsThisPeriod = 0;
+  private skippedReads = 0;
   private closing: Promise<void> | null = null;
   private readonly forwardWarning = (err: Error): void => {
     this.emit('warning', err);
@@ -133,7 +156,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     }
     if (options.updatePeriod > 0) {
       // One timer for all of the server's connections, however many there are.
-      this.periodicTimer = setInterval(this.readOpenSessions, options.updatePeriod * 1000).unref();
+      this.periodicTimer = setInterval(this.startPeriod, options.updatePeriod * 1000).unref();
     }
   }
 
@@ -163,19 +186,57 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     return chosen;
   }
 
-  private readonly readOpenSessions = (): void => {
+  /**
+   * A period starts: a round of reads over the open connections begins, in slices (readSlice). A round
+   * still under way (it could not finish within its period) goes on from where it is instead, so no
+   * connection is read twice in one period; the connections it did not reach in time count as skipped.
+   */
+  private readonly startPeriod = (): void => {
+    if (this.round !== null || this.roundCarried) this.skippedReads += Math.max(0, this.dueThisPeriod - this.readsThisPeriod);
+    const sessions = openSessions(this.server);
+    this.dueThisPeriod = sessions.size;
+    this.readsThisPeriod = 0;
+    this.roundCarried = this.round !== null;
+    if (this.round === null && sessions.size > 0) {
+      // A Set's iterator is live: connections closed since are passed over, new ones are met at the end.
+      this.round = sessions.values();
+      this.readSlice();
+    }
+  };
+
+  /** Read connections of the round until it ends or this slice has held the loop SLICE_MS. */
+  private readonly readSlice = (): void => {
+    this.sliceTimer = null;
+    const round = this.round;
+    if (round === null) return;
     const metrics = this.metrics;
-    for (const socket of openSessions(this.server)) {
+    const start = performance.now();
+    for (let n = 1; ; n++) {
+      const next = round.next();
+      if (next.done === true) {
+        this.round = null;
+        return;
+      }
       beginEvent();
-      this.onEvent(PERIODIC, socket, null);
+      this.onEvent(PERIODIC, next.value, null);
       // The same reading feeds the metrics of this attach.
-      metrics?.onEvent(PERIODIC, socket, null);
+      metrics?.onEvent(PERIODIC, next.value, null);
+      this.readsThisPeriod++;
+      if (n % SLICE_CHECK === 0) {
+        const took = performance.now() - start;
+        if (took >= SLICE_MS) {
+          this.sliceTimer = setTimeout(this.readSlice, Math.ceil(took)).unref();
+          return;
+        }
+      }
     }
   };
 
   close(): Promise<void> {
     if (this.closing === null) {
       if (this.periodicTimer !== null) clearInterval(this.periodicTimer);
+      if (this.sliceTimer !== null) clearTimeout(this.sliceTimer);
+      this.round = null;
       removeConsumer(this.server, this);
       if (this.metrics !== null) removeConsumer(this.server, this.metrics);
       if (this.metricsServer !== null) releaseMetricsServer(this.metricsServer);
@@ -199,6 +260,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       sampled: perEvent(this.sampledCounts),
       logged: perEvent(this.loggedCounts),
       failedReads: this.failedReads,
+      skippedReads: this.skippedReads,
       dropped: w?.dropped ?? 0,
       written: w?.written ?? 0,
       lost: w?.lost ?? 0,

@@ -94,7 +94,7 @@ export class ServerLoggers {
   /** Event counts summed over the servers; the file's counts once (its servers share one writer). */
   stats(): TcpinfoStats {
     const zero = (): Record<EventName, number> => Object.fromEntries(EVENT_NAMES.map((name) => [name, 0])) as Record<EventName, number>;
-    const total: TcpinfoStats = { events: zero(), sampled: zero(), logged: zero(), failedReads: 0, dropped: 0, written: 0, lost: 0, writeErrors: 0, rolls: 0 };
+    const total: TcpinfoStats = { events: zero(), sampled: zero(), logged: zero(), failedReads: 0, skippedReads: 0, dropped: 0, written: 0, lost: 0, writeErrors: 0, rolls: 0 };
     for (const logger of this.loggers.values()) {
       if (logger === null) continue;
       const s = logger.stats();
@@ -104,6 +104,7 @@ export class ServerLoggers {
         total.logged[name] += s.logged[name];
       }
       total.failedReads += s.failedReads;
+      total.skippedReads += s.skippedReads;
     }
     const w = this.file?.stats;
     if (w !== undefined) Object.assign(total, { dropped: w.dropped, written: w.written, lost: w.lost, writeErrors: w.writeErrors, rolls: w.rolls });
