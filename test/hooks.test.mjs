@@ -3,6 +3,7 @@
 // that do not go through 'request' or a response's end.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -109,4 +110,35 @@ test('a response the client resets: its txn_close comes before its ssn_close, bo
   assert.deepEqual(readLog(logFile).records.map((r) => r.event), ['txn_close', 'ssn_close']);
   assert.equal(handle.stats().failedReads, 0);
   for (const r of readLog(logFile).records) assert.equal(r.client, '127.0.0.1');
+});
+
+test('pipelined requests whose client resets after the first response: every one has its txn_close, in order, read with the fd open', async (t) => {
+  const logFile = path.join(tempDir(t), 'tcpinfo.log');
+  // Each answered a little later, as most handlers are: the client's reset finds responses still queued.
+  const server = http.createServer((req, res) => setTimeout(() => res.end(`${req.url}\n`), 5));
+  const handle = attach(server, { logFile, hooks: 'txn_start,txn_close,ssn_close', format: 'json', logUrl: true });
+  const port = await listen(t, server);
+  const N = 50;
+  await new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      let batch = '';
+      for (let i = 0; i < N; i++) batch += `GET /${i} HTTP/1.1\r\nHost: x\r\n\r\n`;
+      socket.write(batch);
+    });
+    socket.once('data', () => {
+      socket.resetAndDestroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+  await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'ssn_close');
+  const s = handle.stats();
+  await handle.close();
+  const records = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const started = records.filter((r) => r.event === 'txn_start').map((r) => r.url);
+  assert.ok(started.length > 1, `${started.length} requests reached the server before the reset`);
+  assert.deepEqual(records.filter((r) => r.event === 'txn_close').map((r) => r.url), started, 'a txn_close for every txn_start, in order');
+  assert.equal(records.at(-1).event, 'ssn_close', 'every txn_close before the ssn_close');
+  assert.equal(s.events.txn_close, s.events.txn_start);
+  assert.equal(s.failedReads, 0, 'every one read with the fd open');
 });

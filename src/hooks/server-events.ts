@@ -6,7 +6,8 @@
  *   send_resp_hdr  the response's first writeHead, explicit or implicit (Node's implicit header calls writeHead)
  *   txn_close      the response's end: Node detaching it from the socket once its last byte went to the
  *                  socket; or the socket's destroy while the response is still on it (the client reset or
- *                  went away), read before the fd closes
+ *                  went away), read before the fd closes; there too, in order, for the pipelined responses
+ *                  still queued behind it (Node never writes them)
  *   ssn_close      the socket's _destroy, which every way of closing goes through (client FIN, destroy(),
  *                  keep-alive timeout, server.close()), before it closes the fd: the totals are final
  *   periodic       a timer per consumer over the server's open connections (attach.ts)
@@ -78,6 +79,13 @@ interface ServerTap {
   emit: (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
   /** Whether that emit was the server's own property (else it is inherited, and deleting ours restores it). */
   ownEmit: boolean;
+  /**
+   * Pipelined responses waiting behind the one on their connection (Node keeps its queue out of reach),
+   * per connection in order, from their txn_start until they leave their connection; and how many there
+   * are, so connections without any pay one comparison. Null until the server's first.
+   */
+  queued: WeakMap<Socket, ServerResponse[]> | null;
+  queuedCount: number;
 }
 
 type TappedServer = Server & { [kTap]?: ServerTap };
@@ -155,7 +163,29 @@ function onRequest(tap: ServerTap, req: IncomingMessage, res: ServerResponse): v
     seenAt.set(res, lastTicket);
     if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
   }
+  // A response gets its connection at once unless another is being written on it: then Node queues it.
+  if (res.socket === null) queueResponse(tap, socket, res);
   dispatch(tap, TXN_START, socket, res);
+}
+
+/** Keep a pipelined response that waits behind another one, for its txn_close should its connection die. */
+function queueResponse(tap: ServerTap, socket: Socket, res: ServerResponse): void {
+  if ((tap.mask & (1 << TXN_CLOSE)) === 0) return;
+  const queued = (tap.queued ??= new WeakMap());
+  const list = queued.get(socket);
+  if (list === undefined) queued.set(socket, [res]);
+  else if (!list.includes(res)) list.push(res);
+  else return;
+  tap.queuedCount++;
+}
+
+/** A queued response has left its connection (ended, its txn_close dispatched): responses leave in order. */
+function unqueueResponse(tap: ServerTap, socket: Socket, res: ServerResponse): void {
+  const list = tap.queued?.get(socket);
+  if (list === undefined || list[0] !== res) return;
+  list.shift();
+  tap.queuedCount--;
+  if (list.length === 0) tap.queued!.delete(socket);
 }
 
 // The wrappers on the prototypes: installed once, at the first tap, and left in place (they only look
@@ -196,22 +226,36 @@ function writeHeadWithEvent(this: ServerResponse, statusCode: number, reason?: u
 function detachSocketWithEvent(this: ServerResponse, socket: Socket): void {
   const tap = tapOf(socket);
   // A destroyed socket had this response's txn_close at its destroy (below), with the fd still open.
-  if (tap !== undefined && (tap.mask & (1 << TXN_CLOSE)) !== 0 && !socket.destroyed) dispatch(tap, TXN_CLOSE, socket, this);
+  if (tap !== undefined) {
+    if ((tap.mask & (1 << TXN_CLOSE)) !== 0 && !socket.destroyed) dispatch(tap, TXN_CLOSE, socket, this);
+    if (tap.queuedCount !== 0) unqueueResponse(tap, socket, this);
+  }
   originalDetachSocket!.call(this, socket);
 }
 
 /**
  * Every socket's close goes through here with its fd still open: for a tapped server's connection, the
- * txn_close of a response still on it (the client reset or went away mid-response), then its ssn_close.
+ * txn_close of a response still on it (the client reset or went away mid-response), then those of the
+ * pipelined responses queued behind it, in order (Node will never write them), then its ssn_close.
  */
 function destroyWithEvents(this: ServerSocket, err: Error | null, cb: (err: Error | null) => void): void {
   const tap = tapOf(this);
   if (tap !== undefined) {
     const res = this._httpMessage;
     if (res != null) dispatch(tap, TXN_CLOSE, this, res);
+    if (tap.queuedCount !== 0) closeQueued(tap, this, res);
     if (tap.sessions !== null && tap.sessions.delete(this)) dispatch(tap, SSN_CLOSE, this, null);
   }
   originalDestroy!.call(this, err, cb);
+}
+
+/** The txn_close of each response still queued on a connection being destroyed (`current` has had its own). */
+function closeQueued(tap: ServerTap, socket: Socket, current: ServerResponse | null | undefined): void {
+  const list = tap.queued!.get(socket);
+  if (list === undefined) return;
+  tap.queued!.delete(socket);
+  tap.queuedCount -= list.length;
+  for (const res of list) if (res !== current) dispatch(tap, TXN_CLOSE, socket, res);
 }
 
 /**
@@ -234,6 +278,8 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
       lateTicket: 0,
       emit: server.emit as ServerTap['emit'],
       ownEmit: Object.hasOwn(server, 'emit'),
+      queued: null,
+      queuedCount: 0,
     };
     tapped[kTap] = tap;
     server.emit = emitWithEvents as Server['emit'];
@@ -259,6 +305,7 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
   if (since >= tap.lateTicket) return;
   seenAt.set(res, lastTicket);
   if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  if (res.socket === null) queueResponse(tap, socket, res);
   dispatch(tap, TXN_START, socket, res, since);
 }
 
