@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { attach } from '../dist/index.js';
 import { countBy, keepAliveRequests, listen, readLog, request, tempDir, waitFor } from './support/harness.mjs';
 
@@ -141,4 +141,93 @@ test('pipelined requests whose client resets after the first response: every one
   assert.equal(records.at(-1).event, 'ssn_close', 'every txn_close before the ssn_close');
   assert.equal(s.events.txn_close, s.events.txn_start);
   assert.equal(s.failedReads, 0, 'every one read with the fd open');
+});
+
+/** Sends `text` on a raw connection; resolves with all the server answered once it closes (or after `ms`). */
+function rawExchange(port, text, ms = 1000) {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    const timer = setTimeout(() => socket.end(), ms);
+    socket.setEncoding('latin1');
+    socket.on('data', (d) => (answer += d));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** A JSON-lines logger on a fresh server; `records()` closes it and gives its lines. */
+async function jsonLogged(t, serverOptions = {}, handler = (req, res) => res.end('ok')) {
+  const logFile = path.join(tempDir(t), 'tcpinfo.log');
+  const server = http.createServer(serverOptions, handler);
+  const handle = attach(server, { logFile, hooks: EVERY_HOOK, format: 'json', logUrl: true });
+  const port = await listen(t, server);
+  const records = async () => {
+    await handle.close();
+    return fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  };
+  return { server, handle, port, records };
+}
+
+/** The transaction events of JSON records, as `event status`. */
+const transactions = (records) => records.filter((r) => r.event !== 'ssn_start' && r.event !== 'ssn_close').map((r) => `${r.event} ${r.status ?? '-'}`);
+
+describe('requests Node answers by itself are transactions too', () => {
+  test('a request Node cannot parse: txn_start, send_resp_hdr and txn_close with status 400, read before the socket closes', async (t) => {
+    const { handle, port, records } = await jsonLogged(t);
+    const answer = await rawExchange(port, 'GET /a HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'ssn_close');
+    assert.equal(handle.stats().failedReads, 0);
+    const lines = await records();
+    assert.deepEqual(lines.map((r) => r.event), ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close']);
+    assert.deepEqual(transactions(lines), ['txn_start -', 'send_resp_hdr 400', 'txn_close 400']);
+    assert.equal(lines[1].method, null, 'the request was not parsed: no method');
+  });
+
+  test('headers too large for Node: the same, with the 431 Node answers', async (t) => {
+    const { handle, port, records } = await jsonLogged(t);
+    const answer = await rawExchange(port, `GET /a HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'ssn_close');
+    assert.deepEqual(transactions(await records()), ['txn_start -', 'send_resp_hdr 431', 'txn_close 431']);
+  });
+
+  test("with the app's own 'clientError' listener Node answers nothing, and the plugin adds nothing", async (t) => {
+    const { server, handle, port, records } = await jsonLogged(t);
+    server.on('clientError', (err, socket) => socket.end('HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n'));
+    const answer = await rawExchange(port, 'GET /a HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 418 Teapot\r\n/);
+    await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'ssn_close');
+    assert.deepEqual((await records()).map((r) => r.event), ['ssn_start', 'ssn_close']);
+  });
+
+  test('an Expect Node cannot meet: txn_start, send_resp_hdr and txn_close with status 417', async (t) => {
+    const { handle, port, records } = await jsonLogged(t);
+    const answer = await rawExchange(port, 'GET /e HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nConnection: close\r\n\r\n');
+    assert.match(answer, /^HTTP\/1\.1 417 Expectation Failed\r\n/);
+    await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'ssn_close');
+    const lines = await records();
+    assert.deepEqual(transactions(lines), ['txn_start -', 'send_resp_hdr 417', 'txn_close 417']);
+    assert.equal(lines[1].url, '/e');
+    assert.equal(lines[1].method, 'GET');
+  });
+
+  test('an HTTP/1.1 request without Host (400), and one past maxRequestsPerSocket (503): transactions too', async (t) => {
+    const { server, handle, port, records } = await jsonLogged(t);
+    server.maxRequestsPerSocket = 1;
+    const noHost = await rawExchange(port, 'GET /h HTTP/1.1\r\n\r\n');
+    assert.match(noHost, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    const second = await rawExchange(port, 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(second, /HTTP\/1\.1 503 Service Unavailable\r\n/);
+    await waitFor(() => handle.stats().events.ssn_close === 2, 2000, 'ssn_close');
+    assert.deepEqual(transactions(await records()), [
+      'txn_start -', 'send_resp_hdr 400', 'txn_close 400',
+      // The first answered at once; the second, queued behind it, is refused as it is parsed.
+      'txn_start -', 'send_resp_hdr 200', 'txn_start -', 'send_resp_hdr 503', 'txn_close 200', 'txn_close 503',
+    ]);
+  });
 });

@@ -8,6 +8,13 @@
  *                  socket; or the socket's destroy while the response is still on it (the client reset or
  *                  went away), read before the fd closes; there too, in order, for the pipelined responses
  *                  still queued behind it (Node never writes them)
+ *   (Node's own answers) a request Node answers without a 'request' event is a transaction too, with the
+ *                  same three events: one it cannot parse (400, or 431/413/408 as Node answers; seen at the
+ *                  server's 'clientError' when the app has no listener for it: Node writes its answer and
+ *                  destroys the socket, so txn_close comes at the destroy), and those Node answers through a
+ *                  response (an HTTP/1.1 request without Host: 400; an Expect other than 100-continue
+ *                  without a 'checkExpectation' listener: 417; one past maxRequestsPerSocket: 503), whose
+ *                  txn_start is dispatched at that response's writeHead
  *   ssn_close      the socket's _destroy, which every way of closing goes through (client FIN, destroy(),
  *                  keep-alive timeout, server.close()), before it closes the fd: the totals are final
  *   periodic       a timer per consumer over the server's open connections (attach.ts)
@@ -131,6 +138,9 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
       return tap.emit.call(this, event, arg);
     }
     if (event === 'checkContinue' || event === 'checkExpectation') onRequest(tap, arg as IncomingMessage, res as ServerResponse);
+    else if (event === 'clientError') return onClientError(this, tap, arg as Error & { code?: unknown }, res as ServerSocket);
+    // Node answers this request 503 right after: its writeHead dispatches the txn_start (nodeAnswered).
+    else if (event === 'dropRequest') droppedRequest = arg as IncomingMessage;
   }
   // eslint-disable-next-line prefer-rest-params
   return Reflect.apply(tap.emit, this, arguments) as boolean;
@@ -166,6 +176,70 @@ function onRequest(tap: ServerTap, req: IncomingMessage, res: ServerResponse): v
   // A response gets its connection at once unless another is being written on it: then Node queues it.
   if (res.socket === null) queueResponse(tap, socket, res);
   dispatch(tap, TXN_START, socket, res);
+}
+
+/** The request Node is about to answer 503 (past maxRequestsPerSocket), from its 'dropRequest' to that answer. */
+let droppedRequest: IncomingMessage | null = null;
+
+/** Node's test for a 100-continue expectation (_http_common's continueExpression). */
+const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * Whether `res`, at its first writeHead with `status`, is an answer Node gives by itself, with no
+ * 'request' event (parserOnIncoming in Node's _http_server): then it has had no txn_start. Called only for
+ * 400, 417 and 503, so other responses pay three comparisons.
+ */
+function nodeAnswered(res: ServerResponse, status: number): boolean {
+  const req = res.req;
+  if (status === 503) {
+    const dropped = req === droppedRequest;
+    droppedRequest = null;
+    return dropped;
+  }
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor !== 1) return false;
+  const server = (req.socket as ServerSocket).server!;
+  if (status === 400) return (server as Server & { requireHostHeader?: boolean }).requireHostHeader !== false && req.headers.host === undefined;
+  const expect = req.headers.expect;
+  return expect !== undefined && !CONTINUE.test(expect) && server.listenerCount('checkExpectation') === 0;
+}
+
+/**
+ * What the log needs of an answer Node writes straight to the socket, with no response object: its
+ * status, and a request that was never parsed (no method, no path).
+ */
+class RawAnswer {
+  readonly req: { readonly method: null; readonly url: undefined; readonly headers: Record<string, never>; readonly socket: Socket };
+  constructor(readonly statusCode: number, socket: Socket) {
+    this.req = { method: null, url: undefined, headers: {}, socket };
+  }
+}
+
+/** What Node answers a request it could not read (socketOnError in Node's _http_server). */
+function rawAnswerStatus(code: unknown): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') return 413;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+/**
+ * The server's 'clientError': with no listener of the app's, Node answers a request it could not read
+ * (a parse error, or one that took too long) itself and destroys the socket. That answer is a
+ * transaction: txn_start and send_resp_hdr now, txn_close at the destroy, after the responses before it.
+ * Node's own test decides whether it answers; with a listener, the app does whatever it does, unlogged.
+ */
+function onClientError(server: TappedServer, tap: ServerTap, err: Error & { code?: unknown }, socket: ServerSocket): boolean {
+  const handled = tap.emit.call(server, 'clientError', err, socket);
+  if (handled || typeof err?.code !== 'string' || socket == null || !socket.writable) return handled;
+  if (!err.code.startsWith('HPE_') && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return handled;
+  const inFlight = socket._httpMessage;
+  if (inFlight != null && (inFlight as ServerResponse & { _headerSent?: boolean })._headerSent === true) return handled;
+  const answer = new RawAnswer(rawAnswerStatus(err.code), socket) as unknown as ServerResponse;
+  if (tap.lateTicket !== 0 && (seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  queueResponse(tap, socket, answer);
+  dispatch(tap, TXN_START, socket, answer);
+  dispatch(tap, SEND_RESP_HDR, socket, answer);
+  return handled;
 }
 
 /** Keep a pipelined response that waits behind another one, for its txn_close should its connection die. */
@@ -210,6 +284,10 @@ function wrapPrototypes(): void {
 
 function writeHeadWithEvent(this: ServerResponse, statusCode: number, reason?: unknown, headers?: unknown): ServerResponse {
   const first = !this.headersSent;
+  if (first && (statusCode === 400 || statusCode === 417 || statusCode === 503)) {
+    const tap = tapOf(this.req.socket);
+    if (tap !== undefined && tap.mask !== 0 && nodeAnswered(this, statusCode)) onRequest(tap, this.req, this);
+  }
   // It runs first so the event sees the status it set; nothing has gone to the socket yet either way.
   // (writeHead tells its forms apart by the arguments' types, not their count.)
   const result = (originalWriteHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse).call(this, statusCode, reason, headers);
