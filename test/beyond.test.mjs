@@ -278,6 +278,35 @@ describe('--format=json', () => {
     assert.equal(parseOptions('--format=json --log-url').logUrl, true);
     assert.equal(parseOptions('--log-url=0').logUrl, false);
   });
+
+  test('--log-url writes at most 1024 characters of the path, cut and marked with an ellipsis', async (t) => {
+    const { handle, port, logFile } = await serve(t, { hooks: 'txn_start,txn_close', format: 'json', logUrl: true });
+    const long = '/' + 'a'.repeat(5000);
+    const exact = '/' + 'b'.repeat(1023);
+    await keepAliveRequests(port, 1, { path: `${long}?q=${'z'.repeat(100)}` });
+    await keepAliveRequests(port, 1, { path: exact });
+    await waitFor(() => handle.stats().events.txn_close === 2, 2000);
+    await handle.close();
+    const urls = jsonLines(logFile).map((l) => l.url);
+    assert.deepEqual(urls, [long.slice(0, 1024) + '\u2026', long.slice(0, 1024) + '\u2026', exact, exact]);
+  });
+
+  test('--log-url escapes every control character in the path (C0, DEL and C1 as \\u00XX): one line, one record', async (t) => {
+    // An app that decodes its paths in place: whatever the client percent-encoded is now raw in req.url.
+    const { handle, port, logFile } = await serve(t, { hooks: 'txn_close', format: 'json', logUrl: true }, (req, res) => {
+      req.url = decodeURIComponent(req.url);
+      res.end('ok');
+    });
+    await keepAliveRequests(port, 1, { path: '/x%1B%5B31m%07%7F%C2%85%C2%9B%0Ay%0D%22%5C%E2%82%AC' });
+    await waitFor(() => handle.stats().events.txn_close === 1, 2000);
+    await handle.close();
+    const text = fs.readFileSync(logFile, 'utf8');
+    // Nothing but the line break below U+0020, no DEL, no C1 control: not a byte a terminal would act on.
+    assert.doesNotMatch(text.slice(0, -1), /[\u0000-\u001f\u007f-\u009f]/);
+    assert.match(text, /"url":"\/x\\u001b\[31m\\u0007\\u007f\\u0085\\u009b\\u000ay\\u000d\\"\\\\€"/);
+    const [line] = jsonLines(logFile);
+    assert.equal(line.url, '/x\u001b[31m\u0007\u007f\u0085\u009b\ny\r"\\€', 'JSON gives back the path as the app had it');
+  });
 });
 
 describe('--sample-by=session', () => {

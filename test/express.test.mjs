@@ -245,6 +245,26 @@ describe('express: events', () => {
     assert.ok(segsOut(records[6]) > segsOut(records[5]), 'txn_close is read after the body went out');
   });
 
+  test("--log-url logs the path the client asked for (req.originalUrl), not the one Express's routers rewrote", async (t) => {
+    const { middleware, port, logFile } = await serveApp(t, { format: 'json', logUrl: true }, (app) => {
+      const api = express.Router();
+      // Inside a router mounted at /api, req.url is /items/7; a rewriting middleware changes it further.
+      api.use((req, res, next) => {
+        req.url = '/rewritten';
+        next();
+      });
+      api.get('/rewritten', (req, res) => setTimeout(() => res.send('item\n'), 5));
+      app.use('/api', api);
+    });
+    const { status, body } = await request({ host: '127.0.0.1', port, path: '/api/items/7?secret=1' });
+    assert.equal(status, 200);
+    assert.equal(body, 'item\n');
+    await waitFor(() => middleware.stats().events.txn_close === 1, 2000);
+    await middleware.close();
+    const lines = readLog(logFile).lines.map((l) => JSON.parse(l)).filter((l) => l.event !== 'ssn_start');
+    assert.deepEqual(lines.map((l) => [l.event, l.url]), PER_REQUEST.map((e) => [e, '/api/items/7']));
+  });
+
   test('a client that aborts mid-response: txn_close counted, never thrown, and the server keeps answering', async (t) => {
     let closed;
     const responseClosed = new Promise((resolve) => (closed = resolve));

@@ -186,6 +186,7 @@ describe('requests Node answers by itself are transactions too', () => {
     assert.deepEqual(lines.map((r) => r.event), ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close']);
     assert.deepEqual(transactions(lines), ['txn_start -', 'send_resp_hdr 400', 'txn_close 400']);
     assert.equal(lines[1].method, null, 'the request was not parsed: no method');
+    assert.equal(lines[1].url, null, 'nor path');
   });
 
   test('headers too large for Node: the same, with the 431 Node answers', async (t) => {

@@ -6,10 +6,13 @@
  *          a --fields field it does not return is written `-`.
  *   json   one object a line: time, event, addresses and ports, connection id, method and status for
  *          transaction events, the path with --log-url, then the same columns by name
+ * The path is the only free text a line can hold (the text format never writes it): at most
+ * MAX_URL_CHARS characters of it, every control character escaped (jsonText), so a log line never
+ * carries a terminal escape sequence or a line break of its own.
  * Each formatter reads the struct last read into `rawInfo` (length bytes) and allocates only the line.
  * Where each column is in the struct is layout.ts's business alone.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpinfoOptions } from '../config/types.js';
 import { connectionId } from '../hooks/connection-id.js';
@@ -118,11 +121,16 @@ class JsonFormatter implements LineFormatter {
       ',"server":' + quotedOrNull(ends.localAddress) + ',"server_port":' + (ends.localPort ?? null) +
       ',"conn":"' + connectionId(socket) + '"';
     if (res !== null && TRANSACTION_EVENTS.has(event)) {
-      const req = res.req;
-      line += ',"method":' + JSON.stringify(req.method);
+      const req = res.req as RequestWithOriginalUrl;
+      // null for a request Node could not parse (its 400 is logged all the same).
+      line += ',"method":' + jsonTextOrNull(req.method);
       // At txn_start no status has been chosen yet.
       if (event !== 'txn_start') line += ',"status":' + res.statusCode;
-      if (this.logUrl) line += ',"url":' + JSON.stringify(pathOnly(req.url ?? ''));
+      if (this.logUrl) {
+        // The path the client asked for: Express keeps it in originalUrl while routers rewrite req.url.
+        const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
+        line += ',"url":' + (typeof url === 'string' ? '"' + jsonText(boundedPath(url)) + '"' : 'null');
+      }
     }
     const specs = this.specs;
     const keys = this.keys;
@@ -136,10 +144,81 @@ function quotedOrNull(address: string | undefined): string {
   return address === undefined ? 'null' : '"' + address + '"';
 }
 
-/** The path of a request target, without its query string (which may hold tokens or personal data). */
-function pathOnly(url: string): string {
+/** Express's request: the URL as received, which its routers' rewrites of `req.url` leave alone. */
+type RequestWithOriginalUrl = IncomingMessage & { originalUrl?: unknown };
+
+/** The most characters of a path written with --log-url; a longer one is cut there and ends with URL_CUT_MARK. */
+export const MAX_URL_CHARS = 1024;
+/**
+ * Marks a cut path. A received path is never decoded as more than Latin-1 by Node (and Node refuses
+ * non-ASCII bytes in it), so this character cannot be part of one.
+ */
+export const URL_CUT_MARK = '\u2026';
+
+/**
+ * The path of a request target without its query string (which may hold tokens or personal data), at
+ * most MAX_URL_CHARS characters of it. The same string, not a copy, when there is nothing to remove.
+ */
+export function boundedPath(url: string): string {
   const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
+  const end = q < 0 ? url.length : q;
+  if (end <= MAX_URL_CHARS) return end === url.length ? url : url.slice(0, end);
+  // Never cut between the halves of a surrogate pair.
+  const cut = isHighSurrogate(url.charCodeAt(MAX_URL_CHARS - 1)) ? MAX_URL_CHARS - 1 : MAX_URL_CHARS;
+  return url.slice(0, cut) + URL_CUT_MARK;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
+/** Whether a UTF-16 unit must be escaped in the log: a quote, a backslash, C0 or C1 controls, DEL, a surrogate. */
+function mustEscape(c: number): boolean {
+  return c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff);
+}
+
+/**
+ * `text` as the inside of a JSON string, with every C0 and C1 control and DEL as `\u00XX` (which
+ * JSON.stringify leaves raw for DEL and C1) and a surrogate not in a pair as `\uXXXX`. The same string,
+ * not a copy, when nothing needs escaping.
+ */
+export function jsonText(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (mustEscape(c)) {
+      if (isHighSurrogate(c) && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) {
+        i++;
+        continue;
+      }
+      return escapeFrom(text, i);
+    }
+  }
+  return text;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+function escapeFrom(text: string, first: number): string {
+  let out = text.slice(0, first);
+  let from = first;
+  for (let i = first; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!mustEscape(c)) continue;
+    if (isHighSurrogate(c) && i + 1 < text.length && isLowSurrogate(text.charCodeAt(i + 1))) {
+      i++;
+      continue;
+    }
+    out += text.slice(from, i) + (c === 0x22 ? '\\"' : c === 0x5c ? '\\\\' : '\\u' + c.toString(16).padStart(4, '0'));
+    from = i + 1;
+  }
+  return out + text.slice(from);
+}
+
+/** A JSON string of `text` (escaped as jsonText), or null when it is not a string. */
+function jsonTextOrNull(text: unknown): string {
+  return typeof text === 'string' ? '"' + jsonText(text) + '"' : 'null';
 }
 
 export function createLineFormatter(options: TcpinfoOptions, kernelLength: number): LineFormatter {
