@@ -81,15 +81,32 @@ test('a round that cannot finish within its period goes on where it left off; th
   const port = await listen(t, server);
   await idleConnections(t, port, N);
   await waitFor(() => handle.stats().events.ssn_start === N, 10_000, 'every connection seen');
-  // An app that keeps the loop busy: 60 ms of work at every turn, so a round takes far more than a period.
+  // How many slices a round takes here (a fast machine reads faster: fewer slices), counted as the turns of
+  // the loop that did reads during one whole round.
+  await waitFor(() => handle.stats().events.periodic >= N, 3000, 'a first round');
+  const base = Math.ceil(handle.stats().events.periodic / N) * N;
+  await waitFor(() => handle.stats().events.periodic >= base, 3000, 'that round over');
+  let last = handle.stats().events.periodic;
+  let slices = 0;
+  const counter = setInterval(() => {
+    const now = handle.stats().events.periodic;
+    if (now > last) slices++;
+    last = now;
+  }, 1);
+  t.after(() => clearInterval(counter));
+  await waitFor(() => handle.stats().events.periodic >= base + N, 3000, 'a whole round counted');
+  clearInterval(counter);
+  // An app that keeps the loop busy at every turn, so long that a round takes about two periods.
+  const busyMs = Math.min(500, Math.max(20, Math.round(2000 / slices)));
+  t.diagnostic(`${slices} slices a round; the app now works ${busyMs} ms at every turn`);
   const busy = setInterval(() => {
-    const until = performance.now() + 60;
+    const until = performance.now() + busyMs;
     while (performance.now() < until);
   }, 1);
   t.after(() => clearInterval(busy));
   const started = Date.now();
   await waitFor(() => handle.stats().skippedReads > 0, 5000, 'a period whose round did not finish');
-  await new Promise((r) => setTimeout(r, 2500));
+  await new Promise((r) => setTimeout(r, 3000));
   clearInterval(busy);
   const elapsedS = (Date.now() - started) / 1000;
   const s = handle.stats();
