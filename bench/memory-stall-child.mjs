@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { attach } from '../dist/index.js';
-import { createLineFormatter } from '../dist/logger/line-format.js';
-import { beginEvent, kernelTcpInfoLength, readRawForEvent } from '../dist/tcpinfo/read.js';
+import { createLineFormatter } from '../dist/format/line-format.js';
+import { beginEvent, kernelTcpInfoLength, readForEvent } from '../dist/tcpinfo/read.js';
 import { liveConnection } from './live-connection.mjs';
 
 const { fifo, queueLines, queueBytes, urlBytes = 0, holdSeconds, maxSeconds } = JSON.parse(process.argv[2]);
@@ -35,7 +35,7 @@ const res = { req, statusCode: 200 };
 const emitOne = urlBytes > 0 ? () => server.emit('request', req, res) : () => server.emit('connection', conn.socket);
 // The length of one line, formatted as the plugin formats it (the lines themselves go to the stalled FIFO).
 beginEvent();
-const sampleLine = createLineFormatter(handle.options, kernelTcpInfoLength()).format(urlBytes > 0 ? 'txn_start' : 'ssn_start', conn.socket, urlBytes > 0 ? res : null, readRawForEvent(conn.socket));
+const sampleLine = createLineFormatter(handle.options, kernelTcpInfoLength()).format(urlBytes > 0 ? 'txn_start' : 'ssn_start', conn.socket, urlBytes > 0 ? res : null, readForEvent(conn.socket));
 
 globalThis.gc?.();
 const baselineRss = process.memoryUsage.rss();

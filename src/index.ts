@@ -4,13 +4,13 @@
  *   import { attach } from 'tcpinfo';
  *   const handle = attach(server, '--hooks=ssn_start,txn_close --log-level=2');
  */
-export { attach } from './hooks/attach.js';
-export type { TcpinfoHandle, TcpinfoStats } from './hooks/attach.js';
+export { attach } from './attach.js';
+export type { TcpinfoHandle, TcpinfoStats } from './attach.js';
 export { parseOptions, describeOptions, TcpinfoConfigError, type ConfigProblem } from './config/options.js';
 export { describeLogging } from './config/describe.js';
 export { parseConfig, loadConfig } from './config/plugin-config.js';
-export { HOOK_NAMES } from './config/types.js';
-export type { HookName, TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
+export { HOOK_NAMES, type HookName } from './events.js';
+export type { TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
 export { readTcpInfo, isSupported, kernelTcpInfoLength, failedReadCount } from './tcpinfo/read.js';
 export type { TcpInfo } from './tcpinfo/read.js';
 export { TCP_INFO_FIELDS, TCP_INFO_FIELD_NAMES } from './tcpinfo/layout.js';

@@ -181,15 +181,16 @@ describe('lines', () => {
   });
 
   test('level 2 reads each column from the struct offset the reference gives', async () => {
-    const { rawInfo } = await import('../dist/tcpinfo/read.js');
-    const { createLineFormatter } = await import('../dist/logger/line-format.js');
+    const { Reading } = await import('../dist/tcpinfo/read.js');
+    const { createLineFormatter } = await import('../dist/format/line-format.js');
     const { parseOptions } = await import('../dist/index.js');
     const level2 = (kernelLength) => createLineFormatter(parseOptions({ logLevel: 2 }), kernelLength);
     const socket = { remoteAddress: '192.0.2.1', localAddress: '192.0.2.2' };
-    const columnsOf = (kernelLength) => level2(kernelLength).format('txn_close', socket, null, kernelLength).trim().split(' ').slice(4);
+    const bytes = Buffer.alloc(280);
+    const columnsOf = (kernelLength) => level2(kernelLength).format('txn_close', socket, null, new Reading(bytes, kernelLength)).trim().split(' ').slice(4);
     const headerLine = (kernelLength) => level2(kernelLength).header;
     // Every u32 word holds 1000 + its index, so each column tells which offset it was read from.
-    for (let i = 0; i < rawInfo.length / 4; i++) rawInfo.writeUInt32LE(1000 + i, i * 4);
+    for (let i = 0; i < bytes.length / 4; i++) bytes.writeUInt32LE(1000 + i, i * 4);
     const offsets = {
       rtt: 68, rttvar: 72, last_sent: 44, last_recv: 52, snd_cwnd: 80, snd_ssthresh: 76, rcv_ssthresh: 64,
       unacked: 24, sacked: 28, lost: 32, retrans: 36, fackets: 40, all_retrans: 100, data_segs_in: 152, data_segs_out: 156,

@@ -7,8 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { TCP_INFO_FIELD_NAMES, attach, parseOptions } from '../dist/index.js';
-import { createLineFormatter } from '../dist/logger/line-format.js';
-import { rawInfo } from '../dist/tcpinfo/read.js';
+import { createLineFormatter } from '../dist/format/line-format.js';
+import { Reading } from '../dist/tcpinfo/read.js';
 import { countBy, groupBy, helloHandler, keepAliveRequests, listen, readLog, request, ssInfo, tempDir, waitFor } from './support/harness.mjs';
 
 const TOTALS = 'bytes_sent,bytes_received,bytes_acked,segs_out,segs_in,data_segs_in,data_segs_out,total_retrans';
@@ -191,15 +191,15 @@ describe('--fields', () => {
   });
 
   test('a field this kernel does not return is written "-" (text) or null (JSON)', () => {
-    rawInfo.fill(7);
+    const reading = new Reading(Buffer.alloc(280, 7), 136);
     const text = createLineFormatter(parseOptions({ fields: 'rtt,bytes_acked,min_rtt,rcv_wnd' }), 280);
-    // Addresses as Node caches them on a socket (endpoints.ts reads those before asking a handle).
+    // Addresses as Node caches them on a socket (tcpinfo/endpoints.ts reads those before asking a handle).
     const fake = { _peername: { address: '192.0.2.1', port: 1 }, _sockname: { address: '192.0.2.2', port: 2 } };
     // A 4.1 kernel's struct ends at bytes_received: min_rtt (4.6) and rcv_wnd (6.2) are not in it.
-    const line = text.format('periodic', fake, null, 136).trim().split(' ');
+    const line = text.format('periodic', fake, null, reading).trim().split(' ');
     assert.deepEqual(line.slice(1), ['periodic', '192.0.2.1', '192.0.2.2', String(0x07070707), String(0x0707070707070707n), '-', '-']);
     const json = createLineFormatter(parseOptions({ fields: 'rtt,rcv_wnd', format: 'json' }), 280);
-    const obj = JSON.parse(json.format('periodic', fake, null, 136));
+    const obj = JSON.parse(json.format('periodic', fake, null, reading));
     assert.equal(obj.rtt, 0x07070707);
     assert.equal(obj.rcv_wnd, null);
   });
@@ -207,9 +207,9 @@ describe('--fields', () => {
   test('addresses that could not be read are written "-" (text) or null (JSON), not "undefined"', () => {
     // A connection reset before its first read: no handle left, and Node cached no address on it.
     const gone = { _handle: null };
-    const text = createLineFormatter(parseOptions({ logLevel: 2 }), 280).format('ssn_close', gone, null, 0);
+    const text = createLineFormatter(parseOptions({ logLevel: 2 }), 280).format('ssn_close', gone, null, new Reading(Buffer.alloc(280), 0));
     assert.deepEqual(text.trim().split(' ').slice(1, 4), ['ssn_close', '-', '-']);
-    const obj = JSON.parse(createLineFormatter(parseOptions({ format: 'json' }), 280).format('ssn_close', gone, null, 0));
+    const obj = JSON.parse(createLineFormatter(parseOptions({ format: 'json' }), 280).format('ssn_close', gone, null, new Reading(Buffer.alloc(280), 0)));
     assert.deepEqual([obj.client, obj.client_port, obj.server, obj.server_port], [null, null, null, null]);
   });
 

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseOptions } from '../dist/index.js';
-import { nextBoundary, rolledName } from '../dist/logger/roll-schedule.js';
+import { rolledName } from '../dist/format/rolled-name.js';
+import { nextBoundary } from '../dist/logger/roll-schedule.js';
 import { LogWriter } from '../dist/logger/writer.js';
 import { tempDir, waitFor } from './support/harness.mjs';
 

@@ -3,8 +3,8 @@
  * take (counts, milliseconds, times, event lists). A value the user got wrong is a `UsageError` that
  * names the option, the value and what is allowed.
  */
-import { EVENT_NAMES } from '../config/types.js';
-import { parseAtsTimestamp } from './log-record.js';
+import { EVENT_NAMES } from '../events.js';
+import { parseAtsTimestamp } from '../format/timestamp.js';
 
 /** Exit codes of every command. */
 export const EXIT_OK = 0;

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type ConfigProblem, type OptionRow } from '../config/options.js';
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
-import { stdioName } from '../logger/stream-sink.js';
+import { stdioName } from '../config/stdio-name.js';
 import { EXIT_FAILURE, EXIT_OK, usageErrors, UsageError } from './args.js';
 import { BOLD, RESET, type Output } from './output.js';
 

@@ -1,7 +1,7 @@
 /** Which records a command keeps: by event, by client address or subnet, by rtt, by time. */
 import { BlockList, isIP } from 'node:net';
 import { UsageError } from './args.js';
-import type { LogRecord } from './log-record.js';
+import type { LogRecord } from '../format/log-record.js';
 
 export interface RecordFilter {
   /** Keep only these events. */

@@ -2,8 +2,8 @@
  * What `tcpinfo summary` counts, one record at a time, in memory bounded by distinct values (and
  * distinct clients), never by lines: see ValueCounts.
  */
-import { EVENT_NAMES } from '../config/types.js';
-import type { LogRecord } from './log-record.js';
+import { EVENT_NAMES } from '../events.js';
+import type { LogRecord } from '../format/log-record.js';
 import { ValueCounts } from './value-counts.js';
 
 /** Readings that carried a retransmission count, and how many of them were above 0. */

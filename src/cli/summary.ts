@@ -15,7 +15,7 @@ import {
 } from './args.js';
 import { escapeControls as esc } from './escape.js';
 import { LineSplitter } from './line-splitter.js';
-import { LogLineParser } from './log-record.js';
+import { LogLineParser } from '../format/log-record.js';
 import type { Output } from './output.js';
 import { Progress } from './progress.js';
 import { accepts, clientList, type RecordFilter } from './record-filter.js';

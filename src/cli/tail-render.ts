@@ -8,7 +8,7 @@
  * file with other columns).
  */
 import { escapeControls as esc, safeJson } from './escape.js';
-import type { LogRecord } from './log-record.js';
+import type { LogRecord } from '../format/log-record.js';
 import { BOLD, RESET } from './output.js';
 import { fieldTitle, localTime, readableValue } from './units.js';
 

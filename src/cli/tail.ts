@@ -1,7 +1,7 @@
 /** `tcpinfo tail [FILE]`: the last lines of the log, then each new one as it is written, across rolls. */
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EVENT_NAMES } from '../config/types.js';
+import { EVENT_NAMES } from '../events.js';
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -13,7 +13,7 @@ import {
 } from './args.js';
 import { escapeControls } from './escape.js';
 import { LogFollower } from './follow.js';
-import { LogLineParser, type LogRecord } from './log-record.js';
+import { LogLineParser, type LogRecord } from '../format/log-record.js';
 import type { Output } from './output.js';
 import { accepts, clientList, type RecordFilter } from './record-filter.js';
 import { AlignedRenderer, JsonRenderer, PlainRenderer, type RecordRenderer } from './tail-render.js';

@@ -3,26 +3,27 @@
  * The log keeps the kernel's own units (rtt in microseconds, bytes, bytes per second); only what a
  * person reads is converted.
  */
+import { columnUnit } from '../format/columns.js';
 
 type Unit = 'us' | 'ms' | 'bytes' | 'rate' | 'count';
 
-/** Fields in microseconds (shown in ms). */
-const MICROSECONDS = new Set([
-  'rtt', 'rttvar', 'min_rtt', 'rcv_rtt', 'rto', 'ato', 'busy_time', 'rwnd_limited', 'sndbuf_limited',
-]);
-/** Fields already in milliseconds. */
-const MILLISECONDS = new Set([
-  'last_sent', 'last_recv', 'last_data_sent', 'last_data_recv', 'last_ack_sent', 'last_ack_recv', 'total_rto_time',
-]);
-/** Fields in bytes per second. */
-const RATES = new Set(['pacing_rate', 'max_pacing_rate', 'delivery_rate']);
-
+/**
+ * How a column is shown, from the kernel's unit of the field it holds (format/columns.ts). Only amounts of
+ * bytes moved or held (`bytes_*`, `*_bytes`) are scaled to KiB/MiB; sizes (MSS, windows) stay as numbers.
+ */
 function unitOf(field: string): Unit {
-  if (MICROSECONDS.has(field)) return 'us';
-  if (MILLISECONDS.has(field)) return 'ms';
-  if (RATES.has(field)) return 'rate';
-  if (field.startsWith('bytes_') || field.endsWith('_bytes')) return 'bytes';
-  return 'count';
+  switch (columnUnit(field)) {
+    case 'us':
+      return 'us';
+    case 'ms':
+      return 'ms';
+    case 'bytes/s':
+      return 'rate';
+    case 'bytes':
+      return field.startsWith('bytes_') || field.endsWith('_bytes') ? 'bytes' : 'count';
+    default:
+      return 'count';
+  }
 }
 
 /** The column title a person reads: times say they are in ms. */

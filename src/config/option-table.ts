@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import { TCP_INFO_FIELD_NAMES } from '../tcpinfo/layout.js';
 import { defineOption, InvalidValue, type OptionSpec } from './option-spec.js';
-import { HOOK_NAMES } from './types.js';
+import { HOOK_NAMES } from '../events.js';
 import {
   checkPathText, decimalInteger, parseFields, parseFileMode, parseHooks, parseLogFile, parseQueueBytes,
   parseRollingInterval, parseRollingSize, parseSwitch, SECONDS_PER_DAY, showByteSize,

@@ -7,9 +7,9 @@
  * Every problem found on the way is collected, and all of them are thrown together as one TcpinfoConfigError.
  */
 import { TcpinfoConfigError, withCode, type ConfigProblem } from '../errors.js';
-import { stdioName } from '../logger/stream-sink.js';
 import { InvalidValue, type OptionSpec, type OptionValues } from './option-spec.js';
 import { OPTION_SPECS } from './option-table.js';
+import { stdioName } from './stdio-name.js';
 import { isRegistry, readOptionsObject, showValue } from './options-object.js';
 import { readOptionsString } from './options-string.js';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from './types.js';

@@ -1,11 +1,5 @@
 /** Shapes of the plugin's configuration: what users write, and what the plugin runs with. */
-
-/** The points of an HTTP transaction at which TCP_INFO can be read, by their Traffic Server names. */
-export const HOOK_NAMES = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close'] as const;
-export type HookName = (typeof HOOK_NAMES)[number];
-/** Every event a line can carry: the hooks, and `periodic` (on when `updatePeriod` > 0). */
-export const EVENT_NAMES = [...HOOK_NAMES, 'periodic'] as const;
-export type EventName = (typeof EVENT_NAMES)[number];
+import type { HookName } from '../events.js';
 
 /** The validated, effective options the plugin runs with. */
 export interface TcpinfoOptions {

@@ -1,10 +1,10 @@
 /** The parse and show functions of the option table: an option's text to its value and back. */
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import { stdioName } from '../logger/stream-sink.js';
 import { TCP_INFO_FIELD_NAMES } from '../tcpinfo/layout.js';
 import { InvalidValue, type ParseContext } from './option-spec.js';
-import { HOOK_NAMES, type HookName } from './types.js';
+import { stdioName } from './stdio-name.js';
+import { HOOK_NAMES, type HookName } from '../events.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -12,8 +12,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpinfoOptions } from '../config/types.js';
-import type { TcpinfoStats } from '../hooks/attach.js';
-import { catchUpRequest } from '../hooks/server-events.js';
+import type { TcpinfoStats } from '../attach.js';
+import { catchUpRequest } from '../tap/server-events.js';
 import { ServerLoggers, type IntegrationOptions } from './server-loggers.js';
 
 /** The middleware `tcpinfo()` returns: `(req, res, next?)`, plus close() and stats(). */

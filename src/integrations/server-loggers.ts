@@ -8,8 +8,9 @@
  */
 import type { Server } from 'node:http';
 import { parseOptions } from '../config/options.js';
-import { EVENT_NAMES, type EventName, type TcpinfoOptions, type TcpinfoOptionsInput } from '../config/types.js';
-import { attach, attachFromRequest, holdLogFile, loggerOf, type TcpinfoHandle, type TcpinfoStats } from '../hooks/attach.js';
+import { attach, attachFromRequest, holdLogFile, loggerOf, type TcpinfoHandle, type TcpinfoStats } from '../attach.js';
+import type { TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
+import { EVENT_NAMES, type EventName } from '../events.js';
 import type { LogWriter } from '../logger/writer.js';
 import { releaseWriter } from '../logger/writer-registry.js';
 import { loadPromClient } from '../metrics/tcp-metrics.js';

@@ -26,8 +26,8 @@
  *   starts on a line of its own and never glues to the torn one.
  */
 import * as fs from 'node:fs';
+import { rolledName } from '../format/rolled-name.js';
 import { close, fchmod, fstat, ignore, link, lstat, open, read, rename, unlink, write } from './fs-async.js';
-import { rolledName } from './roll-schedule.js';
 import { CREATE_NEW, claimRoll, releaseClaim, tempPath } from './roll-claim.js';
 
 /** Log files hold client addresses: owner read-write, group read, others nothing (--log-file-mode changes it). */

@@ -2,10 +2,9 @@
  * `--rolling-max-count=N`: after a roll, the rolled files of the log beyond the newest N are removed, as
  * Traffic Server's `rolling_max_count` does (0 keeps them all).
  *
- * Which files: those in the log's directory whose names parse as this log's rolled names,
- * `<log>_<host>.<start>-<end>[.<n>].old`, whatever the host (a container gets a new host name at each
- * restart; its earlier files count too), regular files only. A host part with `_` in it is another log's
- * (`<log>_x.log`'s rolled files start with `<log>_`): host names have none, so only this host's own name may.
+ * Which files: those in the log's directory whose names parse as this log's rolled names
+ * (format/rolled-name.ts), whatever the host (a container gets a new host name at each restart; its
+ * earlier files count too), regular files only.
  * Oldest: by the end time in the name, then the start, which the ATS timestamp (fixed width, most significant
  * first) orders as text. Names alike but for the version (rolls by size within one second) go by the last
  * change of the file, then the version: a version is the first free one, so once older ones were removed
@@ -19,9 +18,8 @@
  * clock said when it was named.
  */
 import path from 'node:path';
+import { rolledNamesOf } from '../format/rolled-name.js';
 import { lstat, readdir, unlink } from './fs-async.js';
-
-const TS = String.raw`\d{8}\.\d{2}h\d{2}m\d{2}s`;
 
 export interface RolledFile {
   name: string;
@@ -35,19 +33,12 @@ export interface RolledFile {
   mtimeMs: number;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /** A matcher of the rolled names of the log named `logBase` (a file name, no directory). */
 export function rolledNameMatcher(logBase: string, ownHost: string): (name: string) => RolledFile | undefined {
-  const re = new RegExp(`^${escapeRegExp(logBase)}_(.+)\\.(${TS})-(${TS})(?:\\.(\\d+))?\\.old$`);
+  const parse = rolledNamesOf(logBase, ownHost);
   return (name) => {
-    const m = re.exec(name);
-    if (m === null) return undefined;
-    const host = m[1];
-    if (host.includes('_') && host !== ownHost) return undefined;
-    return { name, host, start: m[2], end: m[3], version: m[4] === undefined ? 0 : Number(m[4]), mtimeMs: 0 };
+    const r = parse(name);
+    return r === undefined ? undefined : { name, host: r.host, start: r.startText, end: r.endText, version: r.version, mtimeMs: 0 };
   };
 }
 

@@ -1,8 +1,7 @@
 /**
- * When the log rolls by time, and what a rolled file is called: Traffic Server's rules as pure functions
- * of a time and a name, so they can be checked with any clock and in any time zone.
+ * When the log rolls by time: Traffic Server's rule as pure functions of a time, so they can be checked
+ * with any clock and in any time zone. (What a rolled file is called: format/rolled-name.ts.)
  */
-import { atsTimestamp } from './timestamp.js';
 
 const SECONDS_PER_DAY = 86_400;
 
@@ -50,13 +49,4 @@ function readsBoundary(ms: number, firstOfDay: number, intervalSec: number): boo
 
 function localSecondOfDay(date: Date): number {
   return date.getHours() * 3600 + date.getMinutes() * 60 + date.getSeconds();
-}
-
-/**
- * The name a live file is rolled to: `<file>_<hostname>.<start>-<end>.old`, start and end in the ATS
- * timestamp format (local time); `version` > 0 (a name already taken) goes before `.old`, as ATS does.
- */
-export function rolledName(file: string, hostname: string, startMs: number, endMs: number, version: number): string {
-  const stem = `${file}_${hostname}.${atsTimestamp(startMs)}-${atsTimestamp(endMs)}`;
-  return version === 0 ? `${stem}.old` : `${stem}.${version}.old`;
 }

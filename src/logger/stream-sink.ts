@@ -25,27 +25,9 @@
  * writer never rolls it nor looks it up by name.
  */
 import * as fs from 'node:fs';
-import path from 'node:path';
 import { isatty } from 'node:tty';
+import type { StdioName } from '../config/stdio-name.js';
 import { write as writeFd } from './fs-async.js';
-
-export type StdioName = 'stdout' | 'stderr';
-
-const ALIASES = new Map<string, StdioName>([
-  ['stdout', 'stdout'],
-  ['/dev/stdout', 'stdout'],
-  ['/proc/self/fd/1', 'stdout'],
-  ['/dev/fd/1', 'stdout'],
-  ['stderr', 'stderr'],
-  ['/dev/stderr', 'stderr'],
-  ['/proc/self/fd/2', 'stderr'],
-  ['/dev/fd/2', 'stderr'],
-]);
-
-/** `stdout` or `stderr` when `file` names the process's own output, else undefined. */
-export function stdioName(file: string): StdioName | undefined {
-  return ALIASES.get(file) ?? (path.isAbsolute(file) ? ALIASES.get(path.normalize(file)) : undefined);
-}
 
 /** Pipe writes up to this many bytes are atomic (POSIX PIPE_BUF; 4096 on Linux). */
 export const PIPE_BUF = 4096;

@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import os from 'node:os';
+import { stdioName } from '../config/stdio-name.js';
 import { TcpinfoConfigError, withCode } from '../errors.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
 import { FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, type FaultKind, FaultReports, type FaultWarning, QUEUE_FULL } from './fault-reports.js';
@@ -26,7 +27,7 @@ import { failedWriting, LiveFile, LOG_FILE_MODE } from './live-file.js';
 import { pruneRolled } from './retention.js';
 import { sweepLeftovers } from './roll-claim.js';
 import { RollPolicy } from './roll-policy.js';
-import { StdioFile, stdioName } from './stream-sink.js';
+import { StdioFile } from './stream-sink.js';
 
 export interface LogWriterOptions {
   /** Absolute path of the log file. */

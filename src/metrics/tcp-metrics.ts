@@ -17,9 +17,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TcpinfoOptions } from '../config/types.js';
 import { withCode } from '../errors.js';
+import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type EventConsumer } from '../events.js';
 import { decodeField, fieldSpec } from '../tcpinfo/layout.js';
-import { rawInfo, readRawForEvent } from '../tcpinfo/read.js';
-import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type EventConsumer } from '../hooks/server-events.js';
+import { readForEvent, type Reading } from '../tcpinfo/read.js';
 
 type PromClient = typeof import('prom-client');
 
@@ -109,7 +109,7 @@ export class TcpMetrics implements EventConsumer {
   readonly registry: Registry;
   private readonly set: MetricSet;
   private readonly server: Server;
-  /** Each connection's state (a WeakMap, not a property: see hooks/endpoints.ts). */
+  /** Each connection's state (a WeakMap, not a property: see tcpinfo/endpoints.ts). */
   private readonly states = new WeakMap<Socket, ConnectionState>();
   private serverLabel = '';
   /** Reads that failed (socket gone, or a kernel too old for the counters). */
@@ -151,8 +151,8 @@ export class TcpMetrics implements EventConsumer {
       this.states.set(socket, state);
       this.set.opened.inc({ server });
     }
-    const length = readRawForEvent(socket);
-    if (length >= NEEDED_LENGTH) this.record(state, server, length);
+    const reading = readForEvent(socket);
+    if (reading !== null && reading.length >= NEEDED_LENGTH) this.record(state, server, reading);
     else this.failedReads++;
     if (event === SSN_CLOSE) {
       this.set.closed.inc({ server });
@@ -165,14 +165,15 @@ export class TcpMetrics implements EventConsumer {
   }
 
   /** From a read that reaches NEEDED_LENGTH, so every field is there. */
-  private record(state: ConnectionState, server: string, length: number): void {
+  private record(state: ConnectionState, server: string, reading: Reading): void {
+    const { bytes, length } = reading;
     const set = this.set;
     const last = state.last;
     let txDataDelta = 0;
     let retransDelta = 0;
     for (let i = 0; i < COUNTED.length; i++) {
       const c = COUNTED[i];
-      const value = decodeField(c.spec, rawInfo, length)!;
+      const value = decodeField(c.spec, bytes, length)!;
       const delta = value - last[i];
       if (delta > 0) {
         set.counters[i].inc({ server }, delta);
@@ -181,14 +182,14 @@ export class TcpMetrics implements EventConsumer {
       if (i === TX_DATA_SEGS) txDataDelta = Math.max(0, delta);
       if (i === RETRANS) retransDelta = Math.max(0, delta);
     }
-    const unsent = decodeField(UNSENT, rawInfo, length)!;
-    const unacked = decodeField(UNACKED, rawInfo, length)!;
+    const unsent = decodeField(UNSENT, bytes, length)!;
+    const unacked = decodeField(UNACKED, bytes, length)!;
     if (unsent !== state.unsent) set.unsent.inc({ server }, unsent - state.unsent);
     if (unacked !== state.unacked) set.unacked.inc({ server }, unacked - state.unacked);
     state.unsent = unsent;
     state.unacked = unacked;
-    set.rtt.observe({ server }, decodeField(RTT, rawInfo, length)!);
-    set.rttvar.observe({ server }, decodeField(RTTVAR, rawInfo, length)!);
+    set.rtt.observe({ server }, decodeField(RTT, bytes, length)!);
+    set.rttvar.observe({ server }, decodeField(RTTVAR, bytes, length)!);
     if (txDataDelta > 0) set.retransPercent.observe({ server }, (100 * retransDelta) / txDataDelta);
   }
 }

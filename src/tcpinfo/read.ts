@@ -26,10 +26,25 @@ interface Binding {
 let binding: Binding | null | undefined;
 let unsupportedReason = '';
 
+/**
+ * A `struct tcp_info` as read: its bytes, the same bytes as 32-bit words (`words[offset / 4]` reads a u32
+ * field without bounds-checking calls), and how many bytes the kernel returned.
+ */
+export class Reading {
+  readonly words: Uint32Array;
+  constructor(
+    readonly bytes: Buffer,
+    public length: number,
+  ) {
+    this.words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  }
+}
+
 /** The raw struct of the last successful `readRaw`, valid until the next read. */
 export const rawInfo: Buffer = Buffer.alloc(TCP_INFO_MAX_LENGTH);
-/** The same bytes as 32-bit words: `rawWords[offset / 4]` reads a u32 field without bounds-checking calls. */
-export const rawWords = new Uint32Array(rawInfo.buffer, rawInfo.byteOffset, TCP_INFO_MAX_LENGTH / 4);
+/** The reading of an event (readForEvent): rawInfo and its length, one object reused, never allocated per read. */
+const eventReading = new Reading(rawInfo, 0);
+const rawWords = eventReading.words;
 const rawLength = Buffer.alloc(4);
 const rawLengthWord = new Uint32Array(rawLength.buffer, rawLength.byteOffset, 1);
 
@@ -115,24 +130,23 @@ export function readRaw(socket: Socket): number {
 }
 
 let eventNumber = 0;
-let readForEvent = -1;
-let lengthForEvent = -1;
+let readEvent = -1;
 
-/** A new event begins: the next readRawForEvent reads again. */
+/** A new event begins: the next readForEvent reads again. */
 export function beginEvent(): void {
   eventNumber++;
 }
 
 /**
- * readRaw, once per event: every consumer of one event (the log, the metrics) sees the same reading,
- * and the kernel is asked once. `rawInfo` holds it until the next read.
+ * readRaw, once per event: every consumer of one event (the log, the metrics) gets the same reading, and
+ * the kernel is asked once. The reading is valid until the next event's read; null when the read failed.
  */
-export function readRawForEvent(socket: Socket): number {
-  if (readForEvent !== eventNumber) {
-    readForEvent = eventNumber;
-    lengthForEvent = readRaw(socket);
+export function readForEvent(socket: Socket): Reading | null {
+  if (readEvent !== eventNumber) {
+    readEvent = eventNumber;
+    eventReading.length = readRaw(socket);
   }
-  return lengthForEvent;
+  return eventReading.length < 0 ? null : eventReading;
 }
 
 /** Every field of `struct tcp_info` this kernel returned, by name (see layout.ts for units). */

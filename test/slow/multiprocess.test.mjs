@@ -40,9 +40,9 @@ else await defineTests();
 async function clusterWorker() {
   const http = await import('node:http');
   const { attach } = await import('../../dist/index.js');
-  const { holdLogFile } = await import('../../dist/hooks/attach.js');
+  const { holdLogFile } = await import('../../dist/attach.js');
   const { releaseWriter } = await import('../../dist/logger/writer-registry.js');
-  const { atsTimestampNow } = await import('../../dist/logger/timestamp.js');
+  const { atsTimestampNow } = await import('../../dist/format/timestamp.js');
   const address = process.env.MP_ADDRESS;
   const server = http.createServer((req, res) => res.end('hello world\n'));
   const handle = attach(server, {
@@ -297,7 +297,7 @@ async function defineTests() {
     const ends = rolled.map((f) => f.end);
     assert.equal(new Set(ends).size, ends.length, `one roll per boundary: ${ends.join(' ')}`);
     assert.ok(rolled.every((f) => f.version === 0 && Number(f.end.slice(-3, -1)) % 2 === 0), `rolled at 2 s boundaries: ${ends.join(' ')}`);
-    const { atsTimestamp } = await import('../../dist/logger/timestamp.js');
+    const { atsTimestamp } = await import('../../dist/format/timestamp.js');
     for (let b = Math.ceil((startedAt + 200) / 2000) * 2000; b < stoppedAt - 600; b += 2000) {
       assert.ok(ends.includes(atsTimestamp(b)), `rolled at ${atsTimestamp(b)}: ${ends.join(' ')}`);
     }

@@ -9,16 +9,17 @@ import { EventEmitter } from 'node:events';
 import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import seedrandom from 'seedrandom';
-import { parseOptions } from '../config/options.js';
-import { EVENT_NAMES, type EventName, type TcpinfoOptions, type TcpinfoOptionsInput } from '../config/types.js';
-import { withCode } from '../errors.js';
-import { createLineFormatter, type LineFormatter } from '../logger/line-format.js';
-import { acquireMetricsServer, releaseMetricsServer } from '../metrics/metrics-server.js';
-import { TcpMetrics } from '../metrics/tcp-metrics.js';
-import type { LogWriter } from '../logger/writer.js';
-import { acquireWriter, releaseWriter } from '../logger/writer-registry.js';
-import { beginEvent, isSupported, kernelTcpInfoLength, readRawForEvent, unsupportedMessage } from '../tcpinfo/read.js';
-import { PERIODIC, SSN_CLOSE, SSN_START, addConsumer, eventBit, openSessions, removeConsumer, type EventConsumer } from './server-events.js';
+import { parseOptions } from './config/options.js';
+import type { TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
+import { withCode } from './errors.js';
+import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, eventBit, type EventConsumer, type EventName } from './events.js';
+import { createLineFormatter, type LineFormatter } from './format/line-format.js';
+import type { LogWriter } from './logger/writer.js';
+import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
+import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
+import { TcpMetrics } from './metrics/tcp-metrics.js';
+import { addConsumer, openSessions, removeConsumer } from './tap/server-events.js';
+import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage } from './tcpinfo/read.js';
 
 /** Counts since attach, per event where it says so. */
 export interface TcpinfoStats {
@@ -88,7 +89,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readonly formatter: LineFormatter | null;
   private readonly rate: number;
   private readonly random: () => number;
-  /** With --sample-by=session: this logger's decision for each connection (a WeakMap: see endpoints.ts). */
+  /** With --sample-by=session: this logger's decision for each connection (a WeakMap: see tcpinfo/endpoints.ts). */
   private readonly sessionChoices: WeakMap<Socket, boolean> | null;
   private readonly seen = new Float64Array(EVENT_NAMES.length);
   private readonly sampledCounts = new Float64Array(EVENT_NAMES.length);
@@ -165,12 +166,12 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (!this.sample(event, socket)) return;
     if ((this.logMask & (1 << event)) === 0) return;
     this.sampledCounts[event]++;
-    const length = readRawForEvent(socket);
-    if (length < 0) {
+    const reading = readForEvent(socket);
+    if (reading === null) {
       this.failedReads++;
       return;
     }
-    if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, length))) this.loggedCounts[event]++;
+    if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, reading))) this.loggedCounts[event]++;
   }
 
   /** Per event (as ATS), or per connection: decided once at its ssn_start or first sight. */
@@ -282,7 +283,7 @@ export function attach(server: Server, options?: string | TcpinfoOptionsInput | 
 
 /**
  * attach() for an integration that meets a server from inside one of its requests (a middleware): the
- * connections and requests already under way are caught up at first sight (see server-events.ts).
+ * connections and requests already under way are caught up at first sight (see tap/server-events.ts).
  */
 export function attachFromRequest(server: Server, options: TcpinfoOptions): TcpinfoHandle {
   return new TcpinfoLogger(server, options, true);

@@ -9,23 +9,24 @@
  * The path is the only free text a line can hold (the text format never writes it): at most
  * MAX_URL_CHARS characters of it, every control character escaped (jsonText), so a log line never
  * carries a terminal escape sequence or a line break of its own.
- * Each formatter reads the struct last read into `rawInfo` (length bytes) and allocates only the line.
- * Where each column is in the struct is layout.ts's business alone.
+ * A formatter is given the reading it formats and allocates only the line. Where each column is in the
+ * struct is layout.ts's business alone.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpinfoOptions } from '../config/types.js';
-import { connectionId } from '../hooks/connection-id.js';
-import { endpointsOf } from '../hooks/endpoints.js';
+import { connectionId } from '../tcpinfo/connection-id.js';
+import { endpointsOf } from '../tcpinfo/endpoints.js';
 import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
-import { rawInfo, rawWords } from '../tcpinfo/read.js';
-import { atsTimestampNow } from './timestamp.js';
+import type { Reading } from '../tcpinfo/read.js';
+import { LEVEL2_COLUMNS, headerLine } from './columns.js';
+import { atsTimestampNow, isoNow } from './timestamp.js';
 
 export interface LineFormatter {
   /** The header line at the top of a new file (with its newline); '' for JSON lines, which have none. */
   readonly header: string;
-  /** The line (with its newline) for an event, from the struct last read. */
-  format(event: string, socket: Socket, res: ServerResponse | null, length: number): string;
+  /** The line (with its newline) for an event on `socket`, showing `reading`. */
+  format(event: string, socket: Socket, res: ServerResponse | null, reading: Reading): string;
 }
 
 /** A column of a line: its name and the struct field it shows. */
@@ -34,29 +35,19 @@ interface Column {
   readonly spec: FieldSpec;
 }
 
-function column(name: string, field: string = name): Column {
-  return { name, spec: fieldSpec(field)! };
-}
-
-/** Traffic Server's level-2 columns, in its order: its column names, and the struct fields they show. */
-const LEVEL2_COLUMNS: readonly Column[] = [
-  column('rtt'), column('rttvar'), column('last_sent', 'last_data_sent'), column('last_recv', 'last_data_recv'),
-  column('snd_cwnd'), column('snd_ssthresh'), column('rcv_ssthresh'), column('unacked'), column('sacked'),
-  column('lost'), column('retrans'), column('fackets'), column('all_retrans', 'total_retrans'),
-  column('data_segs_in'), column('data_segs_out'),
-];
+const LEVEL2: readonly Column[] = LEVEL2_COLUMNS.map((c) => ({ name: c.name, spec: fieldSpec(c.field)! }));
 
 function columnsOf(options: TcpinfoOptions, kernelLength: number): readonly Column[] {
-  if (options.fields !== undefined) return options.fields.map((name) => column(name));
-  if (options.logLevel === 1) return LEVEL2_COLUMNS.slice(0, 1);
-  return LEVEL2_COLUMNS.filter((c) => c.spec.offset + c.spec.size <= kernelLength);
+  if (options.fields !== undefined) return options.fields.map((name) => ({ name, spec: fieldSpec(name)! }));
+  if (options.logLevel === 1) return LEVEL2.slice(0, 1);
+  return LEVEL2.filter((c) => c.spec.offset + c.spec.size <= kernelLength);
 }
 
 /** A column's value as text: u32 fields straight from the words, others decoded; `missing` when not returned. */
-function columnText(spec: FieldSpec, length: number, missing: string): string {
-  if (spec.offset + spec.size > length) return missing;
-  if (spec.size === 4) return String(rawWords[spec.offset >> 2]);
-  return fieldText(spec, rawInfo, length);
+function columnText(spec: FieldSpec, reading: Reading, missing: string): string {
+  if (spec.offset + spec.size > reading.length) return missing;
+  if (spec.size === 4) return String(reading.words[spec.offset >> 2]);
+  return fieldText(spec, reading.bytes, reading.length);
 }
 
 class AtsFormatter implements LineFormatter {
@@ -70,34 +61,22 @@ class AtsFormatter implements LineFormatter {
     this.specs = columns.map((c) => c.spec);
     this.words = Int32Array.from(this.specs, (spec) => (spec.size === 4 ? spec.offset >> 2 : -1));
     this.ends = Int32Array.from(this.specs, (spec) => spec.offset + spec.size);
-    this.header = 'timestamp event client server ' + columns.map((c) => c.name).join(' ') + '\n';
+    this.header = headerLine(columns.map((c) => c.name));
   }
 
-  format(event: string, socket: Socket, _res: ServerResponse | null, length: number): string {
+  format(event: string, socket: Socket, _res: ServerResponse | null, reading: Reading): string {
     // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped; `-` for an
     // address that could not be read (a connection reset before its first read).
     const ends = endpointsOf(socket);
     let line = atsTimestampNow() + ' ' + event + ' ' + (ends.remoteAddress ?? '-') + ' ' + (ends.localAddress ?? '-');
     const { words, ends: needs } = this;
+    const { length, words: values } = reading;
     for (let i = 0; i < words.length; i++) {
       const word = words[i];
-      line += ' ' + (needs[i] > length ? '-' : word >= 0 ? rawWords[word] : fieldText(this.specs[i], rawInfo, length));
+      line += ' ' + (needs[i] > length ? '-' : word >= 0 ? values[word] : fieldText(this.specs[i], reading.bytes, length));
     }
     return line + '\n';
   }
-}
-
-let isoMs = -1;
-let isoText = '';
-
-/** ISO-8601 UTC with milliseconds; formatted once per millisecond. */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoMs) {
-    isoMs = now;
-    isoText = new Date(now).toISOString();
-  }
-  return isoText;
 }
 
 const TRANSACTION_EVENTS = new Set(['txn_start', 'send_resp_hdr', 'txn_close']);
@@ -113,7 +92,7 @@ class JsonFormatter implements LineFormatter {
     this.keys = columns.map((c) => ',' + JSON.stringify(c.name) + ':');
   }
 
-  format(event: string, socket: Socket, res: ServerResponse | null, length: number): string {
+  format(event: string, socket: Socket, res: ServerResponse | null, reading: Reading): string {
     const ends = endpointsOf(socket);
     let line =
       '{"time":"' + isoNow() + '","event":"' + event +
@@ -134,7 +113,7 @@ class JsonFormatter implements LineFormatter {
     }
     const specs = this.specs;
     const keys = this.keys;
-    for (let i = 0; i < specs.length; i++) line += keys[i] + columnText(specs[i], length, 'null');
+    for (let i = 0; i < specs.length; i++) line += keys[i] + columnText(specs[i], reading, 'null');
     return line + '}\n';
   }
 }

@@ -38,37 +38,15 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { EVENT_NAMES, type EventName } from '../config/types.js';
+import { SEND_RESP_HDR, SSN_CLOSE, SSN_START, TXN_CLOSE, TXN_START, type EventConsumer } from '../events.js';
+import { endpointsOf } from '../tcpinfo/endpoints.js';
 import { beginEvent } from '../tcpinfo/read.js';
-import { endpointsOf } from './endpoints.js';
-
-export const SSN_START = 0;
-export const TXN_START = 1;
-export const SEND_RESP_HDR = 2;
-export const TXN_CLOSE = 3;
-export const SSN_CLOSE = 4;
-export const PERIODIC = 5;
-// The event numbers above are indices into EVENT_NAMES.
-
-export function eventBit(name: EventName): number {
-  return 1 << EVENT_NAMES.indexOf(name);
-}
-
-/** Something that wants the events of a server: the logger, later metrics. */
-export interface EventConsumer {
-  /** Bit `1 << event` set for each event wanted. */
-  readonly eventMask: number;
-  /** True when it needs the set of open connections and their close (ssn_close, periodic reads). */
-  readonly tracksSessions: boolean;
-  /** Called synchronously at the event; must not throw. `res` is set for transaction events. */
-  onEvent(event: number, socket: Socket, res: ServerResponse | null): void;
-}
 
 const kTap = Symbol('tcpinfo.serverTap');
 /**
  * Only while some consumer joined late: for a connection or a response, the last join ticket issued when
  * its ssn_start or txn_start was dispatched. In WeakMaps, like everything the plugin keeps per connection
- * or response: a property would change the socket's or response's shape (see endpoints.ts).
+ * or response: a property would change the socket's or response's shape (see tcpinfo/endpoints.ts).
  */
 const seenAt = new WeakMap<Socket | ServerResponse, number>();
 

@@ -7,7 +7,11 @@
  *   the kernel lacks is written `-`.
  * - JSON lines: a line starting with `{` is one object: `time` (ISO), `event`, `client`, `server`,
  *   then the same column names the text header would have, plus ports and request details.
+ *
+ * The columns and timestamps are those the writer writes (columns.ts, timestamp.ts).
  */
+import { FIXED_COLUMNS, JSON_FIXED_KEYS, LEVEL2_COLUMNS, isHeaderLine } from './columns.js';
+import { parseAtsTimestamp, parseIsoTime } from './timestamp.js';
 
 /** One reading from the log, whichever format it came in. */
 export interface LogRecord {
@@ -37,36 +41,10 @@ export interface ColumnLayout {
 }
 
 /** The Traffic Server level-2 header; level 1 is its first five columns, older kernels lack the last two. */
-const ATS_COLUMNS = [
-  'timestamp', 'event', 'client', 'server', 'rtt', 'rttvar', 'last_sent', 'last_recv', 'snd_cwnd',
-  'snd_ssthresh', 'rcv_ssthresh', 'unacked', 'sacked', 'lost', 'retrans', 'fackets', 'all_retrans',
-  'data_segs_in', 'data_segs_out',
-];
-/** The fixed columns every line starts with. */
-const FIXED_COLUMNS = 4;
+const ATS_COLUMNS: readonly string[] = [...FIXED_COLUMNS, ...LEVEL2_COLUMNS.map((c) => c.name)];
+const FIXED_COUNT = FIXED_COLUMNS.length;
 
-const ATS_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})\.(\d{2})h(\d{2})m(\d{2})s$/;
 const SEPARATOR = /[ \t]+/;
-
-let lastTimestampText = '';
-let lastTimestampMs = NaN;
-
-/** Milliseconds since the epoch of an ATS timestamp (`20261123.14h05m09s`, local time); NaN if it is not one. */
-export function parseAtsTimestamp(text: string): number {
-  // Lines of the same second share a timestamp: most calls are this one comparison.
-  if (text === lastTimestampText) return lastTimestampMs;
-  lastTimestampMs = atsTimestampToMs(text);
-  lastTimestampText = text;
-  return lastTimestampMs;
-}
-
-function atsTimestampToMs(text: string): number {
-  const m = ATS_TIMESTAMP.exec(text);
-  if (m === null) return NaN;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return NaN;
-  return new Date(year, month - 1, day, hour, minute, second).getTime();
-}
 
 function makeLayout(columns: readonly string[], guessed: boolean): ColumnLayout {
   const index = new Map<string, number>();
@@ -140,7 +118,7 @@ class TextRecord implements LogRecord {
   fields(): Array<[string, string | number | null]> {
     const out: Array<[string, string | number | null]> = [];
     const { columns } = this.layout;
-    for (let i = FIXED_COLUMNS; i < columns.length && i < this.tokens.length; i++) {
+    for (let i = FIXED_COUNT; i < columns.length && i < this.tokens.length; i++) {
       out.push([columns[i], this.tokens[i] === '-' ? null : this.tokens[i]]);
     }
     return out;
@@ -158,7 +136,7 @@ class TextRecord implements LogRecord {
   }
 }
 
-const JSON_FIXED = new Set(['time', 'event', 'client', 'server']);
+const JSON_FIXED: ReadonlySet<string> = new Set(JSON_FIXED_KEYS);
 
 class JsonRecord implements LogRecord {
   readonly format = 'json';
@@ -228,7 +206,7 @@ export class LogLineParser {
 
   /** True when the line is a text header line (it names the columns). */
   static isHeader(line: string): boolean {
-    return line.startsWith('timestamp ') || line.startsWith('timestamp\t');
+    return isHeaderLine(line);
   }
 
   /** The record of a line, or `undefined` for a header, a blank or a malformed line (counted). */
@@ -236,14 +214,14 @@ export class LogLineParser {
     if (line.charCodeAt(0) === 0x7b /* { */) return this.parseJson(line);
     const tokens = splitColumns(line);
     if (tokens.length === 0) return undefined;
-    if (tokens[0] === 'timestamp') {
+    if (tokens[0] === FIXED_COLUMNS[0]) {
       // A header again mid-stream (several workers on one stdout, each writing its own at its start) is
       // skipped as the first one is: it names the columns of the lines after it, and is not a reading.
       this.layout = makeLayout(tokens, false);
       return undefined;
     }
     const time = parseAtsTimestamp(tokens[0]);
-    if (tokens.length < FIXED_COLUMNS || Number.isNaN(time)) {
+    if (tokens.length < FIXED_COUNT || Number.isNaN(time)) {
       this.malformed++;
       return undefined;
     }
@@ -268,7 +246,7 @@ export class LogLineParser {
       return undefined;
     }
     const record = object as Record<string, unknown>;
-    const time = typeof record.time === 'string' ? Date.parse(record.time) : NaN;
+    const time = parseIsoTime(record.time);
     if (Number.isNaN(time) || typeof record.event !== 'string') {
       this.malformed++;
       return undefined;
