@@ -17,7 +17,7 @@ import { createLineFormatter, type LineFormatter } from './format/line-format.js
 import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
 import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
-import { TcpMetrics } from './metrics/tcp-metrics.js';
+import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
 import { addConsumer, openSessions, removeConsumer } from './tap/server-events.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage } from './tcpinfo/read.js';
 
@@ -141,6 +141,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.eventMask = mask;
     this.tracksSessions = (mask & ((1 << SSN_CLOSE) | (1 << PERIODIC))) !== 0;
     this.formatter = createLineFormatter(options, kernelTcpInfoLength());
+    // Before the log file is opened: a logger that cannot be made must hold nothing.
+    if (options.metrics) loadPromClient();
     this.writer = acquireWriter(options, this.formatter.header);
     this.writer.on('warning', this.forwardWarning);
     for (const notice of options.notices) process.emitWarning(`tcpinfo: ${notice}`, { code: 'TCPINFO_NOTICE' });

@@ -111,7 +111,7 @@ function appWithoutPromClient(t) {
   return dir;
 }
 
-test('prom-client missing: attach() throws ERR_TCPINFO_PROM_CLIENT_MISSING', async (t) => {
+test('prom-client missing: attach() throws ERR_TCPINFO_PROM_CLIENT_MISSING, before it opens the log file', async (t) => {
   const dir = appWithoutPromClient(t);
   const env = { PATH: process.env.PATH };
   const script = "import http from 'node:http'; import { attach } from 'tcpinfo';" +
@@ -122,6 +122,8 @@ test('prom-client missing: attach() throws ERR_TCPINFO_PROM_CLIENT_MISSING', asy
   const { code, message } = JSON.parse(stdout);
   assert.equal(code, 'ERR_TCPINFO_PROM_CLIENT_MISSING');
   assert.match(message, /^tcpinfo: --metrics needs prom-client/);
+  // Nothing was opened (and so nothing held) for a logger that never came to be.
+  assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('tcpinfo')), []);
 });
 
 test("a handle's 'warning' carries the code of its process warning: TCPINFO_METRICS_SERVER for a port taken", async (t) => {
