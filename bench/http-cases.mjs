@@ -28,6 +28,12 @@ export const CASES = [
   { id: 'd', label: 'json, all fields, all hooks', options: `${ALL_HOOKS} --format=json --fields=all` },
 ];
 
+/**
+ * Not a plugin configuration: the anchor row of issue 18 (bench/nginx.mjs), nginx serving hello world bare
+ * against nginx with four $tcpinfo_* variables in its access log. Runs when nginx is on the PATH.
+ */
+export const NGINX_CASE = { id: 'nginx', label: 'nginx, $tcpinfo_rtt $tcpinfo_rttvar $tcpinfo_snd_cwnd $tcpinfo_rcv_space in a buffered access log' };
+
 /** A 12-byte body: the worst case for the plugin's relative overhead. */
 function hello(req, res) {
   res.setHeader('content-type', 'text/plain');

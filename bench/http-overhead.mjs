@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseOptions } from '../dist/index.js';
-import { CASES, HANDLERS } from './http-cases.mjs';
+import { CASES, HANDLERS, NGINX_CASE } from './http-cases.mjs';
 import { Child } from './ipc.mjs';
+import { findNginx, INSTALL_HINT, NGINX_ACCESS_LOG, NGINX_LOG_FORMAT, nginxMeter, nginxVersion, startNginx } from './nginx.mjs';
 import { median, medianOfPairs } from './stats.mjs';
 
 const SERVER = new URL('./http-server.mjs', import.meta.url).pathname;
@@ -31,7 +32,21 @@ export function runnableCases(ids = CASES.map((c) => c.id)) {
   return { runnable, skipped };
 }
 
-/** A server process for one run, starting; `ready` resolves with its port. */
+/** The bench's window on a node server (http-server.mjs): the server counts its own requests and CPU time. */
+export function childMeter(child) {
+  return {
+    async start() {
+      child.send({ type: 'start' });
+      await child.next('started', 5_000);
+    },
+    async stop() {
+      child.send({ type: 'stop' });
+      return child.next('stopped', 5_000);
+    },
+  };
+}
+
+/** A server process for one run, starting; `ready` resolves with its port; `meter` opens and closes its windows. */
 export function spawnServer(run) {
   const logDir = run.options === null ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-bench-'));
   const config = { handler: run.handler, options: run.options, logDir, probe: run.probe === true, readShare: run.readShare ?? 0 };
@@ -40,6 +55,7 @@ export function spawnServer(run) {
   ready.catch(() => {}); // awaited by the run; a failure is reported there
   return {
     child,
+    meter: childMeter(child),
     ready,
     async dispose() {
       await child.stop();
@@ -50,19 +66,17 @@ export function spawnServer(run) {
 
 /**
  * The server's measured window under load: the load generator warms the server up on its keep-alive
- * connections, the window opens on the same connections and lasts `s.seconds` (timed by the server
- * itself), then the load stops (its 'result' follows).
+ * connections, the window opens on the same connections and lasts `s.seconds`, then the load stops (its
+ * 'result' follows). `meter` opens and closes the window (childMeter, or nginx.mjs's nginxMeter).
  * Returns the server's window: its 'stopped' message.
  */
-export async function measureWindow(load, serverChild, port, s) {
+export async function measureWindow(load, meter, port, s) {
   load.send({ type: 'run', url: `http://127.0.0.1:${port}/`, connections: s.connections, seconds: s.seconds, warmupSeconds: s.warmupSeconds });
   try {
     await load.next('warm', (s.warmupSeconds + 15) * 1000);
-    serverChild.send({ type: 'start' });
-    await serverChild.next('started', 5_000);
+    await meter.start();
     await new Promise((resolve) => setTimeout(resolve, s.seconds * 1000));
-    serverChild.send({ type: 'stop' });
-    return await serverChild.next('stopped', 5_000);
+    return await meter.stop();
   } finally {
     load.send({ type: 'stop' });
   }
@@ -71,8 +85,8 @@ export async function measureWindow(load, serverChild, port, s) {
 /**
  * One measured slice on a server already listening on `port`: the numbers of its window, per request.
  */
-export async function measureSlice(load, serverChild, port, s) {
-  const w = await measureWindow(load, serverChild, port, s);
+export async function measureSlice(load, meter, port, s) {
+  const w = await measureWindow(load, meter, port, s);
   const client = await load.next('result', 15_000);
   return {
     requestsPerSecond: w.requests / w.seconds,
@@ -86,6 +100,7 @@ export async function measureSlice(load, serverChild, port, s) {
     failedReads: w.plugin.failedReads,
     loopDelayP99Ms: w.loopDelayP99Ms,
     probesNs: w.probesNs,
+    ...(w.statCpuUs !== undefined && { statCpuUsPerRequest: w.statCpuUs / w.requests }),
   };
 }
 
@@ -120,27 +135,24 @@ function summarize(pairs) {
  * other, each idle while the other starts), warmed up by `s.warmupSlices` unmeasured slices each, then
  * `s.pairs` pairs of measured slices. Several process pairs, because two processes of the same server
  * differ by a few percent for their whole life (the control row shows by how much).
+ * `start(side)` starts one side's server: { port, meter, dispose }.
  */
-async function measureRow(load, handler, c, s, log) {
+export async function measurePairs(load, start, s, log, what) {
   const pairs = [];
   for (let p = 0; p < s.processPairs; p++) {
     const servers = {};
     try {
-      const ports = {};
-      for (const [side, run] of [['bare', { options: null }], ['plugin', c]]) {
-        servers[side] = spawnServer({ handler, options: run.options, readShare: run.readShare });
-        ports[side] = await servers[side].ready;
-      }
+      for (const side of ['bare', 'plugin']) servers[side] = await start(side);
       for (let i = 0; i < s.warmupSlices; i++) {
-        for (const side of ['bare', 'plugin']) await measureSlice(load, servers[side].child, ports[side], s);
+        for (const side of ['bare', 'plugin']) await measureSlice(load, servers[side].meter, servers[side].port, s);
       }
       for (let k = 0; k < s.pairs; k++) {
         const result = {};
         for (const side of (p + k) % 2 === 0 ? ['bare', 'plugin'] : ['plugin', 'bare']) {
-          result[side] = await measureSlice(load, servers[side].child, ports[side], s);
+          result[side] = await measureSlice(load, servers[side].meter, servers[side].port, s);
         }
         pairs.push(result);
-        log(`http: ${handler} (${c.id}) pair ${pairs.length}/${s.processPairs * s.pairs}: bare ${result.bare.requestsPerSecond.toFixed(0)} req/s, plugin ${result.plugin.requestsPerSecond.toFixed(0)} req/s`);
+        log(`http: ${what} pair ${pairs.length}/${s.processPairs * s.pairs}: bare ${result.bare.requestsPerSecond.toFixed(0)} req/s, plugin ${result.plugin.requestsPerSecond.toFixed(0)} req/s`);
       }
     } finally {
       await Promise.all(Object.values(servers).map((server) => server.dispose()));
@@ -149,11 +161,73 @@ async function measureRow(load, handler, c, s, log) {
   return pairs;
 }
 
+function measureRow(load, handler, c, s, log) {
+  const start = async (side) => {
+    const run = side === 'bare' ? { options: null } : c;
+    const server = spawnServer({ handler, options: run.options, readShare: run.readShare });
+    try {
+      return { port: await server.ready, meter: server.meter, dispose: () => server.dispose() };
+    } catch (err) {
+      await server.dispose();
+      throw err;
+    }
+  };
+  return measurePairs(load, start, s, log, `${handler} (${c.id})`);
+}
+
+/** A logged line as the nginx row's log format writes it: four numbers at the end, the TCP_INFO fields. */
+const NGINX_LINE = /^\S+ \S+ tcpinfo \S+ \S+ \d+ \d+ \d+ \d+$/;
+
+/**
+ * The nginx anchor row (issue 18): nginx bare against nginx with the $tcpinfo_* access log, under the
+ * same load generator and alternation as the plugin's rows; or, when nginx is not on the PATH, why not.
+ */
+async function measureNginxRow(load, s, log) {
+  const bin = findNginx();
+  if (bin === null) {
+    log(`http: ${INSTALL_HINT}`);
+    return { skipped: INSTALL_HINT };
+  }
+  const accessLogs = [];
+  const start = async (side) => {
+    const server = await startNginx(bin, { logged: side === 'plugin' });
+    return {
+      port: server.port,
+      meter: nginxMeter(server),
+      async dispose() {
+        const lines = await server.dispose();
+        if (server.logged) accessLogs.push(lines);
+      },
+    };
+  };
+  const pairs = await measurePairs(load, start, s, log, 'nginx');
+  const lines = accessLogs.flat();
+  return {
+    case: NGINX_CASE.id,
+    label: NGINX_CASE.label,
+    version: await nginxVersion(bin),
+    logFormat: NGINX_LOG_FORMAT,
+    accessLog: NGINX_ACCESS_LOG,
+    ...summarize(pairs),
+    statCpuUsPerRequest: {
+      bare: median(pairs.map((p) => p.bare.statCpuUsPerRequest)),
+      plugin: median(pairs.map((p) => p.plugin.statCpuUsPerRequest)),
+    },
+    // What the logging nginx wrote: every measured request has its line, with four numbers.
+    linesWritten: lines.length,
+    linesMalformed: lines.filter((l) => !NGINX_LINE.test(l)).length,
+    requestsMeasured: pairs.reduce((n, p) => n + p.plugin.requests, 0),
+    sampleLine: lines[0] ?? null,
+    pairs,
+  };
+}
+
 export async function measureHttpOverhead(s, log) {
   const { runnable, skipped } = runnableCases(s.cases);
   for (const c of skipped) log(`http: case (${c.id}) ${c.note}`);
   const load = new Child(LOAD, [], { name: 'load generator' });
   const results = [];
+  let nginx;
   try {
     await load.next('ready', 15_000);
     for (const handler of s.handlers) {
@@ -163,8 +237,9 @@ export async function measureHttpOverhead(s, log) {
         results.push({ handler, handlerLabel: HANDLERS[handler].label, case: c.id, label: c.label, options: c.options, ...summarize(pairs), pairs });
       }
     }
+    if (s.cases === undefined || s.cases.includes(NGINX_CASE.id)) nginx = await measureNginxRow(load, s, log);
   } finally {
     await load.stop();
   }
-  return { settings: s, results, skipped };
+  return { settings: s, results, skipped, ...(nginx && { nginx }) };
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, HANDLERS } from './http-cases.mjs';
-import { LOAD, measureWindow } from './http-overhead.mjs';
+import { childMeter, LOAD, measureWindow } from './http-overhead.mjs';
 import { Child } from './ipc.mjs';
 import { printProfile, summarizeProfile } from './profile-summary.mjs';
 
@@ -41,7 +41,7 @@ const load = new Child(LOAD, [], { name: 'load generator' });
 try {
   const { port } = await server.next('listening', 10_000);
   await load.next('ready', 15_000);
-  const w = await measureWindow(load, server, port, { connections: Number(args.connections), seconds, warmupSeconds: 1 });
+  const w = await measureWindow(load, childMeter(server), port, { connections: Number(args.connections), seconds, warmupSeconds: 1 });
   const r = await load.next('result', 15_000);
   await server.stop(15_000);
   console.log(

@@ -12,7 +12,7 @@ export async function measureReadInRequest(s) {
     const server = spawnServer({ handler: 'hello', options: null, probe: true });
     let run;
     try {
-      run = await measureSlice(load, server.child, await server.ready, s);
+      run = await measureSlice(load, server.meter, await server.ready, s);
     } finally {
       await server.dispose();
     }

@@ -61,6 +61,35 @@ function readSection(read, events, inRequest) {
   ].join('\n');
 }
 
+/** The nginx anchor row (bench/nginx.mjs): a table of its own, the HTTP table's columns, or why it was not run. */
+function nginxRow(n) {
+  if (n.skipped) return `The nginx anchor row (issue 18) was not run: ${n.skipped}.`;
+  const row = [
+    'hello world (12 B)',
+    `(nginx) nginx ${n.version}, 4 \`$tcpinfo_*\` in its access log`,
+    num(n.bare.requestsPerSecond),
+    num(n.plugin.requestsPerSecond),
+    `**${num(n.throughputRatio, 3)}**`,
+    num(n.bare.cpuUsPerRequest, 1),
+    num(n.plugin.cpuUsPerRequest, 1),
+    num(n.addedCpuUsPerRequest, 1),
+    num(n.plugin.loggedPerRequest, 2),
+    `**${num(n.addedCpuUsPerLoggedEvent, 2)}**`,
+  ];
+  return [
+    table(['server', 'case', 'bare req/s', 'logging req/s', 'req/s ratio', 'bare CPU us/req', 'logging CPU us/req', 'added CPU us/req', 'lines/req', 'added CPU us/line'], [row]),
+    '',
+    `The anchor row (issue 18): what a C server pays per logged line for four TCP_INFO fields. nginx ${n.version} as one ` +
+      'process (`daemon off; master_process off;`, its own config, pid and logs in a temp dir), `return 200 "hello world\\n";`, ' +
+      `bare (no access log) against \`log_format tcpinfo '${n.logFormat}'\` written by \`access_log ... tcpinfo ${n.accessLog}\` ` +
+      '(nginx makes one `getsockopt(TCP_INFO)` per variable: four per line). The same load generator, connections, slices and ' +
+      "alternation as the rows above; nginx's answered requests are counted by its `stub_status` at each end of the window, " +
+      'its CPU time is the kernel\'s on-CPU time of the process (`/proc/<pid>/schedstat`; `/proc/<pid>/stat`, in 10 ms ticks, ' +
+      `gave ${num(n.statCpuUsPerRequest?.bare, 1)} and ${num(n.statCpuUsPerRequest?.plugin, 1)} us/req). ` +
+      `The logging servers wrote ${num(n.linesWritten)} lines for ${num(n.requestsMeasured)} measured requests.`,
+  ].join('\n');
+}
+
 function httpSection(http) {
   const s = http.settings;
   const rows = http.results.map((r) => [
@@ -92,6 +121,7 @@ function httpSection(http) {
         '(at rate 10 the hooks\' own cost is spread over few lines, so that figure is large and noisy).',
   ];
   for (const skipped of http.skipped) lines.push('', `Case (${skipped.id}) ${skipped.label}: ${skipped.note}.`);
+  if (http.nginx !== undefined) lines.push('', nginxRow(http.nginx));
   return lines.join('\n');
 }
 
@@ -136,7 +166,7 @@ function targetsSection(targets) {
     t.limit === null ? 'n/a' : num(t.limit, t.limit < 10 ? 3 : 0),
     `**${t.status}**${t.text ? ` (${t.text})` : ''}`,
   ]);
-  return table(['target (issue 8)', 'measured', 'limit', 'result'], rows);
+  return table(['target (issues 8, 18)', 'measured', 'limit', 'result'], rows);
 }
 
 /** The whole report as markdown, headings at `level` (## in docs/performance.md). */

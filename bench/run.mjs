@@ -6,11 +6,12 @@
 //                                      recommended line's cost into README.md (between their markers)
 //   node bench/run.mjs --from=FILE [--write-docs]   no measuring: the report of an earlier full run
 //   --out=FILE                         where the results go (bench/results.json; a temp file for --smoke)
-//   --only=read,http,writer,memory,multiprocess --cases=b,c --handlers=hello --process-pairs=N --pairs=N --seconds=S
+//   --only=read,http,writer,memory,multiprocess --cases=b,c,nginx --handlers=hello --process-pairs=N --pairs=N --seconds=S
 //                                      a partial run, for working on one thing (never into the docs)
 //
 // Sections: read cost (getsockopt, readRaw, readTcpInfo, a plugin event, `ss -tin`), HTTP overhead
-// (bare vs plugin under autocannon), writer throughput, memory with a stalled destination; then the
+// (bare vs plugin under autocannon; then nginx bare vs nginx logging four $tcpinfo_* variables, the anchor
+// row of issue 18, when nginx is on the PATH), writer throughput, memory with a stalled destination; then the
 // issue's targets, PASS or FAIL. A section that fails is reported and makes the exit status 1; a
 // target that fails does not (the run measured what it had to).
 import fs from 'node:fs';
@@ -18,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureEventCost } from './event-cost.mjs';
-import { CASES, HANDLERS } from './http-cases.mjs';
+import { CASES, HANDLERS, NGINX_CASE } from './http-cases.mjs';
 import { measureHttpOverhead } from './http-overhead.mjs';
 import { measureMemory } from './memory-stall.mjs';
 import { measureReadCost } from './read-cost.mjs';
@@ -56,7 +57,7 @@ function unknownValues(option, allowed) {
 const narrowed = NARROWING.some((k) => args[k] !== undefined);
 const problems = [
   ...unknownValues('only', SECTIONS),
-  ...unknownValues('cases', CASES.map((c) => c.id)),
+  ...unknownValues('cases', [...CASES.map((c) => c.id), NGINX_CASE.id]),
   ...unknownValues('handlers', Object.keys(HANDLERS)),
   ...['process-pairs', 'pairs', 'seconds'].filter((k) => args[k] !== undefined && !(Number(args[k]) > 0)).map((k) => `--${k}=${args[k]}: must be a number above 0`),
   ...(args['write-docs'] && (args.smoke || narrowed) ? ['--write-docs takes the figures of a full run: not with --smoke or a partial run'] : []),

@@ -1,4 +1,4 @@
-// The targets of issue 8, checked against one run's results. Each gives the measured figure, the limit
+// The targets of issues 8 and 18, checked against one run's results. Each gives the measured figure, the limit
 // and PASS or FAIL; N/A where the run did not measure what the target needs (a section left out).
 
 /** Memory may grow by the queue's lines, once more for a batch in flight, plus this much for the heap. */
@@ -60,6 +60,22 @@ export function checkTargets(results) {
         m.reachedBound ? undefined : 'the queue did not fill within the run, so its bound was never tested',
       ),
     );
+  }
+
+  // Issue 18: our added CPU per logged line against nginx's with four $tcpinfo_* variables, measured in the same run.
+  const nginx = results.http?.nginx;
+  const nginxUs = nginx?.addedCpuUsPerLoggedEvent;
+  for (const [id, row, what, limit] of [
+    ['b', b, 'level 2, all hooks, rate 1000', 1.5],
+    ['a', httpCase(results, 'a'), 'level 1, ssn_start,txn_start', 1.5],
+    ['d', httpCase(results, 'd'), 'json, all fields, all hooks', 3],
+  ]) {
+    const ours = row?.addedCpuUsPerLoggedEvent;
+    const ratio = Number.isFinite(ours) && Number.isFinite(nginxUs) && nginxUs > 0 ? ours / nginxUs : null;
+    const text = nginx?.skipped
+      ? nginx.skipped
+      : `ours ${Number.isFinite(ours) ? ours.toFixed(2) : 'n/a'} us, nginx ${Number.isFinite(nginxUs) ? nginxUs.toFixed(2) : 'n/a'} us per line`;
+    targets.push(check(`nginx-${id}`, `(${id}) ${what}: added server CPU per logged line, x nginx's (hello world)`, ratio, limit, (x) => x <= limit, text));
   }
 
   const hello = (results.http?.results ?? []).filter((r) => r.handler === 'hello' && Number.isFinite(r.addedLoopDelayP99Ms));

@@ -6,14 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CASES } from '../../bench/http-cases.mjs';
+import { findNginx } from '../../bench/nginx.mjs';
 import { PERFORMANCE_BEGIN, PERFORMANCE_END, README_BEGIN, README_END } from '../../bench/report.mjs';
 import { tempDir } from '../support/harness.mjs';
 
 const ROOT = path.resolve(new URL('../..', import.meta.url).pathname);
 
-function runBench(args) {
+function runBench(args, env = process.env) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), ...args], { timeout: 100_000, maxBuffer: 10 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [path.join(ROOT, 'bench', 'run.mjs'), ...args], { env, timeout: 100_000, maxBuffer: 10 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? (err.code ?? err.signal) : 0, stdout, stderr });
     });
   });
@@ -72,6 +73,27 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
     assert.equal(r.clientErrors, 0, `${what}: client errors`);
   }
 
+  // The nginx anchor row (issue 18): measured when nginx is on the PATH, every request's line written; else skipped, saying how to install it.
+  const nginx = results.http.nginx;
+  if (findNginx() !== null) {
+    assert.equal(nginx.skipped, undefined);
+    for (const side of ['bare', 'plugin']) {
+      assert.ok(nginx[side].requestsPerSecond > 0, `nginx ${side} req/s`);
+      assertFinite(nginx[side].cpuUsPerRequest, `nginx ${side} CPU per request`);
+      assert.ok(nginx[side].cpuUsPerRequest > 0, `nginx ${side} CPU per request above 0`);
+    }
+    assert.equal(nginx.plugin.loggedPerRequest, 1);
+    for (const key of ['throughputRatio', 'addedCpuUsPerRequest', 'addedCpuUsPerLoggedEvent']) assertFinite(nginx[key], `nginx ${key}`);
+    assert.ok(nginx.requestsMeasured > 0 && nginx.linesWritten >= nginx.requestsMeasured, `nginx wrote ${nginx.linesWritten} lines for ${nginx.requestsMeasured} measured requests`);
+    assert.equal(nginx.linesMalformed, 0, `nginx lines like ${nginx.sampleLine}`);
+    assert.match(nginx.sampleLine, / 127\.0\.0\.1 127\.0\.0\.1 \d+ \d+ \d+ \d+$/);
+    assert.equal(nginx.clientErrors, 0, 'nginx: client errors');
+    assert.ok(stdout.includes(`(nginx) nginx ${nginx.version}`), 'the nginx row printed');
+  } else {
+    assert.match(nginx.skipped, /apt-get install nginx-light/);
+    assert.ok(stdout.includes(nginx.skipped), 'the skip printed');
+  }
+
   assert.equal(results.writer.results.length, 2);
   for (const w of results.writer.results) {
     assert.ok(w.linesPerSecond > 0 && w.written > 0, `writer ${w.variant}: lines written`);
@@ -93,12 +115,31 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
   assert.ok(long.queuedAtBound > 0 && long.queuedAtBound * long.lineBytes <= long.queueBytes, `${long.queuedAtBound} lines of ${long.lineBytes} bytes queued`);
 
   const ids = results.targets.map((x) => x.id);
-  for (const id of ['b-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'memory-url-8k', 'loop-delay']) {
+  const nginxTargets = ['nginx-b', 'nginx-a', 'nginx-d'];
+  for (const id of nginxTargets) assert.ok(ids.includes(id), `target ${id} missing (have ${ids.join(', ')})`);
+  const checked = findNginx() === null ? [] : nginxTargets;
+  for (const id of ['b-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'memory-url-8k', 'loop-delay', ...checked]) {
     const target = results.targets.find((x) => x.id === id);
     assert.ok(target, `target ${id} missing (have ${ids.join(', ')})`);
     assert.match(target.status, /^(PASS|FAIL)$/, `target ${id}: ${target.status} ${target.text ?? ''}`);
     assertFinite(target.measured, `target ${id} measured`);
     assert.ok(stdout.includes(target.target), `target ${id} printed`);
+  }
+});
+
+test('bench without nginx on the PATH: the anchor row is skipped, saying how to install nginx', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'results.json');
+  const { code, stdout, stderr } = await runBench(['--smoke', '--only=http', '--cases=nginx', `--out=${out}`], { ...process.env, PATH: dir });
+  assert.equal(code, 0, stderr);
+  const results = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.match(results.http.nginx.skipped, /^nginx is not on the PATH: `apt-get install nginx-light`/);
+  assert.ok(stdout.includes(`The nginx anchor row (issue 18) was not run: ${results.http.nginx.skipped}`), stdout);
+  assert.ok(stderr.includes(results.http.nginx.skipped), 'said while running too');
+  for (const id of ['nginx-b', 'nginx-a', 'nginx-d']) {
+    const target = results.targets.find((x) => x.id === id);
+    assert.equal(target.status, 'N/A');
+    assert.equal(target.text, results.http.nginx.skipped);
   }
 });
 
