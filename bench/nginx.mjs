@@ -38,7 +38,7 @@ export function findNginx(envPath = process.env.PATH ?? '') {
   return null;
 }
 
-function config(dir, port, logged) {
+function config(dir, port, logged, format) {
   const temp = (name) => `${name}_temp_path ${path.join(dir, name)};`;
   return `# tcpinfo bench: generated, run with -p ${dir}
 worker_processes 1;
@@ -47,7 +47,7 @@ pid ${path.join(dir, 'nginx.pid')};
 events { worker_connections 1024; }
 http {
   ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
-  log_format tcpinfo '${NGINX_LOG_FORMAT}';
+  log_format tcpinfo '${format}';
   access_log off;
   # node's http server keeps a keep-alive connection for any number of requests; nginx closes it after 1000.
   keepalive_requests 1000000000;
@@ -113,11 +113,11 @@ export function processCpuUs(pid) {
   }
 }
 
-async function startOnce(bin, logged) {
+async function startOnce(bin, logged, format) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-bench-nginx-'));
   const port = await freePort();
   const conf = path.join(dir, 'nginx.conf');
-  fs.writeFileSync(conf, config(dir, port, logged));
+  fs.writeFileSync(conf, config(dir, port, logged, format));
   const child = spawn(bin, ['-p', `${dir}/`, '-e', path.join(dir, 'error.log'), '-c', conf, '-g', 'daemon off; master_process off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -174,13 +174,14 @@ async function startOnce(bin, logged) {
 }
 
 /**
- * nginx serving hello world on 127.0.0.1, `logged`: with the $tcpinfo_* access log. Resolves when it
- * answers; a port another process took between choosing it and nginx binding it is retried.
+ * nginx serving hello world on 127.0.0.1, `logged`: with the access log (`format`: the bench's, with its
+ * four $tcpinfo_* variables, unless told). Resolves when it answers; a port another process took between
+ * choosing it and nginx binding it is retried.
  */
-export async function startNginx(bin, { logged }) {
+export async function startNginx(bin, { logged, format = NGINX_LOG_FORMAT }) {
   let last;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const r = await startOnce(bin, logged);
+    const r = await startOnce(bin, logged, format);
     if (r.server) return r.server;
     last = r.error;
     if (!r.retry) break;
