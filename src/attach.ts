@@ -277,10 +277,10 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
  * object. Bad options throw here, with every problem named; nothing at request time ever throws.
  */
 export function attach(server: Server, options?: string | TcpinfoOptionsInput | TcpinfoOptions): TcpinfoHandle {
-  if (server === null || typeof server !== 'object' || typeof (server as Server).prependListener !== 'function') {
+  if (server === null || typeof server !== 'object' || typeof server.prependListener !== 'function') {
     throw withCode(new TypeError('tcpinfo: attach(server, options): server must be an http.Server or https.Server'), 'ERR_TCPINFO_INVALID_ARGUMENT');
   }
-  return new TcpinfoLogger(server, parseOptions(options as string | TcpinfoOptionsInput));
+  return new TcpinfoLogger(server, parseOptions(options));
 }
 
 /**

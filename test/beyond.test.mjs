@@ -302,6 +302,7 @@ describe('--format=json', () => {
     await handle.close();
     const text = fs.readFileSync(logFile, 'utf8');
     // Nothing but the line break below U+0020, no DEL, no C1 control: not a byte a terminal would act on.
+    // eslint-disable-next-line no-control-regex -- control characters are what this looks for
     assert.doesNotMatch(text.slice(0, -1), /[\u0000-\u001f\u007f-\u009f]/);
     assert.match(text, /"url":"\/x\\u001b\[31m\\u0007\\u007f\\u0085\\u009b\\u000ay\\u000d\\"\\\\€"/);
     const [line] = jsonLines(logFile);

@@ -192,8 +192,9 @@ describe('express: events', () => {
         await delay(1);
         throw new Error('later boom');
       });
-      // Keep the test output clean: Express 5 would print the stack.
-      app.use((err, req, res, next) => res.status(500).send('failed\n'));
+      // Keep the test output clean: Express 5 would print the stack. Four parameters: Express tells an
+      // error handler by its arity.
+      app.use((err, req, res, _next) => res.status(500).send('failed\n'));
     });
     const results = await keepAliveRequests(port, 1, { path: '/throw' });
     results.push(await request({ host: '127.0.0.1', port, path: '/reject' }));

@@ -50,6 +50,8 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
       problems.push({ option: `--${spec.long}`, value: text ?? '', reason: err.reason ?? `must be ${spec.allowed}` });
     }
     values[spec.key] = value;
+    // An option without a show function has a string, number or boolean value.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- see the line above
     const shown = value === undefined ? '' : spec.show !== undefined ? spec.show(value as never) : String(value);
     rows.push({ option: `--${spec.long}`, value: shown, isDefault: !texts.has(spec), description: spec.description });
   }

@@ -11,7 +11,6 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Server } from 'node:http';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
 import { withCode } from '../errors.js';
 import { ServerLoggers } from './server-loggers.js';
@@ -28,6 +27,7 @@ export interface TcpinfoPluginOptions {
 /** Keys of plugin options that Fastify itself reads. */
 const FASTIFY_KEYS = new Set(['options', 'prefix', 'logLevel', 'logSerializers']);
 
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify's async plugin form: a throw fails the registration
 const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: FastifyInstance, pluginOptions: TcpinfoPluginOptions) => {
   const stray = Object.keys(pluginOptions ?? {}).filter((key) => !FASTIFY_KEYS.has(key));
   if (stray.length > 0) {
@@ -41,7 +41,7 @@ const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: Fastify
   }
   const loggers = new ServerLoggers(pluginOptions?.options);
   // fastify.server is not listening yet: every connection comes through its 'connection' event.
-  loggers.add(fastify.server as Server, false);
+  loggers.add(fastify.server, false);
   fastify.addHook('onClose', () => loggers.close());
 };
 

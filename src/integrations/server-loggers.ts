@@ -38,7 +38,7 @@ export class ServerLoggers {
    * --metrics without prom-client installed.
    */
   constructor(options: IntegrationOptions | undefined) {
-    this.options = parseOptions(options as string | TcpinfoOptionsInput | undefined);
+    this.options = parseOptions(options);
     // Here, not at the first server met (in the middle of the app's start, where it could only warn).
     if (this.options.metrics) loadPromClient();
     this.file = holdLogFile(this.options);
@@ -86,7 +86,7 @@ export class ServerLoggers {
   /** Detach from every server, write out every queued line, close the file. */
   close(): Promise<void> {
     if (this.closing === null) {
-      const closes = [...this.loggers.values()].map((logger) => logger?.close());
+      const closes = [...this.loggers.values()].filter((logger) => logger !== null).map((logger) => logger.close());
       this.closing = Promise.all(closes).then(() => (this.file === null ? undefined : releaseWriter(this.file)));
     }
     return this.closing;

@@ -72,14 +72,15 @@ export async function pruneRolled(file: string, ownHost: string, keep: number, j
   // The file just rolled counts among the kept, even where its name sorts it older (a clock set back).
   const doomed = rolled.filter((r) => r.name !== protectedName).slice(0, rolled.length - keep);
   const removed: string[] = [];
-  let failure: unknown;
+  let failure: NodeJS.ErrnoException | undefined;
   for (const r of doomed) {
     const target = path.join(dir, r.name);
     try {
       await unlink(target);
       removed.push(target);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failure ??= err;
+      const error = err as NodeJS.ErrnoException;
+      if (error.code !== 'ENOENT') failure ??= error;
     }
   }
   if (failure !== undefined) throw failure;

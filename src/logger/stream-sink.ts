@@ -95,9 +95,10 @@ export class StdioFile {
   }
 
   /** After close(): the fd is still the process's; nothing to open, and no second header. */
-  async open(startMs: number): Promise<void> {
+  open(startMs: number): Promise<void> {
     this.fd = this.stdFd;
     this.startMs = startMs;
+    return Promise.resolve();
   }
 
   /**
@@ -155,17 +156,18 @@ export class StdioFile {
     return this.wrote(done);
   }
 
-  async isInPlace(): Promise<boolean> {
-    return true;
+  isInPlace(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
-  async rollAway(): Promise<string | null> {
-    throw Object.assign(new Error(`${this.path} is never rolled`), { code: 'ENOTSUP' });
+  rollAway(): Promise<string | null> {
+    return Promise.reject(Object.assign(new Error(`${this.path} is never rolled`), { code: 'ENOTSUP' }));
   }
 
   /** Nothing to close: the fd stays the process's. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.fd = -1;
+    return Promise.resolve();
   }
 
   private wrote(bytes: number): number {

@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TcpinfoOptions } from '../config/types.js';
 import { withCode } from '../errors.js';
@@ -126,7 +126,7 @@ export class TcpMetrics implements EventConsumer {
   /** `address:port` the server listens on, found once it listens. */
   private label(): string {
     if (this.serverLabel === '') {
-      const address = this.server.address() as AddressInfo | string | null;
+      const address = this.server.address();
       if (address === null) return 'unknown';
       this.serverLabel = typeof address === 'string' ? address : address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
       this.startSeries(this.serverLabel);

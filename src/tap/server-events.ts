@@ -120,7 +120,7 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
     // Node answers this request 503 right after: its writeHead dispatches the txn_start (nodeAnswered).
     else if (event === 'dropRequest') droppedRequest = arg as IncomingMessage;
   }
-  // eslint-disable-next-line prefer-rest-params
+  // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with, no array per event
   return Reflect.apply(tap.emit, this, arguments) as boolean;
 }
 
@@ -251,10 +251,12 @@ let originalDestroy: DestroyFn | null = null;
 
 function wrapPrototypes(): void {
   if (originalWriteHead !== null) return;
+  /* eslint-disable @typescript-eslint/unbound-method -- kept to be called with the instance as this */
   originalWriteHead = responseProto.writeHead;
   originalDetachSocket = responseProto.detachSocket;
   originalDestroy = socketProto._destroy;
-  responseProto.writeHead = writeHeadWithEvent as ServerResponse['writeHead'];
+  /* eslint-enable @typescript-eslint/unbound-method */
+  responseProto.writeHead = writeHeadWithEvent;
   responseProto.detachSocket = detachSocketWithEvent;
   // tls.TLSSocket inherits it.
   socketProto._destroy = destroyWithEvents;
@@ -332,6 +334,7 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
       sessionEvent: server instanceof TlsServer ? 'secureConnection' : 'connection',
       sessions: null,
       lateTicket: 0,
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the server as this
       emit: server.emit as ServerTap['emit'],
       ownEmit: Object.hasOwn(server, 'emit'),
       queued: null,

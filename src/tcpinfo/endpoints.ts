@@ -37,7 +37,7 @@ const cache = new WeakMap<Socket, Endpoints>();
 export function endpointsOf(socket: Socket): Endpoints {
   let endpoints = cache.get(socket);
   if (endpoints === undefined) {
-    endpoints = readEndpoints(socket as Socket & SocketInternals);
+    endpoints = readEndpoints(socket);
     if (endpoints.remotePort !== undefined && endpoints.localPort !== undefined) cache.set(socket, endpoints);
   }
   return endpoints;

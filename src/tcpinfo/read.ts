@@ -63,7 +63,7 @@ function loadBinding(): Binding | null {
     // koffi is CommonJS; createRequire keeps this module ESM without a default-import interop question.
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     // load(null): the symbols already in this process (libc's), whatever the libc's file is called.
-    const libc = koffi.load(null as unknown as string);
+    const libc = koffi.load(null);
     const getsockopt = libc.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)') as GetSockOpt;
     const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
     const close = libc.func('int close(int fd)') as (fd: number) => number;
@@ -189,6 +189,7 @@ function compileDecoder(length: number): (bytes: Buffer, words: Uint32Array) => 
   };
   const fields = TCP_INFO_FIELDS.filter((spec) => spec.offset + spec.size <= length);
   const body = `return { ${fields.map((spec) => `${spec.name}: ${read(spec)}`).join(', ')} };`;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a decoder for this kernel's TCP_INFO length, generated once
   return new Function('b', 'w', body) as (bytes: Buffer, words: Uint32Array) => TcpInfo;
 }
 

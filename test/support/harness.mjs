@@ -284,7 +284,9 @@ export function findCommand(command) {
     try {
       fs.accessSync(file, fs.constants.X_OK);
       return file;
-    } catch {}
+    } catch {
+      // not there, or not executable: the next directory
+    }
   }
   return null;
 }
