@@ -8,20 +8,10 @@ import { describe, test } from 'node:test';
 import { attach, kernelTcpInfoLength, readTcpInfo } from '../dist/index.js';
 import {
   LEVEL1_HEADER, LEVEL2_HEADER, TIMESTAMP_RE, closeRequests, countBy, helloHandler, keepAliveRequests,
-  listen, makeCertificate, readLog, request, tempDir, waitFor,
+  listen, makeCertificate, readLog, request, serve, tempDir, waitFor,
 } from './support/harness.mjs';
 
 const ALL_HOOKS = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close'];
-
-async function serve(t, options, { host = '127.0.0.1', handler = helloHandler, server } = {}) {
-  const dir = tempDir(t);
-  const logFile = path.join(dir, 'tcpinfo.log');
-  server ??= http.createServer(handler);
-  const handle = attach(server, { logFile, ...options });
-  t.after(() => handle.close());
-  const port = await listen(t, server, host);
-  return { server, handle, port, logFile, dir };
-}
 
 describe('events', () => {
   for (const hook of ALL_HOOKS) {

@@ -9,19 +9,9 @@ import { describe, test } from 'node:test';
 import { TCP_INFO_FIELD_NAMES, attach, parseOptions } from '../dist/index.js';
 import { createLineFormatter } from '../dist/format/line-format.js';
 import { Reading } from '../dist/tcpinfo/read.js';
-import { countBy, groupBy, helloHandler, keepAliveRequests, listen, readLog, request, ssInfo, tempDir, waitFor } from './support/harness.mjs';
+import { countBy, groupBy, helloHandler, keepAliveRequests, readLog, request, serve, ssInfo, tempDir, waitFor } from './support/harness.mjs';
 
 const TOTALS = 'bytes_sent,bytes_received,bytes_acked,segs_out,segs_in,data_segs_in,data_segs_out,total_retrans';
-
-async function serve(t, options, handler = helloHandler) {
-  const dir = tempDir(t);
-  const logFile = path.join(dir, 'tcpinfo.log');
-  const server = http.createServer(handler);
-  const handle = attach(server, { logFile, ...options });
-  t.after(() => handle.close());
-  const port = await listen(t, server);
-  return { server, handle, port, logFile };
-}
 
 function jsonLines(file) {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';

@@ -8,13 +8,12 @@ import { parseOptions } from '../dist/index.js';
 import { rolledName } from '../dist/format/rolled-name.js';
 import { nextBoundary } from '../dist/logger/roll-schedule.js';
 import { LogWriter } from '../dist/logger/writer.js';
-import { tempDir, waitFor } from './support/harness.mjs';
+import { rolledNameRe, tempDir, waitFor } from './support/harness.mjs';
 
 const HEADER = 'timestamp event client server rtt\n';
 const HOST = 'web1';
 const MiB = 1024 * 1024;
-const TS = '\\d{8}\\.\\d{2}h\\d{2}m\\d{2}s';
-const ROLLED_RE = new RegExp(`^tcpinfo\\.log_${HOST}\\.(${TS})-(${TS})(?:\\.(\\d+))?\\.old$`);
+const ROLLED_RE = rolledNameRe(HOST);
 
 /** A record line that says which line it is and has a length that varies, so a torn or moved line shows. */
 function line(i) {

@@ -16,7 +16,6 @@ const ALL_HOOKS = 'ssn_start,txn_start,send_resp_hdr,txn_close';
 const LEVEL2_HEADER =
   'timestamp event client server rtt rttvar last_sent last_recv snd_cwnd snd_ssthresh rcv_ssthresh unacked sacked lost retrans fackets all_retrans data_segs_in data_segs_out';
 const LEVEL2_LINE = /^\d{8}\.\d{2}h\d{2}m\d{2}s (ssn_start|txn_start|send_resp_hdr|txn_close) (127\.0\.0\.1|192\.0\.2\.1) (127\.0\.0\.\d+)(?: \d+){15}$/;
-const TS = '\\d{8}\\.\\d{2}h\\d{2}m\\d{2}s';
 const CLUSTER_WORKERS = 4;
 const QUEUE_LINES = 4096;
 /**
@@ -128,27 +127,9 @@ async function opener() {
 
 async function defineTests() {
   const { test } = await import('node:test');
-  const { keepAliveRequests, tempDir } = await import('../support/harness.mjs');
+  const { keepAliveRequests, nextMessage, rolledNameRe, tempDir } = await import('../support/harness.mjs');
   const { LiveFile } = await import('../../dist/logger/live-file.js');
   const { sweepLeftovers } = await import('../../dist/logger/roll-claim.js');
-
-  /** The next message from a worker or child that `pick` accepts (bounded: a silent process fails the test). */
-  function nextMessage(proc, pick = () => true, ms = 30_000) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`no message within ${ms} ms`)), ms);
-      const onMessage = (m) => pick(m) && done(null, m);
-      const onExit = (code) => done(new Error(`exited with ${code} before answering`));
-      function done(err, m) {
-        clearTimeout(timer);
-        proc.off('message', onMessage);
-        proc.off('exit', onExit);
-        if (err) reject(err);
-        else resolve(m);
-      }
-      proc.on('message', onMessage);
-      proc.on('exit', onExit);
-    });
-  }
 
   /** A forked child running this file in `role`, killed after the test if still there; its stderr kept. */
   function child(t, childRole, env = {}) {
@@ -165,7 +146,7 @@ async function defineTests() {
 
   /** Log files in `dir`, rolled ones (ATS names) first in name order, the live file last; nothing else may be there. */
   function logFiles(dir, host = os.hostname()) {
-    const rolledRe = new RegExp(`^tcpinfo\\.log_${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(${TS})-(${TS})(?:\\.(\\d+))?\\.old$`);
+    const rolledRe = rolledNameRe(host);
     const rolled = [];
     for (const name of fs.readdirSync(dir).sort()) {
       if (name === 'tcpinfo.log') continue;

@@ -179,6 +179,19 @@ export async function ssInfo(localPort, peerPort) {
 }
 
 export const TIMESTAMP_RE = /^\d{8}\.\d{2}h\d{2}m\d{2}s$/;
+/** A log timestamp, as source text for a RegExp. */
+export const TIMESTAMP_SOURCE = TIMESTAMP_RE.source.slice(1, -1);
+
+/** `text` matched literally inside a RegExp. */
+export function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A rolled file's name, ATS's: tcpinfo.log_<host>.<start>-<end>[.<n>].old; groups 1-3 are start, end, n. */
+export function rolledNameRe(host = os.hostname(), base = 'tcpinfo.log') {
+  const ts = TIMESTAMP_SOURCE;
+  return new RegExp(`^${escapeRegExp(base)}_${escapeRegExp(host)}\\.(${ts})-(${ts})(?:\\.(\\d+))?\\.old$`);
+}
 export const LEVEL1_HEADER = 'timestamp event client server rtt';
 export const LEVEL2_HEADER =
   'timestamp event client server rtt rttvar last_sent last_recv snd_cwnd snd_ssthresh rcv_ssthresh unacked sacked lost retrans fackets all_retrans data_segs_in data_segs_out';
@@ -340,4 +353,39 @@ export function runDaemon(t, file, args, options = {}) {
     clearTimeout(timer);
   });
   return { child, exited, running, output: () => output };
+}
+
+/**
+ * An http.Server (or `server`) with attach() on 127.0.0.1 port 0 (or `host`), logging to tcpinfo.log in a
+ * fresh temp dir unless `options` names a logFile; closed after the test. `how`: a request handler, or
+ * { host, handler, server }.
+ */
+export async function serve(t, options, how = {}) {
+  const { host = '127.0.0.1', handler = helloHandler, server: given } = typeof how === 'function' ? { handler: how } : how;
+  const { attach } = await import('../../dist/index.js');
+  const dir = tempDir(t);
+  const logFile = path.join(dir, 'tcpinfo.log');
+  const server = given ?? http.createServer(handler);
+  const handle = attach(server, { logFile, ...options });
+  t.after(() => handle.close());
+  const port = await listen(t, server, host);
+  return { server, handle, port, logFile: options?.logFile ?? logFile, dir };
+}
+
+/** The next message from a worker or child that `pick` accepts (bounded: a silent process fails the test). */
+export function nextMessage(proc, pick = () => true, ms = 30_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`no message within ${ms} ms`)), ms);
+    const onMessage = (m) => pick(m) && done(null, m);
+    const onExit = (code) => done(new Error(`exited with ${code} before answering`));
+    function done(err, m) {
+      clearTimeout(timer);
+      proc.off('message', onMessage);
+      proc.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(m);
+    }
+    proc.on('message', onMessage);
+    proc.on('exit', onExit);
+  });
 }
