@@ -28,7 +28,7 @@ import { renderReport, writeDocs } from './report.mjs';
 import { FULL, SMOKE } from './settings.mjs';
 import { checkTargets } from './targets.mjs';
 import { measureWriter } from './writer-throughput.mjs';
-import { measureMultiprocess } from '../scripts/multiprocess-bench.mjs';
+import { measureMultiprocess } from './multiprocess-bench.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 const SECTIONS = ['read', 'http', 'writer', 'memory', 'multiprocess'];

@@ -4,7 +4,7 @@
 // 10 MiB throughout, so the rolls are part of the cost; every run's files are checked (one header per file,
 // every line whole and there, rolled files one per roll) before its figures count.
 //
-//   npm run build && node scripts/multiprocess-bench.mjs [--lines=1000000] [--processes=4] [--runs=3]
+//   npm run build && node bench/multiprocess-bench.mjs [--lines=1000000] [--processes=4] [--runs=3]
 //                                                        [--setups=one,shared,own,ipc] [--json]
 //
 // Each setup writes the same number of lines in all (split evenly between its processes), each producer
