@@ -1,80 +1,9 @@
 #!/usr/bin/env node
-/**
- * The `tcpinfo` command: read the plugin's logs (tail, summary) and check its configuration.
- * Each command lives in its own module; this one picks it and turns what it returns or throws into
- * the documented exit status.
- */
-import { createRequire } from 'node:module';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './args.js';
-import { CHECK_HELP, runCheck } from './check.js';
-import { Output } from './output.js';
-import { runSummary, SUMMARY_HELP } from './summary.js';
-import { runTail, TAIL_HELP } from './tail.js';
+/** The `tcpinfo` bin: the command line (cli.ts) on this process's arguments; its result is the exit status. */
+import { EXIT_FAILURE } from './args.js';
+import { runCli } from './cli.js';
 
-const HELP = `Usage: tcpinfo <command> [options]
-
-Read the logs of the tcpinfo plugin (TCP_INFO of client connections, the Traffic Server way) and
-check its configuration.
-
-Commands:
-  tail [FILE]        show the last readings, then follow the log across rolls
-  summary FILE...    per event rtt percentiles, retransmissions, cwnd; top clients; rtt histogram
-  check [CONFIG]     validate a plugin.config or --options string; print the effective options
-
-Run 'tcpinfo <command> --help' for each command's options and examples.
-
-Examples:
-  tcpinfo tail --event=txn_close --min-rtt=20
-  tcpinfo summary tcpinfo.log_*.old tcpinfo.log --since=24h
-  tcpinfo check --options '--hooks=ssn_start,txn_close --log-level=2'
-
-Exit status: 0 success; 1 invalid configuration, or input that cannot be read; 2 usage error.
-`;
-
-const COMMAND_HELP: Record<string, string> = { tail: TAIL_HELP, summary: SUMMARY_HELP, check: CHECK_HELP };
-
-function version(): string {
-  const require = createRequire(import.meta.url);
-  return (require('../../package.json') as { version: string }).version;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const out = new Output(process.stdout);
-  const [command, ...rest] = argv;
-  try {
-    switch (command) {
-      case 'tail':
-        return await runTail(rest, out, process.stderr);
-      case 'summary':
-        return await runSummary(rest, out, process.stderr);
-      case 'check':
-        return runCheck(rest, out);
-      case 'help':
-        out.write(COMMAND_HELP[rest[0]] ?? HELP);
-        return EXIT_OK;
-      case '-h':
-      case '--help':
-        out.write(HELP);
-        return EXIT_OK;
-      case '-V':
-      case '--version':
-        out.write(version() + '\n');
-        return EXIT_OK;
-      case undefined:
-        process.stderr.write(HELP);
-        return EXIT_USAGE;
-      default:
-        throw new UsageError(`unknown command "${command}"; commands: tail, summary, check`);
-    }
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    const name = command !== undefined && command in COMMAND_HELP ? `tcpinfo ${command}` : 'tcpinfo';
-    process.stderr.write(`${name}: ${err.message}\nRun '${name} --help' for usage.\n`);
-    return EXIT_USAGE;
-  }
-}
-
-main(process.argv.slice(2)).then(
+runCli(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
