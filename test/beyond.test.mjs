@@ -88,33 +88,6 @@ describe('ssn_close', () => {
   });
 });
 
-describe('periodic', () => {
-  test('--update-period reads every open connection on schedule, and stops when it closes', async (t) => {
-    const { handle, port, logFile } = await serve(t, { hooks: 'ssn_start,ssn_close', updatePeriod: 1, format: 'json', fields: 'rtt,bytes_received' });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
-    // Two connections held open by keep-alive, for a little over three periods.
-    await Promise.all([request({ host: '127.0.0.1', port, agent }), request({ host: '127.0.0.1', port, agent })]);
-    const opened = Date.now();
-    await new Promise((r) => setTimeout(r, 3300));
-    agent.destroy();
-    await waitFor(() => handle.stats().events.ssn_close === 2, 2000, 'both closed');
-    const periodicWhileOpen = handle.stats().events.periodic;
-    await new Promise((r) => setTimeout(r, 1300));
-    assert.equal(handle.stats().events.periodic, periodicWhileOpen, 'no periodic reads after close');
-    await handle.close();
-    const lines = jsonLines(logFile);
-    const byConn = groupBy(lines.filter((l) => l.event === 'periodic'), (l) => l.conn);
-    const conns = Object.keys(byConn);
-    assert.equal(conns.length, 2);
-    for (const conn of conns) {
-      const n = byConn[conn].length;
-      assert.ok(n >= 3 && n <= 4, `${n} periodic lines for ${conn} over ${Date.now() - opened} ms`);
-      const times = byConn[conn].map((l) => Date.parse(l.time));
-      for (let i = 1; i < times.length; i++) assert.ok(Math.abs(times[i] - times[i - 1] - 1000) < 250, `spacing ${times[i] - times[i - 1]}`);
-    }
-  });
-});
-
 describe('--fields', () => {
   test('every field by name, in the order given, under a matching header; ss -tin agrees where it prints one', async (t) => {
     // Read the whole body before answering, so no ACK of it is still to go out when the connection idles.

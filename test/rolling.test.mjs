@@ -1,6 +1,6 @@
-// Rolling the log the Traffic Server way: boundaries in the local day, sizes, names, headers, tail -F.
+// Rolling the log the Traffic Server way: boundaries in the local day, sizes, names, headers (a real
+// tail -F across the rolls: slow/tail-follow.test.mjs).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { parseOptions } from '../dist/index.js';
 import { rolledName } from '../dist/format/rolled-name.js';
 import { nextBoundary } from '../dist/logger/roll-schedule.js';
 import { LogWriter } from '../dist/logger/writer.js';
-import { rolledNameRe, tempDir, waitFor } from './support/harness.mjs';
+import { rolledNameRe, tempDir } from './support/harness.mjs';
 
 const HEADER = 'timestamp event client server rtt\n';
 const HOST = 'web1';
@@ -219,32 +219,4 @@ test('time or size (3): a size roll inside a period, then the boundary; one file
     'tcpinfo.log_web1.20261123.23h10m00s-20261124.00h00m00s.old', // the rest of the hour, at the boundary
     'tcpinfo.log',
   ]);
-});
-
-test('a real tail -F, started before the first line, sees every line across the rolls', async (t) => {
-  const dir = tempDir(t);
-  const file = path.join(dir, 'tcpinfo.log');
-  const w = writer(file, { rollingEnabled: 2, rollingSize: 16 * 1024 });
-  t.after(() => w.close());
-  const tail = spawn('tail', ['-F', '-n', '+1', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => tail.kill());
-  let out = '';
-  tail.stdout.setEncoding('latin1').on('data', (chunk) => (out += chunk));
-  await waitFor(() => out.includes(HEADER), 5000, 'tail to print the header');
-
-  // About 64 KB, four or five rolls, at 500 lines a second: each file lives some 350 ms. tail follows a name,
-  // so a file that came and went quicker than tail looks again would be missed by any writer.
-  const total = 1000;
-  for (let i = 0; i < total; i++) {
-    w.write(line(i));
-    if (i % 10 === 9) await new Promise((r) => setTimeout(r, 20));
-  }
-  await w.flush();
-  const last = line(total - 1);
-  await waitFor(() => out.endsWith(last), 10_000, 'tail to print the last line');
-  const lines = out.split('\n').slice(0, -1);
-  const records = lines.filter((l) => !l.startsWith('timestamp '));
-  assert.deepEqual(records, Array.from({ length: total }, (_, i) => line(i).slice(0, -1)));
-  assert.ok(w.stats.rolls >= 3, `${w.stats.rolls} rolls`);
-  assert.equal(lines.length - records.length, w.stats.rolls + 1, 'a header from every file');
 });
