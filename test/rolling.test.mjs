@@ -1,5 +1,5 @@
-// Rolling the log the Traffic Server way: boundaries in the local day, sizes, names, headers (a real
-// tail -F across the rolls: slow/tail-follow.test.mjs).
+// Rolling the log the Traffic Server way: boundaries in the local day, sizes, names, headers (tens of MB
+// through size rolls, and a real tail -F across rolls: slow/rolling-volume.test.mjs).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -100,48 +100,6 @@ test('rolled names: <logfile>_<host>.<start>-<end>.old, .<n> before .old on a cl
   const end = new Date(2014, 3, 15, 0, 0, 0).getTime();
   assert.equal(rolledName('/var/log/tcpinfo.log', 'web1', start, end, 0), '/var/log/tcpinfo.log_web1.20140414.00h00m00s-20140415.00h00m00s.old');
   assert.equal(rolledName('/var/log/tcpinfo.log', 'web1', start, end, 2), '/var/log/tcpinfo.log_web1.20140414.00h00m00s-20140415.00h00m00s.2.old');
-});
-
-test('tens of MB through several size rolls: every line once, in order, whole, under its header; mode 0640', async (t) => {
-  const dir = tempDir(t);
-  const file = path.join(dir, 'tcpinfo.log');
-  const rollingSize = 3 * MiB;
-  const w = writer(file, { rollingEnabled: 2, rollingSize });
-  t.after(() => w.close());
-  const total = 400_000; // about 31 MB
-  let bytes = 0;
-  for (let i = 0; i < total; i++) {
-    const text = line(i);
-    bytes += text.length;
-    assert.ok(w.write(text));
-    if (i % 50_000 === 49_999) await w.flush();
-  }
-  await w.close();
-  assert.ok(bytes > 30 * MiB);
-  assert.deepEqual(w.stats, { queued: total, written: total, dropped: 0, lost: 0, writeErrors: 0, rolls: w.stats.rolls });
-  const files = logFiles(dir);
-  assert.equal(files.length, w.stats.rolls + 1);
-  assert.ok(files.length >= 10, `${files.length} files`);
-  let next = 0;
-  for (const [index, f] of files.entries()) {
-    const text = fs.readFileSync(f.file, 'latin1');
-    assert.ok(text.startsWith(HEADER), `${f.name} starts with the header`);
-    assert.ok(text.endsWith('\n'), `${f.name} ends with a whole line`);
-    assert.equal(fs.statSync(f.file).mode & 0o777, 0o640 & ~process.umask(), `${f.name} mode`);
-    if (f.name !== 'tcpinfo.log') {
-      assert.ok(text.length > rollingSize && text.length < rollingSize + 128, `${f.name}: ${text.length} bytes, rolled at the line past the size`);
-    }
-    // one file's end is the next one's start
-    if (index > 0 && f.start !== undefined) assert.equal(f.start, files[index - 1].end);
-    let at = HEADER.length;
-    while (at < text.length) {
-      const expected = line(next);
-      assert.equal(text.slice(at, at + expected.length), expected, `${f.name}: line ${next}`);
-      at += expected.length;
-      next++;
-    }
-  }
-  assert.equal(next, total, 'every line, once');
 });
 
 test('time rolls with an injected clock: the next boundary first, offset and interval as parsed, named start-end', async (t) => {
