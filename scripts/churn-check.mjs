@@ -1,4 +1,4 @@
-// Shared by scripts/soak.mjs and test/reliability.test.mjs: did every line read its own connection?
+// Shared by scripts/soak.mjs and test/slow/soak.test.mjs: did every line read its own connection?
 
 /**
  * Lines whose bytes_received is not their own connection's request size. Client ports are reused at once

@@ -1,4 +1,4 @@
-// npm run soak: the reliability checks of test/reliability.test.mjs at full size, with figures.
+// npm run soak: the soak and churn checks of test/slow/soak.test.mjs at full size, with figures.
 //
 //   soak   thousands of concurrent keep-alive connections, hundreds of thousands of requests, all hooks,
 //          sample-rate 1000: per event, lines in the log = events stats() saw; every line parses;
