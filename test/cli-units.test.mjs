@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { UsageError, eventList, nonNegativeDecimal, nonNegativeInteger, pointInTime, usageErrors } from '../dist/cli/args.js';
 import { escapeControls, safeJson } from '../dist/cli/escape.js';
-import { LogLineParser } from '../dist/cli/log-record.js';
+import { LogLineParser } from '../dist/format/log-record.js';
 import { accepts, clientList } from '../dist/cli/record-filter.js';
 import { EventStats, SummaryStats, histogramBuckets } from '../dist/cli/summary-stats.js';
 import { AlignedRenderer, JsonRenderer, PlainRenderer } from '../dist/cli/tail-render.js';
