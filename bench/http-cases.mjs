@@ -10,6 +10,9 @@
  *   r        (h), and the server's handler itself calls readRaw in `readShare` of its requests, as many
  *            reads as (c) logs lines (1% of 3 events a request): (c) as it would be if formatting and
  *            writing its lines cost nothing
+ * And one over HTTP/2:
+ *   h2c      (c) on an h2c server (node:http2, the compatibility API's handler), both sides loaded by h2load
+ *            (Debian's nghttp2-client; autocannon speaks HTTP/1 only); skipped with a note without it
  */
 const ALL_HOOKS = '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close';
 export const CASES = [
@@ -26,6 +29,7 @@ export const CASES = [
   },
   { id: 'c', label: 'level 2, all hooks, rate 10', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10` },
   { id: 'd', label: 'json, all fields, all hooks', options: `${ALL_HOOKS} --format=json --fields=all` },
+  { id: 'h2c', label: 'HTTP/2 (h2c, h2load): level 2, all hooks, rate 10', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10`, helloOnly: true, protocol: 'h2c' },
 ];
 
 /**

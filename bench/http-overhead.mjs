@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseOptions } from '../dist/index.js';
 import { CASES, HANDLERS, NGINX_CASE } from './http-cases.mjs';
+import { h2load, H2LOAD_HINT, hasH2load } from './h2load.mjs';
 import { Child } from './ipc.mjs';
 import { findNginx, INSTALL_HINT, NGINX_ACCESS_LOG, NGINX_LOG_FORMAT, nginxMeter, nginxVersion, startNginx } from './nginx.mjs';
 import { median, medianOfPairs } from './stats.mjs';
@@ -21,6 +22,10 @@ export function runnableCases(ids = CASES.map((c) => c.id)) {
   const runnable = [];
   const skipped = [];
   for (const c of CASES.filter((x) => ids.includes(x.id))) {
+    if (c.protocol === 'h2c' && !hasH2load()) {
+      skipped.push({ id: c.id, label: c.label, options: c.options, note: `skipped: ${H2LOAD_HINT}` });
+      continue;
+    }
     try {
       if (c.options !== null) parseOptions(c.options);
       runnable.push(c);
@@ -49,7 +54,7 @@ export function childMeter(child) {
 /** A server process for one run, starting; `ready` resolves with its port; `meter` opens and closes its windows. */
 export function spawnServer(run) {
   const logDir = run.options === null ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-bench-'));
-  const config = { handler: run.handler, options: run.options, logDir, probe: run.probe === true, readShare: run.readShare ?? 0 };
+  const config = { handler: run.handler, options: run.options, logDir, probe: run.probe === true, readShare: run.readShare ?? 0, http2: run.protocol === 'h2c' };
   const child = new Child(SERVER, [JSON.stringify(config)], { name: 'bench server' });
   const ready = child.next('listening', 15_000).then((m) => m.port);
   ready.catch(() => {}); // awaited by the run; a failure is reported there
@@ -164,7 +169,7 @@ export async function measurePairs(load, start, s, log, what) {
 function measureRow(load, handler, c, s, log) {
   const start = async (side) => {
     const run = side === 'bare' ? { options: null } : c;
-    const server = spawnServer({ handler, options: run.options, readShare: run.readShare });
+    const server = spawnServer({ handler, options: run.options, readShare: run.readShare, protocol: c.protocol });
     try {
       return { port: await server.ready, meter: server.meter, dispose: () => server.dispose() };
     } catch (err) {
@@ -172,7 +177,8 @@ function measureRow(load, handler, c, s, log) {
       throw err;
     }
   };
-  return measurePairs(load, start, s, log, `${handler} (${c.id})`);
+  // HTTP/2 (case h2c): h2load instead of autocannon, which speaks HTTP/1 only.
+  return measurePairs(c.protocol === 'h2c' ? h2load() : load, start, s, log, `${handler} (${c.id})`);
 }
 
 /** A logged line as the nginx row's log format writes it: four numbers at the end, the TCP_INFO fields. */

@@ -8,6 +8,7 @@
 //
 //   node bench/http-server.mjs '{"handler":"hello","options":null|"--log-level=2 ...","logDir":"/tmp/x","probe":false,"readShare":0}'
 import http from 'node:http';
+import http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { attach } from '../dist/index.js';
@@ -55,7 +56,8 @@ function readingHandler(share) {
   };
 }
 
-const server = http.createServer(
+// With `http2`: an h2c server, the handler through the compatibility API (case h2c).
+const server = (config.http2 ? http2 : http).createServer(
   config.probe
     ? probedHandler()
     : config.readShare > 0
@@ -103,7 +105,7 @@ serveMessages({
     };
   },
   async exit() {
-    server.closeAllConnections();
+    server.closeAllConnections?.();
     server.close();
     await plugin?.close();
     process.exit(0);

@@ -6,13 +6,13 @@
  * Sampling comes first so a sampled-out event costs a counter and a random number.
  */
 import { EventEmitter } from 'node:events';
-import type { Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import seedrandom from 'seedrandom';
 import { parseOptions } from './config/options.js';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
 import { withCode } from './errors.js';
-import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, eventBit, type EventConsumer, type EventName } from './events.js';
+import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, eventBit, type AnyServer, type EventConsumer, type EventName, type Transaction } from './events.js';
 import { createLineFormatter, type LineFormatter } from './format/line-format.js';
 import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
@@ -70,7 +70,7 @@ let unsupportedWarned = false;
 const SLICE_MS = 4;
 
 /** The open loggers of each server, so an integration can tell that a server is already logged to a file. */
-const loggersByServer = new WeakMap<Server, Set<TcpinfoLogger>>();
+const loggersByServer = new WeakMap<AnyServer, Set<TcpinfoLogger>>();
 
 function perEvent(counts: Float64Array): Record<EventName, number> {
   const byName = {} as Record<EventName, number>;
@@ -84,7 +84,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   readonly tracksSessions: boolean;
   /** Events that get a line; eventMask may hold more (ssn_start, for session sampling). */
   private readonly logMask: number;
-  private readonly server: Server;
+  private readonly server: AnyServer;
   private readonly writer: LogWriter | null;
   private readonly formatter: LineFormatter | null;
   private readonly rate: number;
@@ -114,7 +114,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.emit('warning', err);
   };
 
-  constructor(server: Server, options: TcpinfoOptions, late?: boolean) {
+  constructor(server: AnyServer, options: TcpinfoOptions, late?: boolean) {
     super();
     this.server = server;
     this.options = options;
@@ -163,7 +163,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     }
   }
 
-  onEvent(event: number, socket: Socket, res: ServerResponse | null): void {
+  onEvent(event: number, socket: Socket, res: Transaction | null): void {
     this.seen[event]++;
     if (!this.sample(event, socket)) return;
     if ((this.logMask & (1 << event)) === 0) return;
@@ -272,13 +272,14 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
 }
 
 /**
- * Log TCP_INFO of the client connections of an `http.Server` or `https.Server` at the chosen events.
+ * Log TCP_INFO of the client connections of an `http.Server` or `https.Server`, or of an HTTP/2 server
+ * (`http2.createServer()` or `http2.createSecureServer()`, with or without allowHTTP1), at the chosen events.
  * `options` is an ATS options string (`'--hooks=ssn_start,txn_close --log-level=2'`) or the same as an
  * object. Bad options throw here, with every problem named; nothing at request time ever throws.
  */
-export function attach(server: Server, options?: string | TcpinfoOptionsInput | TcpinfoOptions): TcpinfoHandle {
-  if (server === null || typeof server !== 'object' || typeof server.prependListener !== 'function') {
-    throw withCode(new TypeError('tcpinfo: attach(server, options): server must be an http.Server or https.Server'), 'ERR_TCPINFO_INVALID_ARGUMENT');
+export function attach(server: AnyServer, options?: string | TcpinfoOptionsInput | TcpinfoOptions): TcpinfoHandle {
+  if (server === null || typeof server !== 'object' || typeof (server as Server).prependListener !== 'function') {
+    throw withCode(new TypeError('tcpinfo: attach(server, options): server must be an http.Server, https.Server, http2.Http2Server or http2.Http2SecureServer'), 'ERR_TCPINFO_INVALID_ARGUMENT');
   }
   return new TcpinfoLogger(server, parseOptions(options));
 }
@@ -287,12 +288,12 @@ export function attach(server: Server, options?: string | TcpinfoOptionsInput | 
  * attach() for an integration that meets a server from inside one of its requests (a middleware): the
  * connections and requests already under way are caught up at first sight (see tap/server-events.ts).
  */
-export function attachFromRequest(server: Server, options: TcpinfoOptions): TcpinfoHandle {
+export function attachFromRequest(server: AnyServer, options: TcpinfoOptions): TcpinfoHandle {
   return new TcpinfoLogger(server, options, true);
 }
 
 /** The open logger (from attach() or an integration) that logs `server` to `logFile`, if there is one. */
-export function loggerOf(server: Server, logFile: string): TcpinfoHandle | undefined {
+export function loggerOf(server: AnyServer, logFile: string): TcpinfoHandle | undefined {
   for (const logger of loggersByServer.get(server) ?? []) if (logger.options.logFile === logFile) return logger;
   return undefined;
 }

@@ -11,7 +11,6 @@ export const ERROR_CODES = {
   ERR_TCPINFO_LOG_FILE_CONFLICT: 'the log file is already written in this process with other columns, rolling settings or mode',
   ERR_TCPINFO_PROM_CLIENT_MISSING: '--metrics is on and prom-client cannot be loaded',
   ERR_TCPINFO_INVALID_ARGUMENT: 'a function was given an argument of the wrong type (a TypeError): attach() without a server, options neither a string nor an object',
-  ERR_TCPINFO_HTTP2_UNSUPPORTED: 'the Fastify plugin was registered on an HTTP/2 server',
 } as const;
 
 /** Warnings: something worth knowing that does not stop the app. Faults are reported once, until cleared. */

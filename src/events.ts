@@ -2,7 +2,8 @@
  * The events a line can carry, by Traffic Server name and by number, and what wants them: the leaf that
  * the tap (tap/), its consumers (attach.ts, metrics/) and the option parser (config/) share.
  */
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 
 /** The points of an HTTP transaction at which TCP_INFO can be read, by their Traffic Server names. */
@@ -31,6 +32,39 @@ export interface EventConsumer {
   readonly eventMask: number;
   /** True when it needs the set of open connections and their close (ssn_close, periodic reads). */
   readonly tracksSessions: boolean;
-  /** Called synchronously at the event; must not throw. `res` is set for transaction events. */
-  onEvent(event: number, socket: Socket, res: ServerResponse | null): void;
+  /**
+   * Called synchronously at the event; must not throw. `res` is set for transaction events: the
+   * ServerResponse (HTTP/1), or the Http2Exchange of the stream (HTTP/2).
+   */
+  onEvent(event: number, socket: Socket, res: Transaction | null): void;
+}
+
+/** The servers the tap takes: http and https, and HTTP/2's (h2c and TLS, with or without allowHTTP1). */
+export type AnyServer = Server | Http2Server | Http2SecureServer;
+
+/** A transaction as consumers see it: an HTTP/1 response, or an HTTP/2 stream's exchange. */
+export type Transaction = ServerResponse | Http2Exchange;
+
+/**
+ * What the consumers get as `res` for an HTTP/2 stream (tap/http2-events.ts makes one per stream): what
+ * they read of a ServerResponse (`statusCode`, `req.method`, `req.url`), and the stream's id. `statusCode`
+ * is null until the response's headers are out (a stream reset before any response has none).
+ * --explain (and any consumer) tells the two kinds apart with `res instanceof Http2Exchange`.
+ */
+export class Http2Exchange {
+  statusCode: number | null = null;
+  /** Its txn_close has been dispatched (or was not wanted). */
+  closed = false;
+  constructor(
+    /** The session's TCP socket. */
+    readonly socket: Socket,
+    readonly streamId: number,
+    readonly method: string | undefined,
+    readonly url: string | undefined,
+  ) {}
+
+  /** The request side, as ServerResponse has it: the same object (method and url are here). */
+  get req(): this {
+    return this;
+  }
 }

@@ -9,13 +9,14 @@
  * opened, or --metrics without prom-client installed, stops the process here, before the app runs, with
  * exit code 1. Once started, one line on stderr says what is logged where (TCPINFO_QUIET=1: none).
  *
- * Every http and https server is attached when it starts listening, so it sees every connection; the
+ * Every http, https and HTTP/2 server is attached when it starts listening, so it sees every connection; the
  * preload's own /metrics server (--metrics-port) is not. The log is written out at exit and on
  * SIGINT/SIGTERM as for any writer (lifecycle/process-hooks.ts): with no handler of the app's own for the
  * signal, the process then dies of it, as it would have; an app that handles it decides when to exit.
  */
 import http from 'node:http';
 import https from 'node:https';
+import http2 from 'node:http2';
 import { isMainThread } from 'node:worker_threads';
 import { describeLogging } from './config/describe.js';
 import { parseOptions, TcpinfoConfigError } from './config/options.js';
@@ -56,11 +57,14 @@ function start(): void {
     process.exit(1);
   }
 
-  // listen() is where every http and https server passes, whoever made it (Express, Fastify, Koa,
-  // node:http directly) and however (createServer or new Server); attached before it listens, a
-  // server sees every connection. Own properties on the two prototypes only: other net servers are
+  // listen() is where every http, https and HTTP/2 server passes, whoever made it (Express, Fastify, Koa,
+  // gRPC, node:http directly) and however (createServer or new Server); attached before it listens, a
+  // server sees every connection. Own properties on the four prototypes only: other net servers are
   // untouched, and the inherited listen is looked up at each call, so later patches of it still run.
-  for (const proto of [http.Server.prototype, https.Server.prototype]) {
+  // node:http2 exports neither of its server classes: their prototypes, from servers made to see them.
+  const http2Server = Object.getPrototypeOf(http2.createServer()) as object;
+  const http2SecureServer = Object.getPrototypeOf(http2.createSecureServer()) as object;
+  for (const proto of [http.Server.prototype, https.Server.prototype, http2Server, http2SecureServer]) {
     const parent = Object.getPrototypeOf(proto) as { listen: (...args: unknown[]) => unknown };
     Object.defineProperty(proto, 'listen', {
       configurable: true,

@@ -12,9 +12,10 @@
  * A formatter is given the reading it formats and allocates only the line. Where each column is in the
  * struct is layout.ts's business alone.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpinfoOptions } from '../config/types.js';
+import { Http2Exchange, type Transaction } from '../events.js';
 import { connectionId } from '../tcpinfo/connection-id.js';
 import { endpointsOf } from '../tcpinfo/endpoints.js';
 import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
@@ -26,7 +27,7 @@ export interface LineFormatter {
   /** The header line at the top of a new file (with its newline); '' for JSON lines, which have none. */
   readonly header: string;
   /** The line (with its newline) for an event on `socket`, showing `reading`. */
-  format(event: string, socket: Socket, res: ServerResponse | null, reading: Reading): string;
+  format(event: string, socket: Socket, res: Transaction | null, reading: Reading): string;
 }
 
 /** A column of a line: its name and the struct field it shows. */
@@ -64,7 +65,7 @@ class AtsFormatter implements LineFormatter {
     this.header = headerLine(columns.map((c) => c.name));
   }
 
-  format(event: string, socket: Socket, _res: ServerResponse | null, reading: Reading): string {
+  format(event: string, socket: Socket, _res: Transaction | null, reading: Reading): string {
     // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped; `-` for an
     // address that could not be read (a connection reset before its first read).
     const ends = endpointsOf(socket);
@@ -92,7 +93,7 @@ class JsonFormatter implements LineFormatter {
     this.keys = columns.map((c) => ',' + JSON.stringify(c.name) + ':');
   }
 
-  format(event: string, socket: Socket, res: ServerResponse | null, reading: Reading): string {
+  format(event: string, socket: Socket, res: Transaction | null, reading: Reading): string {
     const ends = endpointsOf(socket);
     let line =
       '{"time":"' + isoNow() + '","event":"' + event +
@@ -100,10 +101,12 @@ class JsonFormatter implements LineFormatter {
       ',"server":' + quotedOrNull(ends.localAddress) + ',"server_port":' + (ends.localPort ?? null) +
       ',"conn":"' + connectionId(socket) + '"';
     if (res !== null && TRANSACTION_EVENTS.has(event)) {
+      // HTTP/2: the stream's id (the connection carries many at once).
+      if (res instanceof Http2Exchange) line += ',"stream":' + res.streamId;
       const req = res.req as RequestWithOriginalUrl;
       // null for a request Node could not parse (its 400 is logged all the same).
       line += ',"method":' + jsonTextOrNull(req.method);
-      // At txn_start no status has been chosen yet.
+      // At txn_start no status has been chosen yet; null: an HTTP/2 stream that ended with no response.
       if (event !== 'txn_start') line += ',"status":' + res.statusCode;
       if (this.logUrl) {
         // The path the client asked for: Express keeps it in originalUrl while routers rewrite req.url.

@@ -4,7 +4,8 @@
  *   import tcpinfo from 'tcpinfo/fastify';
  *   await fastify.register(tcpinfo, { options: '--hooks=ssn_start,txn_close --log-level=2' });
  *
- * It attaches to fastify.server, the node http/https server, which exists from the start: every
+ * It attaches to fastify.server, the node http/https server (or HTTP/2's, with `http2: true`: each stream
+ * is a transaction), which exists from the start: every
  * connection and every request of the app goes through it, so the log covers all routes, 404s, errors,
  * encapsulated scopes and replies sent with reply.raw or after reply.hijack(), whatever plugin order.
  * fastify.close() writes out the log once the server has closed its connections.
@@ -35,9 +36,6 @@ const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: Fastify
       `tcpinfo: fastify.register(tcpinfo, { ${stray.join(', ')} }): tcpinfo's options go under "options", ` +
         `e.g. fastify.register(tcpinfo, { options: { ${stray[0]}: ... } })`,
     ), 'ERR_TCPINFO_INVALID_ARGUMENT');
-  }
-  if (fastify.initialConfig.http2 === true) {
-    throw withCode(new Error('tcpinfo: HTTP/2 servers are not supported (one TCP connection carries many streams); use HTTP/1.1'), 'ERR_TCPINFO_HTTP2_UNSUPPORTED');
   }
   const loggers = new ServerLoggers(pluginOptions?.options);
   // fastify.server is not listening yet: every connection comes through its 'connection' event.

@@ -6,11 +6,10 @@
  * middleware in one app, two apps on one server), gets no second logger: every line would be written
  * twice. The one already there goes on logging it.
  */
-import type { Server } from 'node:http';
 import { parseOptions } from '../config/options.js';
 import { attach, attachFromRequest, holdLogFile, loggerOf, type TcpinfoHandle, type TcpinfoStats } from '../attach.js';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
-import { EVENT_NAMES, type EventName } from '../events.js';
+import { EVENT_NAMES, type AnyServer, type EventName } from '../events.js';
 import type { LogWriter } from '../logger/writer.js';
 import { releaseWriter } from '../logger/writer-registry.js';
 import { loadPromClient } from '../metrics/tcp-metrics.js';
@@ -29,7 +28,7 @@ function sameLines(a: TcpinfoOptions, b: TcpinfoOptions): boolean {
 export class ServerLoggers {
   readonly options: TcpinfoOptions;
   /** Per server met: the logger made for it, or null where another logger already logs it to the file. */
-  private readonly loggers = new Map<Server, TcpinfoHandle | null>();
+  private readonly loggers = new Map<AnyServer, TcpinfoHandle | null>();
   private readonly file: LogWriter | null;
   private closing: Promise<void> | null = null;
 
@@ -49,7 +48,7 @@ export class ServerLoggers {
   }
 
   /** True when `server` has been met (logged, or left to the logger already there). */
-  has(server: Server): boolean {
+  has(server: AnyServer): boolean {
     return this.loggers.has(server);
   }
 
@@ -57,7 +56,7 @@ export class ServerLoggers {
    * Start logging `server`, once. `fromRequest`: called from inside one of its requests, which must
    * then be caught up (catchUpRequest). Never throws: this runs where the app is serving.
    */
-  add(server: Server, fromRequest: boolean): void {
+  add(server: AnyServer, fromRequest: boolean): void {
     if (this.closing !== null || this.loggers.has(server)) return;
     const existing = loggerOf(server, this.options.logFile);
     if (existing !== undefined) {

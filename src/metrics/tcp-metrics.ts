@@ -12,12 +12,11 @@
  * One label, `server` (the listening address:port): never a per-client label.
  */
 import { createRequire } from 'node:module';
-import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TcpinfoOptions } from '../config/types.js';
 import { withCode } from '../errors.js';
-import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type EventConsumer } from '../events.js';
+import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type AnyServer, type EventConsumer, type Transaction } from '../events.js';
 import { decodeField, fieldSpec } from '../tcpinfo/layout.js';
 import { readForEvent, type Reading } from '../tcpinfo/read.js';
 
@@ -108,14 +107,14 @@ export class TcpMetrics implements EventConsumer {
   readonly tracksSessions = true;
   readonly registry: Registry;
   private readonly set: MetricSet;
-  private readonly server: Server;
+  private readonly server: AnyServer;
   /** Each connection's state (a WeakMap, not a property: see tcpinfo/endpoints.ts). */
   private readonly states = new WeakMap<Socket, ConnectionState>();
   private serverLabel = '';
   /** Reads that failed (socket gone, or a kernel too old for the counters). */
   failedReads = 0;
 
-  constructor(server: Server, options: TcpinfoOptions) {
+  constructor(server: AnyServer, options: TcpinfoOptions) {
     const client = loadPromClient();
     this.registry = (options.metricsRegistry as Registry | undefined) ?? client.register;
     this.set = metricSet(client, this.registry);
@@ -142,7 +141,7 @@ export class TcpMetrics implements EventConsumer {
     set.unacked.inc({ server }, 0);
   }
 
-  onEvent(event: number, socket: Socket, _res: ServerResponse | null): void {
+  onEvent(event: number, socket: Socket, _res: Transaction | null): void {
     let state = this.states.get(socket);
     const server = this.label();
     if (state === undefined) {

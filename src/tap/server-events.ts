@@ -38,9 +38,12 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
-import { SEND_RESP_HDR, SSN_CLOSE, SSN_START, TXN_CLOSE, TXN_START, type EventConsumer } from '../events.js';
+import { createSecureServer as createHttp2SecureServer, createServer as createHttp2Server } from 'node:http2';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { SEND_RESP_HDR, SSN_CLOSE, SSN_START, TXN_CLOSE, TXN_START, type AnyServer, type EventConsumer, type Transaction } from '../events.js';
 import { endpointsOf } from '../tcpinfo/endpoints.js';
 import { beginEvent } from '../tcpinfo/read.js';
+import { closeOpenStreams, isHttp2Request, onStream, setTapAccess } from './http2-events.js';
 
 const kTap = Symbol('tcpinfo.serverTap');
 /**
@@ -71,6 +74,8 @@ interface ServerTap {
    */
   queued: WeakMap<Socket, ServerResponse[]> | null;
   queuedCount: number;
+  /** An HTTP/2 server: its streams are transactions (http2-events.ts). */
+  http2: boolean;
 }
 
 type TappedServer = Server & { [kTap]?: ServerTap };
@@ -87,7 +92,7 @@ let lastTicket = 0;
  * `event` to the consumers that want it; with `since`, only to those that joined late after it (a
  * catch-up: they missed it). Nothing at all when no consumer of the server wants the event.
  */
-function dispatch(tap: ServerTap, event: number, socket: Socket, res: ServerResponse | null, since = -1): void {
+function dispatch(tap: ServerTap, event: number, socket: Socket, res: Transaction | null, since = -1): void {
   const bit = 1 << event;
   if ((tap.mask & bit) === 0) return;
   beginEvent();
@@ -108,7 +113,8 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
   const tap = this[kTap]!;
   if (tap.mask !== 0) {
     if (event === 'request') {
-      onRequest(tap, arg as IncomingMessage, res as ServerResponse);
+      // An HTTP/2 server's compatibility API: its request's stream had the events (HTTP/1 on allowHTTP1 goes on).
+      if (!tap.http2 || !isHttp2Request(arg)) onRequest(tap, arg as IncomingMessage, res as ServerResponse);
       return tap.emit.call(this, event, arg, res);
     }
     if (event === tap.sessionEvent) {
@@ -119,6 +125,7 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
     else if (event === 'clientError') return onClientError(this, tap, arg as Error & { code?: unknown }, res as ServerSocket);
     // Node answers this request 503 right after: its writeHead dispatches the txn_start (nodeAnswered).
     else if (event === 'dropRequest') droppedRequest = arg as IncomingMessage;
+    else if (event === 'stream' && tap.http2) onStream(tap, arg as ServerHttp2Stream, res as IncomingHttpHeaders);
   }
   // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with, no array per event
   return Reflect.apply(tap.emit, this, arguments) as boolean;
@@ -302,6 +309,7 @@ function destroyWithEvents(this: ServerSocket, err: Error | null, cb: (err: Erro
     const res = this._httpMessage;
     if (res != null) dispatch(tap, TXN_CLOSE, this, res);
     if (tap.queuedCount !== 0) closeQueued(tap, this, res);
+    if (tap.http2) closeOpenStreams(tap, this);
     if (tap.sessions !== null && tap.sessions.delete(this)) dispatch(tap, SSN_CLOSE, this, null);
   }
   originalDestroy!.call(this, err, cb);
@@ -316,13 +324,32 @@ function closeQueued(tap: ServerTap, socket: Socket, current: ServerResponse | n
   for (const res of list) if (res !== current) dispatch(tap, TXN_CLOSE, socket, res);
 }
 
+setTapAccess<ServerTap>({
+  tapOf,
+  dispatch,
+  catchUp(tap, socket) {
+    if (tap.lateTicket !== 0 && (seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  },
+  TXN_START,
+  SEND_RESP_HDR,
+  TXN_CLOSE,
+});
+
+/** An HTTP/2 server of node:http2's (h2c or TLS; a subclass of one too). */
+function isHttp2Server(server: AnyServer): boolean {
+  // node:http2 exports neither class: their prototypes, from a server made (never listening) to see them.
+  http2Prototypes ??= [Object.getPrototypeOf(createHttp2Server()) as object, Object.getPrototypeOf(createHttp2SecureServer()) as object];
+  return http2Prototypes.some((proto) => proto.isPrototypeOf(server));
+}
+let http2Prototypes: object[] | undefined;
+
 /**
  * Start delivering a server's events to `consumer`. `late`: connections and requests may already be
  * under way (the server is listening, or the consumer joins from inside a request); each connection
  * then starts for this consumer at first sight (its next request), and catchUpRequest brings it a
  * request already being handled.
  */
-export function addConsumer(server: Server, consumer: EventConsumer, late: boolean = server.listening): void {
+export function addConsumer(server: AnyServer, consumer: EventConsumer, late: boolean = server.listening): void {
   const tapped = server as TappedServer;
   let tap = tapped[kTap];
   if (tap === undefined) {
@@ -339,6 +366,7 @@ export function addConsumer(server: Server, consumer: EventConsumer, late: boole
       ownEmit: Object.hasOwn(server, 'emit'),
       queued: null,
       queuedCount: 0,
+      http2: isHttp2Server(server),
     };
     tapped[kTap] = tap;
     server.emit = emitWithEvents as Server['emit'];
@@ -369,13 +397,13 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
 }
 
 /** The server's open connections (those seen since a session-tracking consumer arrived). */
-export function openSessions(server: Server): ReadonlySet<Socket> {
+export function openSessions(server: AnyServer): ReadonlySet<Socket> {
   return (server as TappedServer)[kTap]?.sessions ?? EMPTY;
 }
 const EMPTY: ReadonlySet<Socket> = new Set();
 
 /** Stop delivering to `consumer`; the last one out gives the server its emit back. */
-export function removeConsumer(server: Server, consumer: EventConsumer): void {
+export function removeConsumer(server: AnyServer, consumer: EventConsumer): void {
   const tapped = server as TappedServer;
   const tap = tapped[kTap];
   if (tap === undefined) return;

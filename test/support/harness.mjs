@@ -389,3 +389,32 @@ export function nextMessage(proc, pick = () => true, ms = 30_000) {
     proc.on('exit', onExit);
   });
 }
+
+/** The JSON lines of a log file (none when it does not exist yet). */
+export function jsonLines(file) {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+/** ss -tin names of the TCP_INFO fields whose values ss prints as they are (see ssInfo). */
+export const SS_SAME_FIELDS = {
+  mss: 'snd_mss', rcvmss: 'rcv_mss', advmss: 'advmss', cwnd: 'snd_cwnd', pmtu: 'pmtu', bytes_sent: 'bytes_sent',
+  bytes_acked: 'bytes_acked', bytes_received: 'bytes_received', segs_out: 'segs_out', segs_in: 'segs_in',
+  data_segs_out: 'data_segs_out', data_segs_in: 'data_segs_in', rcv_space: 'rcv_space', rcv_ssthresh: 'rcv_ssthresh',
+  snd_wnd: 'snd_wnd', rcv_wnd: 'rcv_wnd', delivered: 'delivered',
+};
+
+/**
+ * Asserts that a log line's fields (a JSON line with every field) equal what `ss` (ssInfo) printed for
+ * the same connection, and that its rtt is ss's; returns how many fields were compared.
+ */
+export function ssMatches(line, ss) {
+  let compared = 0;
+  for (const [ssName, field] of Object.entries(SS_SAME_FIELDS)) {
+    if (ss[ssName] === undefined || line[field] === undefined) continue;
+    if (line[field] !== Number(ss[ssName])) throw new Error(`${field} ${line[field]} vs ss ${ssName} ${ss[ssName]}`);
+    compared++;
+  }
+  if (Math.abs(line.rtt / 1000 - ss.rtt_ms) >= 0.0015) throw new Error(`rtt ${line.rtt} us vs ss ${ss.rtt_ms} ms`);
+  return compared;
+}

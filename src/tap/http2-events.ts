@@ -1,0 +1,194 @@
+/**
+ * The HTTP/2 side of the tap (server-events.ts): where the transaction events come from on a
+ * `node:http2` server, `Http2Server` (h2c) or `Http2SecureServer` (h2 over TLS, with or without
+ * allowHTTP1). One TCP connection, the session, carries many streams; each stream is a transaction.
+ *
+ *   ssn_start      as for HTTP/1: the server's 'connection' (h2c) or 'secureConnection' (TLS: once the TLS
+ *                  session is up), before the HTTP/2 session is set up on the socket (server-events.ts)
+ *   txn_start      the server's 'stream' event (the request's headers are in), before any listener, the
+ *                  compatibility API's 'request' included (it is made from 'stream')
+ *   send_resp_hdr  the stream's respond(), respondWithFD() or respondWithFile(): the response's headers go
+ *                  out (the compatibility API's writeHead calls respond())
+ *   txn_close      the stream's _destroy, which every end of a stream goes through (both sides ended, a
+ *                  reset by either side, the session destroyed); or, when the session's socket goes first
+ *                  (the client closed the connection or it broke: Node destroys the socket, then the
+ *                  session and its streams), the socket's _destroy, for every stream still open on it,
+ *                  read before the fd closes
+ *   ssn_close      as for HTTP/1: the socket's _destroy, after the txn_close of the streams still open
+ *
+ * Every read is of the session's TCP socket: the net.Socket (or tls.TLSSocket) the server accepted, the
+ * one its 'connection' event carried. `session.socket` is a Proxy of it that forbids some calls; the
+ * real socket is found through it (SELF below), so every stream of a session, its ssn_start and its
+ * ssn_close share one socket: one sampling decision per session with --sample-by=session, one connection
+ * id in JSON lines. Many streams read one socket: their lines show the connection's counters at that
+ * moment, the traffic of every stream on it so far, not the stream's own.
+ *
+ * As for HTTP/1, nothing is added to a stream, a session or a socket: the stream's respond,
+ * respondWithFD, respondWithFile and _destroy are wrapped once on the prototype of the server streams
+ * (found at the first stream seen), and pass through for streams without an exchange; what the plugin
+ * keeps per stream, an Http2Exchange (events.ts; the one object it makes per stream), is in a WeakMap.
+ */
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { Http2ServerRequest } from 'node:http2';
+import { Socket as NetSocket, type Socket } from 'node:net';
+import { Http2Exchange } from '../events.js';
+
+/** An HTTP/2 request of the compatibility API ('request' event on an HTTP/2 server): its 'stream' had the events. */
+export function isHttp2Request(req: unknown): boolean {
+  return req instanceof Http2ServerRequest;
+}
+
+/**
+ * A getter on net.Socket's prototype that returns the socket itself. `session.socket` is a Proxy that hands
+ * any other property on to the real socket: through it, this gives the real socket, whatever Node keeps it
+ * under. A prototype property, added once: sockets keep their shape.
+ */
+const SELF = Symbol('tcpinfo.socket');
+let selfInstalled = false;
+
+function installSelf(): void {
+  if (selfInstalled) return;
+  selfInstalled = true;
+  Object.defineProperty(NetSocket.prototype, SELF, {
+    configurable: true,
+    get(this: Socket): Socket {
+      return this;
+    },
+  });
+}
+
+/** The TCP socket of the session a stream is on; undefined once the session has let go of it. */
+function sessionSocket(stream: ServerHttp2Stream): Socket | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: SELF is our own key on net.Socket.prototype
+    return (stream.session?.socket as (Socket & { [SELF]?: Socket }) | undefined)?.[SELF];
+  } catch {
+    // The proxy throws ERR_HTTP2_SOCKET_UNBOUND once the session is destroyed.
+    return undefined;
+  }
+}
+
+/** What server-events.ts lends this module: its dispatch, and how it finds and catches up a socket's tap. */
+export interface Http2Tap {
+  readonly mask: number;
+}
+export interface TapAccess<T extends Http2Tap> {
+  tapOf(socket: Socket): T | undefined;
+  dispatch(tap: T, event: number, socket: Socket, res: Http2Exchange): void;
+  /** A connection first seen at this stream (a consumer joined late): its ssn_start for those who missed it. */
+  catchUp(tap: T, socket: Socket): void;
+  readonly TXN_START: number;
+  readonly SEND_RESP_HDR: number;
+  readonly TXN_CLOSE: number;
+}
+
+/** Each server stream's exchange, from its 'stream' event on (a WeakMap: nothing on the stream itself). */
+const exchanges = new WeakMap<ServerHttp2Stream, Http2Exchange>();
+/** Per session socket, the exchanges whose txn_close is still to come (only while txn_close is wanted). */
+const openBySocket = new WeakMap<Socket, Set<Http2Exchange>>();
+
+let access: TapAccess<Http2Tap> | null = null;
+let transactionMask = 0;
+
+export function setTapAccess<T extends Http2Tap>(tapAccess: TapAccess<T>): void {
+  access = tapAccess;
+  transactionMask = (1 << tapAccess.TXN_START) | (1 << tapAccess.SEND_RESP_HDR) | (1 << tapAccess.TXN_CLOSE);
+}
+
+/** The server's 'stream' event, before any listener: a transaction starts. */
+export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  if ((tap.mask & transactionMask) === 0) return;
+  const a = access!;
+  wrapStreamPrototype(stream);
+  const socket = sessionSocket(stream);
+  if (socket === undefined) return;
+  a.catchUp(tap, socket);
+  const method = headers[':method'];
+  const path = headers[':path'];
+  const exchange = new Http2Exchange(socket, stream.id ?? 0, method, path);
+  exchanges.set(stream, exchange);
+  if ((tap.mask & (1 << a.TXN_CLOSE)) !== 0) {
+    let open = openBySocket.get(socket);
+    if (open === undefined) openBySocket.set(socket, (open = new Set()));
+    open.add(exchange);
+  } else {
+    exchange.closed = true;
+  }
+  a.dispatch(tap, a.TXN_START, socket, exchange);
+}
+
+/**
+ * The session's socket is being destroyed, its fd still open: the txn_close of every stream still open on
+ * it (Node destroys them after the socket, when the client closed or broke the connection).
+ */
+export function closeOpenStreams(tap: Http2Tap, socket: Socket): void {
+  const open = openBySocket.get(socket);
+  if (open === undefined) return;
+  openBySocket.delete(socket);
+  const a = access!;
+  for (const exchange of open) {
+    exchange.closed = true;
+    a.dispatch(tap, a.TXN_CLOSE, socket, exchange);
+  }
+}
+
+// The wrappers on the server streams' prototype, installed at the first stream seen and left in place.
+type StreamProto = ServerHttp2Stream & {
+  _destroy(err: Error | null, cb: (err: Error | null) => void): void;
+};
+let wrappedProto: StreamProto | null = null;
+
+function wrapStreamPrototype(stream: ServerHttp2Stream): void {
+  const proto = Object.getPrototypeOf(stream) as StreamProto;
+  // Every server stream has the same prototype (ServerHttp2Stream's).
+  if (wrappedProto !== null) return;
+  wrappedProto = proto;
+  installSelf();
+  /* eslint-disable @typescript-eslint/unbound-method -- kept to be called with the stream as this */
+  const respond = proto.respond;
+  const respondWithFD = proto.respondWithFD;
+  const respondWithFile = proto.respondWithFile;
+  const destroy = proto._destroy;
+  /* eslint-enable @typescript-eslint/unbound-method */
+  // Own properties of ServerHttp2Stream.prototype: client streams keep theirs.
+  proto.respond = function respondWithEvent(this: ServerHttp2Stream, headers?: unknown, options?: unknown): void {
+    (respond as (this: ServerHttp2Stream, ...args: unknown[]) => void).call(this, headers, options);
+    responded(this, headers);
+  };
+  proto.respondWithFD = function respondWithFDWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
+    (respondWithFD as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
+    responded(this, args[1]);
+  };
+  proto.respondWithFile = function respondWithFileWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
+    (respondWithFile as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
+    responded(this, args[1]);
+  };
+  proto._destroy = function destroyWithEvent(this: ServerHttp2Stream, err: Error | null, cb: (err: Error | null) => void): void {
+    const exchange = exchanges.get(this);
+    if (exchange !== undefined && !exchange.closed) streamClosed(exchange);
+    destroy.call(this, err, cb);
+  };
+}
+
+/** The response's headers went out (the call did not throw): send_resp_hdr, once per stream. */
+function responded(stream: ServerHttp2Stream, headers: unknown): void {
+  const exchange = exchanges.get(stream);
+  if (exchange === undefined || exchange.statusCode !== null) return;
+  const status = (stream.sentHeaders as Record<string, unknown> | undefined)?.[':status'] ?? (headers as Record<string, unknown> | null | undefined)?.[':status'];
+  exchange.statusCode = status === undefined ? 200 : Number(status);
+  const a = access!;
+  const tap = a.tapOf(exchange.socket);
+  if (tap !== undefined) a.dispatch(tap, a.SEND_RESP_HDR, exchange.socket, exchange);
+}
+
+/** A stream ends while its session's socket is open: txn_close. */
+function streamClosed(exchange: Http2Exchange): void {
+  exchange.closed = true;
+  const socket = exchange.socket;
+  // The set stays until the socket's destroy: the session's next stream uses it again.
+  openBySocket.get(socket)?.delete(exchange);
+  const a = access!;
+  const tap = a.tapOf(socket);
+  // A destroyed socket had the txn_close of its open streams at its destroy, with the fd open.
+  if (tap !== undefined && !socket.destroyed) a.dispatch(tap, a.TXN_CLOSE, socket, exchange);
+}
