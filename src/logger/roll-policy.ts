@@ -10,10 +10,7 @@ import { latestBoundary, nextBoundary } from './roll-schedule.js';
 
 /** After another process claimed the roll: look again this much later (a rename takes far less). */
 export const CLAIM_WAIT_MS = 10;
-/**
- * A file made by another process's roll at a boundary has a birth time at or after it, less up to one
- * tick of the kernel's coarse clock, which file times are taken from: Date.now() may be a few ms ahead.
- */
+/** File birth times come from the kernel's coarse clock: up to a tick behind Date.now(). */
 export const BIRTH_MARGIN_MS = 50;
 /** Leftovers of processes that died mid-roll are looked for after a roll, at most this often. */
 export const SWEEP_EVERY_MS = 10 * 60_000;
@@ -76,11 +73,9 @@ export class RollPolicy {
   }
 
   /**
-   * The boundary timer fired. The timer runs on the monotonic clock, boundaries on the wall clock: after a
-   * clock step the wall clock may not be there yet (false; wait `msToBoundary()` more). Otherwise the
-   * latest boundary passed is due (after a sleep or a clock step, or with a roll still waiting for a
-   * refused rename, the file rolls once, and a file without lines starts its period at the latest), the
-   * next one is aimed at, and true.
+   * The boundary timer fired. Timers run on the monotonic clock, boundaries on the wall clock: after a clock
+   * step it may be early (false; wait `msToBoundary()` more). Else the latest boundary passed is due (rolls
+   * once after a sleep), the next is aimed at, and true.
    */
   boundaryTimerFired(): boolean {
     const now = this.clock();
@@ -113,10 +108,7 @@ export class RollPolicy {
     return this.bySize ? Math.max(this.rollingSize - size, 0) : Infinity;
   }
 
-  /**
-   * The file, begun at `startMs`, was made at `boundary` (the due one when the roll began, or 0) or after
-   * it: another process rolled at it.
-   */
+  /** The file, begun at `startMs`, was made at `boundary` or after: another process rolled at it. */
   rolledElsewhere(boundary: number, startMs: number): boolean {
     return boundary !== 0 && startMs > boundary - BIRTH_MARGIN_MS;
   }
