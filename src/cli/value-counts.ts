@@ -1,11 +1,6 @@
 /**
- * Exact percentiles in memory that grows with the number of distinct values, not of lines: each
- * distinct value is kept once with how many times it was seen. Kernel readings are integers with a
- * limited range (rtt in microseconds, cwnd in segments), so millions of lines hold a few thousand
- * distinct values.
- *
- * Percentiles are nearest-rank: the p-th percentile of N values is the value at rank ceil(p/100 * N)
- * (at least 1) in ascending order. It is always a value that was seen, never an interpolation.
+ * Exact percentiles in memory that grows with distinct values, not lines (kernel readings are integers of
+ * limited range: millions of lines, a few thousand values). Nearest-rank: always a value that was seen.
  */
 export class ValueCounts {
   private readonly counts = new Map<number, number>();
