@@ -12,7 +12,6 @@ const NEWLINE = 0x0a;
 
 /** The counts the queue keeps (the writer's stats object, shared). */
 export interface LineCounts {
-  /** Lines accepted. */
   queued: number;
   /** Lines whose every byte reached the file. */
   written: number;
@@ -38,7 +37,6 @@ export class LineQueue {
   /** Lines taken and not written yet (in `outgoing` and in `taken`), and their bytes. */
   heldLines = 0;
   heldBytes = 0;
-  /** No more lines are accepted. */
   closed = false;
 
   constructor(
@@ -65,7 +63,6 @@ export class LineQueue {
     return batch.length;
   }
 
-  /** Lines accepted and not written yet. */
   get waiting(): number {
     return this.batchLines + this.heldLines;
   }

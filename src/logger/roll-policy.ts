@@ -18,12 +18,11 @@ export const SWEEP_EVERY_MS = 10 * 60_000;
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface RollPolicyOptions {
-  /** Rolling, as the options: 0 off, 1 by time, 2 by size, 3 by time or size. */
+  /** As TcpinfoOptions; `retryMs`: how long a refused rename waits before the next try. */
   rollingEnabled: 0 | 1 | 2 | 3;
   rollingOffsetHr: number;
   rollingIntervalSec: number;
   rollingSize: number;
-  /** How long a refused rename waits before the next try, in ms. */
   retryMs: number;
   /** Milliseconds since the epoch. Default: Date.now(). */
   clock?: () => number;
@@ -31,7 +30,6 @@ export interface RollPolicyOptions {
 
 /** What the policy needs to know of the live file. */
 export interface SizedFile {
-  /** Bytes in the file, as last seen. */
   size: number;
   /** The file holds lines besides the header. */
   hasRecords: boolean;

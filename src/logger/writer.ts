@@ -28,47 +28,33 @@ import { sweepLeftovers } from './roll-claim.js';
 import { RollPolicy } from './roll-policy.js';
 import { StdioFile } from './stream-sink.js';
 
+/** As TcpinfoOptions (config/types.ts), where the names are the same. */
 export interface LogWriterOptions {
-  /** Absolute path of the log file. */
   file: string;
   /** Header line (with its newline) written at the top of every new file. */
   header: string;
-  /** Lines that may wait in memory before further lines are dropped. */
   queueLines: number;
-  /** Bytes of lines that may wait in memory before further lines are dropped. Default 16 MiB. */
   queueBytes?: number;
   /** Longest a line waits before its batch is written, in ms. Default 20. */
   flushMs?: number;
-  /** Rolling, as the options: 0 off, 1 by time, 2 by size, 3 by time or size. */
   rollingEnabled: 0 | 1 | 2 | 3;
-  /** Hour of the local day where time boundaries start, 0..23. */
   rollingOffsetHr: number;
-  /** Seconds between time boundaries; a divisor of 86400. */
   rollingIntervalSec: number;
-  /** Bytes past which the live file rolls. */
   rollingSize: number;
-  /** Rolled files of this log kept: after a roll, the oldest beyond are removed. 0 (default): all kept. */
   rollingMaxCount?: number;
   /** How often a writer held up by a fault tries again, in ms. Default 1000. */
   retryMs?: number;
-  /** Host name in rolled file names. Default `os.hostname()`. */
   hostname?: string;
-  /** Mode of the log files created, whatever the umask. Default 0640. */
   fileMode?: number;
 }
 
+/** The file's counts in TcpinfoStats (attach.ts). */
 export interface LogWriterStats {
-  /** Lines handed to the writer and accepted. */
   queued: number;
-  /** Lines written to the file. */
   written: number;
-  /** Lines dropped because the queue was full (or the writer closed). */
   dropped: number;
-  /** Lines accepted and then lost: still waiting for a fault to clear at close or exit, or cut by one. */
   lost: number;
-  /** Faults met: a write, open or rename that failed (a fault that persists counts once). */
   writeErrors: number;
-  /** Files rolled. */
   rolls: number;
 }
 
