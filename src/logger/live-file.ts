@@ -19,10 +19,7 @@ const MAX_VERSIONS = 1000;
 const MAX_OPEN_TRIES = 8;
 /** Open the existing live file for appending: never through a symlink at its name, never waiting (a FIFO). */
 const APPEND_ONLY = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
-/**
- * The live file once more, to read its end and to complete its header in place: pwrite(2) needs a
- * descriptor without O_APPEND (with it, Linux appends whatever the offset).
- */
+/** A second descriptor, to read the end and pwrite the header: with O_APPEND Linux appends whatever the offset. */
 const READ_WRITE = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 const NEWLINE = 0x0a;
 const NEWLINE_BUF = Buffer.from('\n');
@@ -83,10 +80,7 @@ export class LiveFile {
     }
   }
 
-  /**
-   * Open the file under the live name, creating it with the header if there is none. `startMs` is the
-   * period start of a file created here; a file another process created starts when it was created.
-   */
+  /** Open the live name, creating it with the header if none; `startMs`: the period start of a file made here. */
   async open(startMs: number): Promise<void> {
     for (let tries = 1; ; tries++) {
       let fd: number;
@@ -111,10 +105,7 @@ export class LiveFile {
     }
   }
 
-  /**
-   * Bytes of `buf` the one write(2) took: all of it, or fewer when the disk filled up on the way (or a
-   * pipe had room for part of it). A pipe with no room at all fails with EAGAIN.
-   */
+  /** Bytes of `buf` the one write(2) took: fewer when the disk filled up on the way; a full pipe: EAGAIN. */
   async write(buf: Buffer): Promise<number> {
     const writing = write(this.fd, buf, 0, buf.length, null);
     this.inflight = writing;
@@ -384,10 +375,7 @@ function closeQuietlySync(fd: number): void {
   }
 }
 
-/**
- * All of `buf`, appended (position null) or from `position` on; a write that takes nothing is a full disk.
- * What it throws is marked as a write error (see `failedWriting`).
- */
+/** All of `buf`, appended or at `position`; taking nothing is a full disk. Throws marked (`failedWriting`). */
 async function writeAll(fd: number, buf: Buffer, position: number | null = null): Promise<void> {
   try {
     for (let done = 0; done < buf.length; ) {
