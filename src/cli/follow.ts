@@ -23,7 +23,6 @@ interface OpenFile {
   handle: FileHandle;
   dev: number;
   ino: number;
-  /** Offset of the next byte to read. */
   pos: number;
 }
 

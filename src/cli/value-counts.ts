@@ -5,7 +5,6 @@
 export class ValueCounts {
   private readonly counts = new Map<number, number>();
   private sorted: number[] | null = null;
-  /** Values added. */
   total = 0;
 
   add(value: number, times = 1): void {
@@ -19,7 +18,6 @@ export class ValueCounts {
     this.total += times;
   }
 
-  /** Add every value of another count. */
   addAll(other: ValueCounts): void {
     for (const [value, times] of other.counts) this.add(value, times);
   }

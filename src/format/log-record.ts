@@ -8,7 +8,6 @@ import { parseAtsTimestamp, parseIsoTime } from './timestamp.js';
 
 /** One reading from the log, whichever format it came in. */
 export interface LogRecord {
-  /** Which format the line was in. */
   readonly format: 'text' | 'json';
   /** When the reading was taken, in ms since the epoch. */
   readonly time: number;
@@ -175,7 +174,6 @@ class JsonRecord implements LogRecord {
     return this.object;
   }
 
-  /** The line as the log had it. */
   toString(): string {
     return this.line;
   }
@@ -189,7 +187,6 @@ export class LogLineParser {
   /** Text lines read with a guessed layout because their file had no header line. */
   guessedLines = 0;
 
-  /** Forget the columns of the previous file. */
   startFile(): void {
     this.layout = undefined;
   }

@@ -72,7 +72,6 @@ export class LineQueue {
     return this.outgoing !== null || this.taken.length > 0;
   }
 
-  /** Move the batch to `taken`, as bytes. */
   takeBatch(): void {
     if (this.batchLines === 0) return;
     const bytes = Buffer.from(this.batch);

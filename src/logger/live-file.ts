@@ -42,7 +42,6 @@ export class LiveFile {
   private dev = 0;
   private ino = 0;
   private readonly header: Buffer;
-  /** The write with the thread pool now, if any. */
   private inflight: Promise<unknown> | null = null;
 
   constructor(

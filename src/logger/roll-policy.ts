@@ -45,7 +45,6 @@ export class RollPolicy {
   private readonly clock: () => number;
   /** The time boundary that passed and has not been rolled at, or 0. */
   dueBoundary = 0;
-  /** The boundary the timer waits for. */
   private nextBoundaryMs = 0;
   /** After a rename failed: no new attempt before this time (ms), or 0. */
   private retryAt = 0;

@@ -106,7 +106,6 @@ export class LogWriter extends EventEmitter {
   private rollTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
-  /** The file is closed; nothing more happens. */
   private finished = false;
   private idleWaiters: Array<() => void> = [];
 
