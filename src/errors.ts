@@ -1,8 +1,4 @@
-/**
- * Every code tcpinfo gives a user, in one place: the `code` of each error it throws, and of each warning
- * (process.emitWarning and a handle's 'warning' event). docs/api.md lists the same (test/codes.test.mjs).
- * A configuration with problems is one TcpinfoConfigError listing them all, to be fixed in one pass.
- */
+/** Every error and warning `code` tcpinfo gives a user, in one place (docs/api.md lists the same: test/codes.test.mjs). */
 
 /** Errors thrown at start-up (from attach, the middleware, the Fastify plugin, parseOptions, the preload). */
 export const ERROR_CODES = {

@@ -4,15 +4,8 @@
  *   TCPINFO_OPTIONS='--hooks=ssn_start,txn_close -l 2' node --import tcpinfo/register app.js
  *   TCPINFO_CONFIG=/etc/trafficserver/plugin.config node --require tcpinfo/register app.cjs
  *
- * Options come from TCPINFO_OPTIONS (an options string) or TCPINFO_CONFIG (a plugin.config: its
- * tcpinfo.so line); neither: the defaults; both: an error. A bad configuration, a log file that cannot be
- * opened, or --metrics without prom-client installed, stops the process here, before the app runs, with
- * exit code 1. Once started, one line on stderr says what is logged where (TCPINFO_QUIET=1: none).
- *
- * Every http, https and HTTP/2 server is attached when it starts listening, so it sees every connection; the
- * preload's own /metrics server (--metrics-port) is not. The log is written out at exit and on
- * SIGINT/SIGTERM as for any writer (lifecycle/process-hooks.ts): with no handler of the app's own for the
- * signal, the process then dies of it, as it would have; an app that handles it decides when to exit.
+ * A bad configuration stops the process before the app runs (exit 1); every http, https and HTTP/2 server
+ * is attached when it listens. Docs: docs/deploying.md#without-code-changes-the-preload
  */
 import http from 'node:http';
 import https from 'node:https';

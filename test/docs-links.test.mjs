@@ -73,3 +73,18 @@ test('the link check catches a missing file and a missing heading', () => {
     'README.md:1: #there: README.md has no heading #there',
   ]);
 });
+
+/** `docs/<page>.md[#anchor]` pointers in source comments (`// Why: docs/design.md#several-processes-the-roll-claim`), as links. */
+export function sourcePointers(text) {
+  return [...text.matchAll(/\bdocs\/[\w.-]+\.md(?:#[\w-]+)?/g)].map((m) => `[x](${m[0]})`).join('\n');
+}
+
+test('every docs/ pointer in a comment of src/ leads to a file, and to a heading when it names one', () => {
+  const files = fs.readdirSync(path.join(ROOT, 'src'), { recursive: true }).filter((f) => f.endsWith('.ts'));
+  // The pointers are relative to the repository's root, as from a page there.
+  const problems = files.flatMap((f) =>
+    brokenLinks('ROOT', sourcePointers(fs.readFileSync(path.join(ROOT, 'src', f), 'utf8'))).map((p) => `src/${f}: ${p.replace(/^ROOT:\d+: /, '')}`),
+  );
+  assert.ok(files.length > 0);
+  assert.deepEqual(problems, []);
+});

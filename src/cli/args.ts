@@ -1,8 +1,4 @@
-/**
- * Command-line arguments: parsing with node:util parseArgs, the exit codes, and the values options
- * take (counts, milliseconds, times, event lists). A value the user got wrong is a `UsageError` that
- * names the option, the value and what is allowed.
- */
+/** Command-line arguments (node:util parseArgs), exit codes, option values; a bad value is a `UsageError`. */
 import { EVENT_NAMES } from '../events.js';
 import { parseAtsTimestamp } from '../format/timestamp.js';
 
@@ -58,13 +54,7 @@ const DURATION = /^(\d+)(s|m|h|d)$/;
 const DURATION_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/**
- * A point in time, as ms since the epoch, from:
- * - the log's own timestamp, `20261123.14h05m09s` (local time);
- * - an ISO date `2026-11-23` (local midnight, like the log) or date-time `2026-11-23T14:05` (local unless
- *   it ends in `Z` or an offset);
- * - a duration ago: `90s`, `15m`, `2h`, `7d`.
- */
+/** A point in time (ms): an ATS timestamp, an ISO date or date-time (local unless `Z`/offset), or `90s`/`2h`/`7d` ago. */
 export function pointInTime(option: string, text: string, now = Date.now()): number {
   const duration = DURATION.exec(text);
   if (duration !== null) return now - Number(duration[1]) * DURATION_MS[duration[2]];

@@ -50,11 +50,7 @@ function joinOptionsValue(argv: string[]): string[] {
   return out;
 }
 
-/**
- * What would stop start-up here, looked at as start-up does: the log file's directory must exist, be a
- * directory and be writable (a symlinked directory is fine); the log path itself must not be a symbolic
- * link (never followed) or a directory, and an existing file must be writable.
- */
+/** What would stop start-up here, looked at as start-up does: the log's directory, and what sits at its path. */
 function startupProblems(options: TcpinfoOptions): ConfigProblem[] {
   const file = options.logFile;
   if (stdioName(file) !== undefined) return []; // the process's own output: never opened as a path

@@ -1,8 +1,6 @@
 /**
- * What the commands print from a log never reaches a terminal as control characters: a `--log-url` path
- * (or any field of a line someone else wrote) may hold ESC/OSC sequences that would move the cursor,
- * rewrite the title, or hide lines. C0 controls (tab and newline included: inside a value they would
- * break the columns or the lines), DEL and the C1 controls are shown escaped.
+ * What the commands print from a log never reaches a terminal as control characters (a `--log-url` path
+ * may hold ESC/OSC sequences): C0 (tab and newline too), DEL and C1 are shown escaped.
  */
 
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;

@@ -1,12 +1,7 @@
 /**
- * Following a log file by name, the way `tail -F` does, across the plugin's rolls.
- *
- * The roller renames the live file to its `.old` name and creates a new file under the live name.
- * Each poll reads what was appended to the open file, then looks at the name: when it points to a
- * different file (another inode), the rest of the old file is read first and then the new one is
- * opened from its start; when the name is missing (between the rename and the new file), the old
- * file stays open; when the file is shorter than what was read, it was truncated and is read again
- * from the start. Polling, not fs.watch: watch events are lost across renames, and a poll is one stat.
+ * Following a log file by name, as `tail -F`, across the plugin's rolls: each poll reads what was appended,
+ * then looks at the name (another inode: finish the old file, open the new; missing: keep the old;
+ * shorter: truncated, read again). Polling, not fs.watch: watch events are lost across renames.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
@@ -28,7 +23,6 @@ interface OpenFile {
   handle: FileHandle;
   dev: number;
   ino: number;
-  /** Offset of the next byte to read. */
   pos: number;
 }
 
@@ -48,10 +42,7 @@ export class LogFollower {
     this.events = events;
   }
 
-  /**
-   * Open the file with its end as the position to follow from. False when it does not exist yet.
-   * `wholeLines`: end at the last newline, so a line being written is read when it is complete.
-   */
+  /** Open the file, its end the position to follow from (`wholeLines`: its last newline); false when missing. */
   async openAtEnd(wholeLines = true): Promise<boolean> {
     if (!(await this.openFile())) return false;
     const file = this.file!;
@@ -77,10 +68,7 @@ export class LogFollower {
     return end < 0 ? undefined : this.buffer.toString('utf8', 0, end).replace(/\r$/, '');
   }
 
-  /**
-   * The last `count` lines before the follow position that `pick` turns into something, oldest first.
-   * Reads backwards in chunks, so a large file costs only as much as it takes to find them.
-   */
+  /** The last `count` lines before the follow position that `pick` accepts, oldest first (read backwards). */
   async lastLines<T>(count: number, pick: (line: string) => T | undefined, signal?: AbortSignal): Promise<T[]> {
     const found: T[] = [];
     if (this.file === undefined || count <= 0) return found;
@@ -121,10 +109,7 @@ export class LogFollower {
     return found.reverse();
   }
 
-  /**
-   * Read what is new, and follow the name to a new file after a roll. True when more is waiting
-   * (the per-poll budget ran out), so the caller should poll again without sleeping.
-   */
+  /** Read what is new, following the name after a roll; true when more waits (poll again at once). */
   async poll(): Promise<boolean> {
     if (this.file === undefined) {
       if (!(await this.openFile())) return false;

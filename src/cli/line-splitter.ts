@@ -1,7 +1,4 @@
-/**
- * Splitting bytes into lines in bounded memory: an unfinished line is held until its newline comes,
- * but never more than `maxLineBytes` of it. A longer line is dropped whole and counted.
- */
+/** Splitting bytes into lines in bounded memory: a line longer than `maxLineBytes` is dropped whole and counted. */
 
 /** Longest line kept; a tcpinfo line is a few hundred bytes. */
 export const MAX_LINE_BYTES = 1 << 20;

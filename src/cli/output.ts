@@ -1,8 +1,4 @@
-/**
- * Standard output for the commands: knows whether a person is reading (a TTY, colours allowed unless
- * NO_COLOR is set) and notices when the reader has gone (EPIPE: `tcpinfo tail | head`), after which
- * writes are dropped and `closed` is aborted, so a command can stop quietly.
- */
+/** Standard output for the commands: a TTY (colours unless NO_COLOR)? and EPIPE (`| head`) aborts `closed`. */
 
 export class Output {
   private readonly stream: NodeJS.WritableStream & { isTTY?: boolean };

@@ -1,7 +1,4 @@
-/**
- * A progress line on stderr while reading large inputs, rewritten in place. Only on a terminal,
- * so logs and pipes never see it; nothing for inputs that are read before the first update is due.
- */
+/** A progress line on stderr while reading large inputs, rewritten in place; only on a terminal. */
 import { grouped } from './units.js';
 
 const FIRST_UPDATE_MS = 500;

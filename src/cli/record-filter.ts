@@ -4,9 +4,7 @@ import { UsageError } from './args.js';
 import type { LogRecord } from '../format/log-record.js';
 
 export interface RecordFilter {
-  /** Keep only these events. */
   events?: ReadonlySet<string>;
-  /** Keep only clients in this list. */
   clients?: BlockList;
   /** Keep only readings with rtt at or above this, in microseconds. */
   minRttUs?: number;

@@ -1,7 +1,4 @@
-/**
- * Putting a list of log files in time order: rolled files by the period their name gives
- * (format/rolled-name.ts), then the live files (which hold the newest lines) in the order they were named.
- */
+/** Log files in time order: rolled files by the period in their name, then live files as named. */
 import { parseRolledName, type RolledName } from '../format/rolled-name.js';
 
 /** Rolled files oldest first (by start, end, then version), then the others as given. */

@@ -1,7 +1,4 @@
-/**
- * The report of `tcpinfo summary`: text for a person, or one JSON object for a machine. What comes from
- * the logs (event names, clients) is printed with its control characters escaped (escape.ts).
- */
+/** The report of `tcpinfo summary`, as text or JSON; what comes from the logs is escaped (escape.ts). */
 import { escapeControls as esc, safeJson } from './escape.js';
 import { BOLD, RESET, type Output } from './output.js';
 import { histogramBuckets, type EventStats, type SummaryStats } from './summary-stats.js';

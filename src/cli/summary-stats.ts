@@ -1,7 +1,4 @@
-/**
- * What `tcpinfo summary` counts, one record at a time, in memory bounded by distinct values (and
- * distinct clients), never by lines: see ValueCounts.
- */
+/** What `tcpinfo summary` counts, in memory bounded by distinct values, never by lines (ValueCounts). */
 import { EVENT_NAMES } from '../events.js';
 import type { LogRecord } from '../format/log-record.js';
 import { ValueCounts } from './value-counts.js';
@@ -115,10 +112,7 @@ export class SummaryStats {
   }
 }
 
-/**
- * rtt counts in buckets with 1-2-5 edges in microseconds (0, 10, 20, 50, 100, 200, 500, 1000, ...),
- * from the first bucket with readings to the last.
- */
+/** rtt counts in 1-2-5 buckets of microseconds (0, 10, 20, 50, ...), first to last non-empty bucket. */
 export function histogramBuckets(rtt: ValueCounts): Array<{ from: number; to: number; count: number }> {
   const buckets: Array<{ from: number; to: number; count: number }> = [];
   const max = rtt.max();
@@ -136,7 +130,6 @@ export function histogramBuckets(rtt: ValueCounts): Array<{ from: number; to: nu
     while (b < buckets.length - 1 && value >= buckets[b].to) b++;
     buckets[b].count += times;
   }
-  // Keep the span from the first to the last non-empty bucket.
   const firstUsed = buckets.findIndex((bucket) => bucket.count > 0);
   let lastUsed = buckets.length - 1;
   while (lastUsed > firstUsed && buckets[lastUsed].count === 0) lastUsed--;

@@ -115,10 +115,7 @@ function reason(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 }
 
-/**
- * Read a file (gunzipped when its name ends in .gz) as lines, a chunk at a time: `lines` gets each
- * chunk's complete lines, `bytes` the bytes of the file read. Returns the lines dropped as overlong.
- */
+/** Read a file (.gz gunzipped) as lines, a chunk at a time; returns the lines dropped as overlong. */
 async function streamLines(path: string, bytes: (count: number) => void, lines: (lines: string[]) => void): Promise<number> {
   const splitter = new LineSplitter();
   const batch: string[] = [];

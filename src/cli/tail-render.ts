@@ -1,11 +1,6 @@
 /**
- * How `tcpinfo tail` shows a record, one renderer per output:
- * - aligned: for a person at a terminal; padded columns, local time, rtt in ms, bytes in KiB/MiB;
- * - plain: for a pipe; tab-separated, no padding or colour, values as the log has them;
- * - json: one JSON object per line.
- * Every renderer escapes control characters in what comes from the log (escape.ts).
- * Table renderers print a title line first and again whenever the columns change (after a roll to a
- * file with other columns).
+ * How `tcpinfo tail` shows a record: aligned (a terminal: padded, readable units), plain (a pipe: tabs,
+ * values as logged) or json. All escape control characters (escape.ts).
  */
 import { escapeControls as esc, safeJson } from './escape.js';
 import type { LogRecord } from '../format/log-record.js';
@@ -86,10 +81,7 @@ export class AlignedRenderer implements RecordRenderer {
   private shown: readonly string[] | undefined;
   private widths: number[] = [];
 
-  /**
-   * `width`: the terminal's; when `only` is not given and every column would not fit, the columns of
-   * PRIORITY that fit are shown and `onHidden` is told the others.
-   */
+  /** `width`: the terminal's; without `only`, the PRIORITY columns that fit are shown, `onHidden` told the rest. */
   constructor(color: boolean, only?: readonly string[], width?: number, onHidden: (names: string[]) => void = () => {}) {
     this.color = color;
     this.only = only;

@@ -1,16 +1,9 @@
-/**
- * Readable units for the kernel's fields: times in ms, bytes as KiB/MiB/GiB, rates per second.
- * The log keeps the kernel's own units (rtt in microseconds, bytes, bytes per second); only what a
- * person reads is converted.
- */
+/** Readable units for the kernel's fields (ms, KiB/MiB/GiB, per second); the log keeps the kernel's. */
 import { columnUnit } from '../format/columns.js';
 
 type Unit = 'us' | 'ms' | 'bytes' | 'rate' | 'count';
 
-/**
- * How a column is shown, from the kernel's unit of the field it holds (format/columns.ts). Only amounts of
- * bytes moved or held (`bytes_*`, `*_bytes`) are scaled to KiB/MiB; sizes (MSS, windows) stay as numbers.
- */
+/** How a column is shown, from its kernel unit: amounts of bytes scaled, sizes (MSS, windows) kept as numbers. */
 function unitOf(field: string): Unit {
   switch (columnUnit(field)) {
     case 'us':

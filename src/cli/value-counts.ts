@@ -1,16 +1,10 @@
 /**
- * Exact percentiles in memory that grows with the number of distinct values, not of lines: each
- * distinct value is kept once with how many times it was seen. Kernel readings are integers with a
- * limited range (rtt in microseconds, cwnd in segments), so millions of lines hold a few thousand
- * distinct values.
- *
- * Percentiles are nearest-rank: the p-th percentile of N values is the value at rank ceil(p/100 * N)
- * (at least 1) in ascending order. It is always a value that was seen, never an interpolation.
+ * Exact percentiles in memory that grows with distinct values, not lines (kernel readings are integers of
+ * limited range: millions of lines, a few thousand values). Nearest-rank: always a value that was seen.
  */
 export class ValueCounts {
   private readonly counts = new Map<number, number>();
   private sorted: number[] | null = null;
-  /** Values added. */
   total = 0;
 
   add(value: number, times = 1): void {
@@ -24,7 +18,6 @@ export class ValueCounts {
     this.total += times;
   }
 
-  /** Add every value of another count. */
   addAll(other: ValueCounts): void {
     for (const [value, times] of other.counts) this.add(value, times);
   }

@@ -9,11 +9,7 @@ import {
   parseRollingInterval, parseRollingSize, parseSwitch, SECONDS_PER_DAY, showByteSize,
 } from './value-parsers.js';
 
-/**
- * Every option, in the order they are parsed, listed and documented.
- * A new option is one entry here (and its field in TcpinfoOptions).
- * `log-dir` comes before `log-file` because a relative log file resolves against it.
- */
+/** Every option, in parse and doc order (`log-dir` before `log-file`, which resolves against it). */
 export const OPTION_SPECS: readonly OptionSpec[] = [
   defineOption({
     long: 'hooks',

@@ -15,12 +15,8 @@ export interface OptionWord {
 }
 
 /**
- * Splits an options string into words as a shell would, minus escapes and variables: whitespace
- * separates, '...' and "..." may quote any part of a word, and `#` at the start of a word begins a
- * comment to the end of the line. Traffic Server only honours a double quote opening a whole word,
- * so `--log-file="my logs/tcp.log"` works here and not there.
- * We split ourselves because yargs-parser's own tokenizer splits on spaces only (not tabs) and
- * removes quotes only around a whole value.
+ * Splits an options string into words as a shell would, minus escapes and variables (`#` starts a comment).
+ * Not yargs-parser's tokenizer: it splits on spaces only and unquotes only whole values.
  */
 export function splitWords(text: string): { words: OptionWord[]; unclosedQuote?: OptionWord } {
   const words: OptionWord[] = [];
@@ -57,11 +53,7 @@ export function splitWords(text: string): { words: OptionWord[]; unclosedQuote?:
   return { words };
 }
 
-/**
- * yargs-parser set to read getopt-style options and nothing more: every value stays text (we
- * validate it), no camelCase or dotted keys, no --no- negation, repeats kept (to report them),
- * and unknown options left as words (to report them as written).
- */
+/** yargs-parser as getopt and nothing more: values stay text, no camelCase/dotted keys or --no-, repeats kept. */
 const YARGS_OPTIONS: yargsParser.Options = {
   string: OPTION_SPECS.map((spec) => spec.long),
   alias: Object.fromEntries(OPTION_SPECS.filter((spec) => spec.short !== undefined).map((spec) => [spec.long, [spec.short as string]])),
@@ -80,10 +72,7 @@ const YARGS_OPTIONS: yargsParser.Options = {
   },
 };
 
-/**
- * getopt reads `-ffoo.log` as `-f foo.log`; yargs-parser would read it as a group of flags -f -f -o...
- * so an attached value is split off first (for known letters; `-f=x` is left to yargs-parser).
- */
+/** getopt reads `-ffoo.log` as `-f foo.log`, yargs-parser as flags -f -f -o...: split it off first. */
 function splitAttachedShortValues(words: string[]): string[] {
   return words.flatMap((word) => {
     const match = /^-([A-Za-z])([^=][\s\S]*)$/.exec(word);

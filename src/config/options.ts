@@ -1,10 +1,7 @@
 /**
- * The plugin's options: the two ways users write them (a Traffic Server options string, or an object)
- * read into the same validated TcpinfoOptions.
+ * The plugin's options, from an ATS options string or an object; every problem thrown at once.
  *
  *   text or object -> text per option -> each spec parses its text (or its default) -> TcpinfoOptions
- *
- * Every problem found on the way is collected, and all of them are thrown together as one TcpinfoConfigError.
  */
 import { TcpinfoConfigError, withCode, type ConfigProblem } from '../errors.js';
 import { InvalidValue, type OptionSpec, type OptionValues } from './option-spec.js';
@@ -63,9 +60,8 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
     throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), reason: 'needs --metrics' }]);
   }
   if (stdioName(fields.logFile) !== undefined) {
-    // As in Traffic Server, the process's own output is never rolled (nor is a file it was redirected to:
-    // renaming the file under the shell's `>` would take the app's own output with it). The rolling options
-    // are not errors, since a shared plugin.config may carry them, but are named so none is silently lost.
+    // The process's own output is never rolled (as ATS). Rolling options are a notice, not an error: a
+    // shared plugin.config may carry them.
     const given = OPTION_SPECS.filter((spec) => spec.long.startsWith('rolling-') && texts.has(spec) && !(spec.key === 'rollingEnabled' && fields.rollingEnabled === 0));
     if (given.length > 0) {
       notices.push(`--log-file=${fields.logFile} is never rolled: ${given.map((spec) => `--${spec.long}`).join(', ')} ignored`);
@@ -79,10 +75,9 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
 }
 
 /**
- * Validates options given as a Traffic Server options string (`--hooks=ssn_start,txn_close -l 2`)
- * or as an object (camelCase or kebab-case keys, numbers or strings), and fills in the defaults.
- * Throws one TcpinfoConfigError listing every problem. Options this function returned before are
- * returned as they are, so the result can be handed on (to `attach`) without being read twice.
+ * Validates options given as a Traffic Server options string (`--hooks=ssn_start,txn_close -l 2`) or as an
+ * object (camelCase or kebab-case keys), and fills in the defaults. Throws one TcpinfoConfigError listing
+ * every problem. Options it returned before are returned as they are.
  */
 export function parseOptions(input?: string | TcpinfoOptionsInput | TcpinfoOptions | null): TcpinfoOptions {
   if (input !== null && typeof input === 'object' && rowsByOptions.has(input as TcpinfoOptions)) return input as TcpinfoOptions;

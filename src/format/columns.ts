@@ -1,8 +1,6 @@
 /**
- * The columns of a log line, for the writer (line-format.ts) and the reader (log-record.ts) alike: the
- * fixed columns every text line starts with, Traffic Server's level-2 columns (its names, and the struct
- * field each shows), the header line that names them, and each column's unit (the kernel's: the log never
- * converts).
+ * The columns of a log line, for the writer (line-format.ts) and the reader (log-record.ts) alike: names,
+ * the struct field each shows, the header line, and units (the kernel's: the log never converts).
  */
 import { fieldSpec, type FieldSpec } from '../tcpinfo/layout.js';
 

@@ -1,16 +1,8 @@
 /**
- * The line for an event, in the format the options ask for:
- *   ats    Traffic Server's text: timestamp, event, client IP, server IP, then the columns (level 1: rtt;
- *          level 2: the 15 ATS columns; or the --fields), under a header line naming them. A level column
- *          this kernel does not return is left out, header and all, as ATS does with data_segs_in/out;
- *          a --fields field it does not return is written `-`.
- *   json   one object a line: time, event, addresses and ports, connection id, method and status for
- *          transaction events, the path with --log-url, then the same columns by name
- * The path is the only free text a line can hold (the text format never writes it): at most
- * MAX_URL_CHARS characters of it, every control character escaped (jsonText), so a log line never
- * carries a terminal escape sequence or a line break of its own.
- * A formatter is given the reading it formats and allocates only the line. Where each column is in the
- * struct is layout.ts's business alone.
+ * The line for an event: `ats` (Traffic Server's text, under a header naming the columns) or `json` (one
+ * object a line). Formats: docs/log-format.md. The path is the only free text: at most MAX_URL_CHARS,
+ * control characters escaped, so a line never carries a terminal escape or a line break of its own.
+ * A formatter allocates only the line; where each column sits in the struct is layout.ts's business.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';

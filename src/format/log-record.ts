@@ -1,21 +1,13 @@
 /**
- * Reading the lines of a tcpinfo log, in either format the plugin writes, told apart by content:
- *
- * - Traffic Server text: a header line naming the columns (`timestamp event client server rtt ...`)
- *   at the top of each new file, then space-separated lines. Columns are found by the header's names,
- *   never by position, because `--fields=` lets the header hold any kernel field names, and a field
- *   the kernel lacks is written `-`.
- * - JSON lines: a line starting with `{` is one object: `time` (ISO), `event`, `client`, `server`,
- *   then the same column names the text header would have, plus ports and request details.
- *
- * The columns and timestamps are those the writer writes (columns.ts, timestamp.ts).
+ * Reading the lines of a tcpinfo log, either format, told apart by content: ATS text (columns found by the
+ * header's names, never by position: `--fields=` makes any header) or JSON lines (a line starting with `{`).
+ * Formats: docs/log-format.md
  */
 import { FIXED_COLUMNS, JSON_FIXED_KEYS, LEVEL2_COLUMNS, isHeaderLine } from './columns.js';
 import { parseAtsTimestamp, parseIsoTime } from './timestamp.js';
 
 /** One reading from the log, whichever format it came in. */
 export interface LogRecord {
-  /** Which format the line was in. */
   readonly format: 'text' | 'json';
   /** When the reading was taken, in ms since the epoch. */
   readonly time: number;
@@ -182,16 +174,12 @@ class JsonRecord implements LogRecord {
     return this.object;
   }
 
-  /** The line as the log had it. */
   toString(): string {
     return this.line;
   }
 }
 
-/**
- * Turns lines into records. Stateful: a header line sets the columns of the text lines after it.
- * Call `startFile()` when a new file begins, so its own header (or lack of one) counts.
- */
+/** Turns lines into records; a header line sets the columns after it. Call `startFile()` at each new file. */
 export class LogLineParser {
   private layout: ColumnLayout | undefined;
   /** Lines that were neither a header, a record nor blank. */
@@ -199,7 +187,6 @@ export class LogLineParser {
   /** Text lines read with a guessed layout because their file had no header line. */
   guessedLines = 0;
 
-  /** Forget the columns of the previous file. */
   startFile(): void {
     this.layout = undefined;
   }
@@ -215,8 +202,7 @@ export class LogLineParser {
     const tokens = splitColumns(line);
     if (tokens.length === 0) return undefined;
     if (tokens[0] === FIXED_COLUMNS[0]) {
-      // A header again mid-stream (several workers on one stdout, each writing its own at its start) is
-      // skipped as the first one is: it names the columns of the lines after it, and is not a reading.
+      // A header mid-stream (several workers on one stdout) names the columns after it; not a reading.
       this.layout = makeLayout(tokens, false);
       return undefined;
     }

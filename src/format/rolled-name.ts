@@ -1,7 +1,6 @@
 /**
  * What a rolled log file is called, both ways: `<log>_<host>.<start>-<end>[.<n>].old` (Traffic Server's
- * rule), start and end as ATS timestamps (local time), `.<n>` when the name was already taken. The writer
- * names its rolls with rolledName; retention (its own log's) and the CLI (any log's, `.gz` too) read them.
+ * rule; `.<n>` when the name was taken). The writer names rolls; retention and the CLI read them.
  */
 import { basename } from 'node:path';
 import { ATS_TIMESTAMP_SOURCE as TS, atsTimestamp, parseAtsTimestamp } from './timestamp.js';
@@ -47,9 +46,8 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * A reader of the rolled names of one log, `logFile` (a name, no directory), written by any host. A host
- * part with `_` in it is another log's (`<log>_x.log`'s rolled names start with `<log>_` too): host names
- * have none, so only `ownHost` may.
+ * A reader of the rolled names of one log, `logFile` (no directory), by any host. A host part with `_` is
+ * another log's (`<log>_x.log`'s names start with `<log>_` too): host names have none; only `ownHost` may.
  */
 export function rolledNamesOf(logFile: string, ownHost: string): (name: string) => RolledName | undefined {
   const re = new RegExp(`^${escapeRegExp(logFile)}${TAIL}$`);

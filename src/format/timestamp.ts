@@ -1,7 +1,4 @@
-/**
- * The log's timestamps, both ways: Traffic Server's, local time `%Y%m%d.%Hh%Mm%Ss` (`20140414.17h40m14s`),
- * in text lines and rolled-file names; ISO-8601 UTC with milliseconds in JSON lines.
- */
+/** The log's timestamps, both ways: ATS local `%Y%m%d.%Hh%Mm%Ss` (text, rolled names); ISO-8601 UTC (JSON). */
 
 /** An ATS timestamp, as a regular expression's source (no anchors, no groups). */
 export const ATS_TIMESTAMP_SOURCE = String.raw`\d{8}\.\d{2}h\d{2}m\d{2}s`;

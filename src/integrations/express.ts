@@ -4,10 +4,7 @@
  *   import tcpinfo from 'tcpinfo/express';
  *   app.use(tcpinfo('--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2'));
  *
- * A middleware only sees requests, so it attaches to the server (req.socket.server) on the first
- * request it sees from it; from then on the server's own events drive the log, as with attach().
- * Connections opened before that start at first sight (their next request), and the request that
- * made it attach is caught up: it has the same events as any other.
+ * It attaches to a server at its first request; a late join: docs/design.md#how-the-events-are-hooked
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -28,9 +25,8 @@ export interface TcpinfoMiddleware {
 }
 
 /**
- * A middleware that logs TCP_INFO of the client connections of every server it serves. `options`: an
- * ATS options string or the same as an object. Bad options throw here, as does a log file that cannot
- * be opened; nothing at request time ever throws.
+ * A middleware that logs TCP_INFO of the client connections of every server it serves. Bad options or a
+ * log file that cannot be opened throw here; nothing at request time ever throws.
  */
 export function tcpinfo(options?: IntegrationOptions): TcpinfoMiddleware {
   const loggers = new ServerLoggers(options);
@@ -54,10 +50,8 @@ export function tcpinfo(options?: IntegrationOptions): TcpinfoMiddleware {
   });
 }
 
-// CommonJS: require('tcpinfo/express') returns the function itself (Node >= 20.19 reads the
-// 'module.exports' export name). CommonJS compiled by TypeScript reads .default or .tcpinfo of what
-// require() returns, so the function carries both. @internal keeps the string export name out of the
-// .d.ts, which TypeScript before 5.6 cannot parse.
+// require('tcpinfo/express') returns the function (Node >= 20.19 reads 'module.exports'); it carries
+// .default and .tcpinfo for TypeScript's CJS. @internal: TypeScript < 5.6 cannot parse this in a .d.ts.
 Object.defineProperties(tcpinfo, { default: { value: tcpinfo }, tcpinfo: { value: tcpinfo } });
 /** @internal */
 export { tcpinfo as 'module.exports' };

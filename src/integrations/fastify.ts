@@ -4,11 +4,8 @@
  *   import tcpinfo from 'tcpinfo/fastify';
  *   await fastify.register(tcpinfo, { options: '--hooks=ssn_start,txn_close --log-level=2' });
  *
- * It attaches to fastify.server, the node http/https server (or HTTP/2's, with `http2: true`: each stream
- * is a transaction), which exists from the start: every
- * connection and every request of the app goes through it, so the log covers all routes, 404s, errors,
- * encapsulated scopes and replies sent with reply.raw or after reply.hijack(), whatever plugin order.
- * fastify.close() writes out the log once the server has closed its connections.
+ * It attaches to fastify.server (HTTP/2's too, with `http2: true`) from the start, so the log covers every
+ * route, 404, hijacked reply and scope.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';

@@ -1,10 +1,7 @@
 /**
- * What the Express middleware, the Fastify plugin and the preload have in common: options read and
- * the log file opened once, at setup (where a mistake must show), then one logger per server met.
- *
- * A server already logged to the same file, by attach() or by another integration (the preload and a
- * middleware in one app, two apps on one server), gets no second logger: every line would be written
- * twice. The one already there goes on logging it.
+ * What the Express middleware, the Fastify plugin and the preload share: options read and the file opened
+ * at setup (where a mistake must show), then one logger per server met; none for a server already logged
+ * to the same file (every line would be written twice).
  */
 import { parseOptions } from '../config/options.js';
 import { attach, attachFromRequest, holdLogFile, loggerOf, type TcpinfoHandle, type TcpinfoStats } from '../attach.js';
@@ -32,10 +29,7 @@ export class ServerLoggers {
   private readonly file: LogWriter | null;
   private closing: Promise<void> | null = null;
 
-  /**
-   * Throws TcpinfoConfigError for bad options, and an Error for a log file that cannot be opened or
-   * --metrics without prom-client installed.
-   */
+  /** Throws TcpinfoConfigError for bad options; an Error for an unopenable log file or --metrics without prom-client. */
   constructor(options: IntegrationOptions | undefined) {
     this.options = parseOptions(options);
     // Here, not at the first server met (in the middle of the app's start, where it could only warn).
@@ -52,10 +46,7 @@ export class ServerLoggers {
     return this.loggers.has(server);
   }
 
-  /**
-   * Start logging `server`, once. `fromRequest`: called from inside one of its requests, which must
-   * then be caught up (catchUpRequest). Never throws: this runs where the app is serving.
-   */
+  /** Start logging `server`, once (`fromRequest`: catch that request up). Never throws: the app is serving. */
   add(server: AnyServer, fromRequest: boolean): void {
     if (this.closing !== null || this.loggers.has(server)) return;
     const existing = loggerOf(server, this.options.logFile);

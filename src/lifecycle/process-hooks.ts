@@ -1,23 +1,14 @@
 /**
- * The end of the process, for every log writer in it (and so for the preload, whose file is one): one
- * listener each for 'exit', 'beforeExit', SIGINT and SIGTERM, added when the first writer opens and
- * removed when the last one closes, however many files the process writes.
+ * The end of the process, for every log writer in it: one listener each for 'exit', 'beforeExit', SIGINT
+ * and SIGTERM, added with the first writer and removed with the last (what each does: the table in
+ * docs/deploying.md#signals-and-shutdown).
  *
- *   'beforeExit'       the loop ran dry: every writer writes out its queue (asynchronously, as it writes)
- *   'exit'             what is still queued goes out synchronously (best effort: nothing async runs now)
- *   SIGINT / SIGTERM   the app has no listener of its own for it: every writer writes out its queue
- *                      (at most ~1 s), then the process dies of the signal, as it would have without
- *                      us (the handler removed, the signal raised again). As PID 1 (a container's
- *                      entry point) a signal raised by the process itself is ignored by the kernel, so
- *                      it exits with 128 + the signal's number, the status a shell reports for it.
- *                      The app has a listener: the signal is the app's to handle (it exits when it
- *                      chooses, and 'exit' writes the queue out).
+ *   'beforeExit'       every writer writes out its queue (asynchronously)
+ *   'exit'             what is still queued goes out synchronously (best effort)
+ *   SIGINT / SIGTERM   no app listener: write out (at most ~1 s), then die of the signal; else the app's
  *
- * One handler for all writers, not one each: each would see the others as "the app's listener", and
- * none would end the process. Handlers of another copy of this module (two versions of the package in
- * one app) are told from the app's by a mark, so they do not take each other for the app either.
- *
- * Nothing here knows what a writer is; it only calls the two methods of ProcessEndTask.
+ * One handler for all writers: each of several would take the others for the app's, and none would end
+ * the process. A mark tells the handlers of another copy of this module from the app's.
  */
 import { constants } from 'node:os';
 import { isMainThread } from 'node:worker_threads';

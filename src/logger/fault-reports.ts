@@ -1,8 +1,5 @@
 /**
- * A writer's faults, each reported once until it clears: a fault that persists (a full disk for an hour)
- * is one warning, not one per retry; once it cleared, the next one is reported again. Reports are
- * delivered on the next tick, outside the caller's stack: the hot path and the pump never run a
- * listener's code, or its exceptions.
+ * A writer's faults, each reported once until it clears (a full disk for an hour is one warning).
  *
  *   raise(kind, err) -> first since cleared? -> warning (code, message) -> next tick -> deliver
  *   clear(kind)      -> the next raise(kind) reports again

@@ -12,7 +12,6 @@ const NEWLINE = 0x0a;
 
 /** The counts the queue keeps (the writer's stats object, shared). */
 export interface LineCounts {
-  /** Lines accepted. */
   queued: number;
   /** Lines whose every byte reached the file. */
   written: number;
@@ -26,10 +25,7 @@ export class LineQueue {
   /** Lines not taken yet, one string (appending to it is the cheapest thing the hot path can do). */
   batch = '';
   batchLines = 0;
-  /**
-   * Lines taken, as bytes, oldest first: taken from the batch at every step (a string that grew over many
-   * steps would cost the garbage collector far more than the bytes), written a part at a time.
-   */
+  /** Lines taken, as bytes, oldest first (a string grown over many steps costs the GC far more). */
   private taken: Buffer[] = [];
   private takenLines: number[] = [];
   /** The bytes of the next write, or of the one under way, or the rest of one a fault cut short. */
@@ -41,7 +37,6 @@ export class LineQueue {
   /** Lines taken and not written yet (in `outgoing` and in `taken`), and their bytes. */
   heldLines = 0;
   heldBytes = 0;
-  /** No more lines are accepted. */
   closed = false;
 
   constructor(
@@ -52,18 +47,14 @@ export class LineQueue {
     private readonly counts: LineCounts,
   ) {}
 
-  /**
-   * Accept one line, adding its newline if it has none: the batch's length after it, in characters; or -1
-   * (the line counted dropped) when the queue is full or closed.
-   */
+  /** Accept one line (newline added if missing): the batch's length after it, or -1 (dropped) when full or closed. */
   add(line: string): number {
     if (this.closed || this.batchLines + this.heldLines >= this.maxLines || this.batch.length + this.heldBytes + line.length > this.maxBytes) {
       this.counts.dropped++;
       return -1;
     }
-    // Lines are counted and cut at newlines, so each must end with one. Reading that character also makes
-    // V8 flatten the line now (a line built with + is a tree of ~45 small strings until something reads
-    // it), so what waits holds ~190 bytes a line instead of ~900 and the pieces die young (bench: memory).
+    // Reading the last character also flattens the line (a + built rope of ~45 strings): ~190 bytes a
+    // waiting line instead of ~900 (bench: memory).
     if (line.charCodeAt(line.length - 1) !== NEWLINE) line += '\n';
     const batch = this.batch + line;
     this.batch = batch;
@@ -72,7 +63,6 @@ export class LineQueue {
     return batch.length;
   }
 
-  /** Lines accepted and not written yet. */
   get waiting(): number {
     return this.batchLines + this.heldLines;
   }
@@ -82,7 +72,6 @@ export class LineQueue {
     return this.outgoing !== null || this.taken.length > 0;
   }
 
-  /** Move the batch to `taken`, as bytes. */
   takeBatch(): void {
     if (this.batchLines === 0) return;
     const bytes = Buffer.from(this.batch);
@@ -95,9 +84,8 @@ export class LineQueue {
   }
 
   /**
-   * Cut the next write from `taken` into `outgoing`: whole lines, about `limit` bytes. `within`: never
-   * past `limit` (a pipe's PIPE_BUF; a longer line alone); otherwise up to the line that crosses it. Small
-   * parts (batches taken while a write was under way) are joined up to `limit`. Call with something taken.
+   * Cut the next write from `taken` into `outgoing`: whole lines, about `limit` bytes. `within`: never past
+   * `limit` (a pipe's PIPE_BUF; a longer line alone); otherwise up to the line that crosses it.
    */
   cutNextWrite(limit: number, within: boolean): void {
     const first = this.taken[0];
@@ -126,10 +114,7 @@ export class LineQueue {
     this.takenLines.splice(0, count);
   }
 
-  /**
-   * The first `n` bytes of `outgoing` (n > 0) reached the file: the lines they end count as written; the
-   * bytes that did not land (a write cut short) stay, to be written next. True when all of it landed.
-   */
+  /** The first `n` bytes of `outgoing` (n > 0) landed; the rest stays for the next write. True when all did. */
   wrote(n: number): boolean {
     const outgoing = this.outgoing as Buffer;
     if (n === outgoing.length) {
@@ -151,10 +136,7 @@ export class LineQueue {
     return false;
   }
 
-  /**
-   * The file that holds the start of the line `outgoing` begins inside was let go: the rest alone would be
-   * a torn line, so it is dropped and the line counted lost. Nothing to do unless `outgoingMidLine`.
-   */
+  /** The file holding the start of `outgoing`'s first line was let go: drop its rest (counted lost). */
   dropTornRest(): void {
     if (!this.outgoingMidLine) return;
     const outgoing = this.outgoing as Buffer;
@@ -168,9 +150,8 @@ export class LineQueue {
   }
 
   /**
-   * At exit: everything waiting, as one buffer, to `writeSync` (which returns the bytes written); the lines
-   * it ends count as written, the rest as lost. `keepOutgoing`: a write of `outgoing` is under way (its bytes
-   * may or may not land), so they are left alone.
+   * At exit: everything waiting, as one buffer, to `writeSync` (which returns the bytes written).
+   * `keepOutgoing`: a write of `outgoing` is under way (its bytes may or may not land): left alone.
    */
   writeAllSync(keepOutgoing: boolean, writeSync: (bytes: Buffer) => number): void {
     const takeOutgoing = !keepOutgoing && this.outgoing !== null;

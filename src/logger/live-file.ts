@@ -1,29 +1,10 @@
 /**
- * The live log file on disk, which several processes may write at once (the workers of a cluster, or
- * processes that know nothing of each other): open it, append to it, roll it, and tell whether the live
- * name still leads to the file held open. Within a process one operation at a time: the writer's pump
- * serialises them, so a line goes to exactly one file. Across processes:
- * - Appending: O_APPEND, every write(2) whole lines (the writer cuts them so). On a local Linux file system
- *   one write's bytes are contiguous in the file, whoever else appends, so lines never tear or interleave.
- * - A new live file appears under its name with its header already in it: the header is written to a
- *   temporary file next to it, which is then linked to the live name. link(2) fails if the name exists, so
- *   one process creates the file; the others open the file it made. No process writes a header into a file
- *   another created (an empty one made by another tool excepted: see `prepare`).
- * - Rolling: the rename is claimed (roll-claim.ts), so each file is renamed by one process. The others
- *   notice at their next write that the live name leads to a new file and open it; a write they made
- *   between the rename and that look went to the renamed file, whole.
- *
- * Safe whatever sits at the live name:
- * - A symbolic link is never followed (O_NOFOLLOW on every open of the live name; the temporary file and
- *   the claims are created with O_CREAT|O_EXCL|O_NOFOLLOW): opening it fails with ELOOP, and no process
- *   (root included) is made to append to wherever the link points. Only the last component is checked:
- *   a symlinked log directory is fine. The live name is looked at with lstat, never stat.
- * - Nothing blocks: the live name is opened O_NONBLOCK, so a FIFO with no reader fails at once (ENXIO)
- *   instead of waiting for one, and a write to a full pipe fails (EAGAIN) instead of holding a thread of
- *   the pool for good. (Linux ignores O_NONBLOCK on regular files.)
- * - Before the first write to a file found with bytes in it, its last byte is read: a file that ends inside
- *   a line (cut by a full disk, or by a process killed mid-write) gets a newline first, so the next line
- *   starts on a line of its own and never glues to the torn one.
+ * The live log file on disk, which several processes may write at once: open it (created with its header
+ * via link(2)), append whole lines (O_APPEND), roll it (claimed: roll-claim.ts), and tell whether the live
+ * name still leads to the file held open. One operation at a time: the writer's pump serialises them.
+ * Never follows a symlink at the name (O_NOFOLLOW), never blocks on a FIFO (O_NONBLOCK), and starts a
+ * torn last line's successor on a line of its own.
+ * Why: docs/design.md#several-processes-the-roll-claim, docs/design.md#whatever-sits-at-the-live-name
  */
 import * as fs from 'node:fs';
 import { rolledName } from '../format/rolled-name.js';
@@ -38,10 +19,7 @@ const MAX_VERSIONS = 1000;
 const MAX_OPEN_TRIES = 8;
 /** Open the existing live file for appending: never through a symlink at its name, never waiting (a FIFO). */
 const APPEND_ONLY = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
-/**
- * The live file once more, to read its end and to complete its header in place: pwrite(2) needs a
- * descriptor without O_APPEND (with it, Linux appends whatever the offset).
- */
+/** A second descriptor, to read the end and pwrite the header: with O_APPEND Linux appends whatever the offset. */
 const READ_WRITE = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
 const NEWLINE = 0x0a;
 const NEWLINE_BUF = Buffer.from('\n');
@@ -64,7 +42,6 @@ export class LiveFile {
   private dev = 0;
   private ino = 0;
   private readonly header: Buffer;
-  /** The write with the thread pool now, if any. */
   private inflight: Promise<unknown> | null = null;
 
   constructor(
@@ -102,10 +79,7 @@ export class LiveFile {
     }
   }
 
-  /**
-   * Open the file under the live name, creating it with the header if there is none. `startMs` is the
-   * period start of a file created here; a file another process created starts when it was created.
-   */
+  /** Open the live name, creating it with the header if none; `startMs`: the period start of a file made here. */
   async open(startMs: number): Promise<void> {
     for (let tries = 1; ; tries++) {
       let fd: number;
@@ -130,10 +104,7 @@ export class LiveFile {
     }
   }
 
-  /**
-   * Bytes of `buf` the one write(2) took: all of it, or fewer when the disk filled up on the way (or a
-   * pipe had room for part of it). A pipe with no room at all fails with EAGAIN.
-   */
+  /** Bytes of `buf` the one write(2) took: fewer when the disk filled up on the way; a full pipe: EAGAIN. */
   async write(buf: Buffer): Promise<number> {
     const writing = write(this.fd, buf, 0, buf.length, null);
     this.inflight = writing;
@@ -164,9 +135,8 @@ export class LiveFile {
   }
 
   /**
-   * True while the live name leads to the file held open. False once it was removed, renamed (rolled by
-   * another process, or by another tool), replaced, or its directory deleted: lines written to the open
-   * file would then reach no reader. The same look takes the file's size, which other processes add to.
+   * True while the live name leads to the file held open (not removed, rolled, replaced, or its directory
+   * gone: lines would reach no reader). The same look takes the size, which other processes add to.
    */
   async isInPlace(): Promise<boolean> {
     if (!this.regular) return true;
@@ -186,10 +156,8 @@ export class LiveFile {
   }
 
   /**
-   * Rename the live file to `<file>_<host>.<start>-<end>[.<n>].old`, the first such name not taken.
-   * Resolves with that name, or null when the file is not this process's to roll: another process is
-   * rolling it now, or has rolled it (the live name leads elsewhere). The descriptor stays open on the
-   * renamed file; the caller closes it and opens a new live file.
+   * Rename the live file to `<file>_<host>.<start>-<end>[.<n>].old`, the first name not taken. Resolves with
+   * it, or null when another process is rolling or has rolled it. The descriptor stays open on the renamed file.
    */
   async rollAway(endMs: number): Promise<string | null> {
     const claim = await claimRoll(this.path, this.dev, this.ino);
@@ -210,10 +178,7 @@ export class LiveFile {
     }
   }
 
-  /**
-   * Let the descriptor go. With a write still in the thread pool (a close that would not wait for it), it
-   * is closed once that write is back, not before: its number must not be reused under the write.
-   */
+  /** Let the descriptor go; with a write still in the thread pool, only once it is back (no fd reuse under it). */
   async close(): Promise<void> {
     const fd = this.fd;
     if (fd < 0) return;
@@ -233,8 +198,7 @@ export class LiveFile {
     this.regular = st.isFile();
     this.size = st.size;
     this.hasRecords = st.size > this.header.length;
-    // A file someone else created (another process, a run before this one) began when it was created: its
-    // birth time (ATS keeps it in a .meta file); a file system that keeps none reports 0, and then it starts now.
+    // Someone else's file began at its birth time (ATS keeps it in a .meta file); 0 where none is kept: now.
     this.startMs = created || st.birthtimeMs <= 0 ? startMs : st.birthtimeMs;
   }
 }
@@ -253,10 +217,8 @@ export function failedWriting(err: unknown): boolean {
 }
 
 /**
- * Create `file` with the header in it: write the header to a temporary file next to it, then link that
- * to the name. Resolves with a descriptor (O_APPEND) on the new live file, or -1 when the name exists
- * (another process made it first, or something else sits there): open that one. The file has `mode`
- * whatever the umask (set on the descriptor before the file has its name), and keeps it when rolled.
+ * Create `file` with the header in it (a temporary file linked to the name). Resolves with a descriptor
+ * (O_APPEND), or -1 when the name exists: open that one. `mode` is set before the file has its name.
  */
 async function createWithHeader(file: string, header: Buffer, mode: number): Promise<number> {
   const temp = tempPath(file);
@@ -340,17 +302,10 @@ function createEmptySync(file: string, mode: number): void {
 /**
  * Before the first write to a file this process did not create (`fd`, appending; `st`, its fstat): make
  * sure it starts with the header and ends with a newline. Resolves true when it wrote something.
- *
- * - Anything but a regular file (a FIFO, a character device) that is empty gets the header appended, as a
- *   new file: each reader of a FIFO gets one.
- * - A regular file without its header (empty: made by another tool, `logrotate`'s `create`, or where there
- *   are no hard links; or cut short by a full disk) gets it at offset 0, through a second descriptor on the
- *   same name (checked to be the same file): every process that finds the file so writes the same bytes at
- *   the same place, so however many do, the file holds one header, and none appends a line before its own
- *   header write is done. Bytes already there that are not the start of the header are left alone.
- * - A regular file whose last byte is not a newline ends with a line cut short (a full disk, a process
- *   killed mid-write): a newline is appended, so the torn line stays on its own and the next line starts
- *   a line. (Two processes starting on that file at once may both append one: a blank line, which readers skip.)
+ * - An empty FIFO or device gets the header appended: each reader of a FIFO gets one.
+ * - A regular file without its header gets it at offset 0 through a second descriptor: every process
+ *   writes the same bytes at the same place, so one header (docs/design.md#several-processes-the-roll-claim).
+ * - A file ending mid-line gets a newline (two processes may both add one: a blank line, readers skip it).
  */
 async function prepare(file: string, fd: number, st: fs.Stats, header: Buffer): Promise<boolean> {
   if (!st.isFile()) return st.size === 0 ? (await writeAll(fd, header), true) : false;
@@ -419,10 +374,7 @@ function closeQuietlySync(fd: number): void {
   }
 }
 
-/**
- * All of `buf`, appended (position null) or from `position` on; a write that takes nothing is a full disk.
- * What it throws is marked as a write error (see `failedWriting`).
- */
+/** All of `buf`, appended or at `position`; taking nothing is a full disk. Throws marked (`failedWriting`). */
 async function writeAll(fd: number, buf: Buffer, position: number | null = null): Promise<void> {
   try {
     for (let done = 0; done < buf.length; ) {

@@ -1,21 +1,7 @@
 /**
  * `--rolling-max-count=N`: after a roll, the rolled files of the log beyond the newest N are removed, as
- * Traffic Server's `rolling_max_count` does (0 keeps them all).
- *
- * Which files: those in the log's directory whose names parse as this log's rolled names
- * (format/rolled-name.ts), whatever the host (a container gets a new host name at each restart; its
- * earlier files count too), regular files only.
- * Oldest: by the end time in the name, then the start, which the ATS timestamp (fixed width, most significant
- * first) orders as text. Names alike but for the version (rolls by size within one second) go by the last
- * change of the file, then the version: a version is the first free one, so once older ones were removed
- * a newer file may take a lower number.
- *
- * Several processes on one log: each prunes after its own rolls, from its own listing of the directory.
- * Another process's listing may be older (it misses the newest files) or newer; either way each removes
- * only the oldest beyond N of what it saw, which a later listing counts as old too, so two processes never
- * remove different "oldest" files, only the same ones twice: the second unlink finds ENOENT, which is fine.
- * The live file never parses as a rolled name, and the file this roll made is never removed, whatever the
- * clock said when it was named.
+ * Traffic Server's `rolling_max_count` does (0 keeps them all): which files, what "oldest" means, and why
+ * processes pruning from their own listings never remove different files: docs/rolling-and-faults.md#retention
  */
 import path from 'node:path';
 import { rolledNamesOf } from '../format/rolled-name.js';
@@ -50,9 +36,8 @@ export function compareRolled(a: RolledFile, b: RolledFile): number {
 }
 
 /**
- * Remove the rolled files of `file` beyond the newest `keep` (keep >= 1), never `justRolled`. Resolves
- * with the paths removed (a file another process removed first is not among them); rejects with the
- * first error other than ENOENT, after trying every file.
+ * Remove the rolled files of `file` beyond the newest `keep` (>= 1), never `justRolled`: the paths removed;
+ * rejects with the first error other than ENOENT, after trying every file.
  */
 export async function pruneRolled(file: string, ownHost: string, keep: number, justRolled: string | null): Promise<string[]> {
   if (keep <= 0) return [];

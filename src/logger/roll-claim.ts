@@ -1,11 +1,7 @@
 /**
- * The files kept next to a log that several processes write, besides the log itself: the claim that makes
- * one process the roller of a file, and the temporary file a new live file is made in. Both are dot files
- * named after the log, `.<name>.roll-<dev>-<ino>` and `.<name>.<pid>.<random>.tmp`, and both live for a
- * moment: a claim from before the rename to after it, a temporary file until it is linked to the live name.
- *
- * A claim is created with O_EXCL: one process gets it; it renames only if the live name still leads to the
- * claimed device and inode. Why that makes a late process safe: docs/design.md, "the roll claim".
+ * The short-lived dot files next to a shared log: the roll claim `.<name>.roll-<dev>-<ino>` (O_EXCL: one
+ * roller per file) and the temporary file `.<name>.<pid>.<random>.tmp` a new live file is made in.
+ * Why: docs/design.md#several-processes-the-roll-claim
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -19,11 +15,7 @@ const LEFTOVER_AGE_MS = 10 * 60_000;
 /** Generations of a claim tried past stale ones before giving up: each needs a process dying mid-roll. */
 const MAX_GENERATIONS = 100;
 
-/**
- * How every file of the plugin is created (the claims, the temporary file of a new live file): a new name
- * only (O_EXCL), and never through a symbolic link planted at that name (O_NOFOLLOW; O_EXCL alone refuses
- * one too, the flag says it outright). Appending, as the live file is written.
- */
+/** How every file of the plugin is created: a new name only, never through a symlink (O_EXCL refuses one too). */
 export const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 function sideName(file: string, suffix: string): string {
@@ -36,11 +28,8 @@ export function tempPath(file: string): string {
 }
 
 /**
- * Claim the roll of the file with this device and inode. Resolves with the claim's path, to be released
- * after the rename, or null when another process holds it: it is rolling that file right now.
- * A claim left by a dead process (older than STALE_CLAIM_MS) is passed over for the next generation,
- * `.<name>.roll-<dev>-<ino>.1` and so on; without that, a process killed mid-roll would stop the file
- * from ever rolling again.
+ * Claim the roll of the file with this device and inode: the claim's path, to release after the rename, or
+ * null when another process is rolling it. A stale claim (a dead process's) is passed over for `.1`, ...
  */
 export async function claimRoll(file: string, dev: number, ino: number): Promise<string | null> {
   const base = sideName(file, `roll-${dev}-${ino}`);

@@ -10,10 +10,7 @@ import { latestBoundary, nextBoundary } from './roll-schedule.js';
 
 /** After another process claimed the roll: look again this much later (a rename takes far less). */
 export const CLAIM_WAIT_MS = 10;
-/**
- * A file made by another process's roll at a boundary has a birth time at or after it, less up to one
- * tick of the kernel's coarse clock, which file times are taken from: Date.now() may be a few ms ahead.
- */
+/** File birth times come from the kernel's coarse clock: up to a tick behind Date.now(). */
 export const BIRTH_MARGIN_MS = 50;
 /** Leftovers of processes that died mid-roll are looked for after a roll, at most this often. */
 export const SWEEP_EVERY_MS = 10 * 60_000;
@@ -21,12 +18,11 @@ export const SWEEP_EVERY_MS = 10 * 60_000;
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface RollPolicyOptions {
-  /** Rolling, as the options: 0 off, 1 by time, 2 by size, 3 by time or size. */
+  /** As TcpinfoOptions; `retryMs`: how long a refused rename waits before the next try. */
   rollingEnabled: 0 | 1 | 2 | 3;
   rollingOffsetHr: number;
   rollingIntervalSec: number;
   rollingSize: number;
-  /** How long a refused rename waits before the next try, in ms. */
   retryMs: number;
   /** Milliseconds since the epoch. Default: Date.now(). */
   clock?: () => number;
@@ -34,7 +30,6 @@ export interface RollPolicyOptions {
 
 /** What the policy needs to know of the live file. */
 export interface SizedFile {
-  /** Bytes in the file, as last seen. */
   size: number;
   /** The file holds lines besides the header. */
   hasRecords: boolean;
@@ -50,7 +45,6 @@ export class RollPolicy {
   private readonly clock: () => number;
   /** The time boundary that passed and has not been rolled at, or 0. */
   dueBoundary = 0;
-  /** The boundary the timer waits for. */
   private nextBoundaryMs = 0;
   /** After a rename failed: no new attempt before this time (ms), or 0. */
   private retryAt = 0;
@@ -76,11 +70,9 @@ export class RollPolicy {
   }
 
   /**
-   * The boundary timer fired. The timer runs on the monotonic clock, boundaries on the wall clock: after a
-   * clock step the wall clock may not be there yet (false; wait `msToBoundary()` more). Otherwise the
-   * latest boundary passed is due (after a sleep or a clock step, or with a roll still waiting for a
-   * refused rename, the file rolls once, and a file without lines starts its period at the latest), the
-   * next one is aimed at, and true.
+   * The boundary timer fired. Timers run on the monotonic clock, boundaries on the wall clock: after a clock
+   * step it may be early (false; wait `msToBoundary()` more). Else the latest boundary passed is due (rolls
+   * once after a sleep), the next is aimed at, and true.
    */
   boundaryTimerFired(): boolean {
     const now = this.clock();
@@ -113,10 +105,7 @@ export class RollPolicy {
     return this.bySize ? Math.max(this.rollingSize - size, 0) : Infinity;
   }
 
-  /**
-   * The file, begun at `startMs`, was made at `boundary` (the due one when the roll began, or 0) or after
-   * it: another process rolled at it.
-   */
+  /** The file, begun at `startMs`, was made at `boundary` or after: another process rolled at it. */
   rolledElsewhere(boundary: number, startMs: number): boolean {
     return boundary !== 0 && startMs > boundary - BIRTH_MARGIN_MS;
   }

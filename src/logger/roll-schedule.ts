@@ -6,20 +6,16 @@
 const SECONDS_PER_DAY = 86_400;
 
 /**
- * The first time boundary after `nowMs` (ms since the epoch). Boundaries fall at
- * `offsetHr*3600 + k*intervalSec` seconds into the local day as the wall clock reads it, as in Traffic
- * Server's LogUtils::seconds_to_next_roll. `intervalSec` divides 86400 (the option parser raises it to a
- * divisor), so every day has the same boundaries, whatever the offset.
+ * The first time boundary after `nowMs`: `offsetHr*3600 + k*intervalSec` seconds into the local day, as
+ * ATS's LogUtils::seconds_to_next_roll. `intervalSec` divides 86400, so every day has the same boundaries.
  */
 export function nextBoundary(nowMs: number, offsetHr: number, intervalSec: number): number {
   const now = new Date(nowMs);
   const firstOfDay = (offsetHr * 3600) % intervalSec;
   const secondOfDay = localSecondOfDay(now);
   const second = firstOfDay + (Math.floor((secondOfDay - firstOfDay) / intervalSec) + 1) * intervalSec;
-  // Two readings of "the wall clock shows that second next", which differ only across a DST change:
-  // counted on in elapsed seconds (right within an hour that repeats, where the wall clock shows a time
-  // twice), and built as a local date (right over a day of 23 or 25 hours; a time the change skips comes out
-  // as the first valid time after it). The earlier one at which the wall clock does read a boundary wins.
+  // Across a DST change: elapsed seconds are right in a repeated hour, a local date over a 23/25-hour day.
+  // The earlier one at which the wall clock reads a boundary wins.
   const byElapsed = nowMs - (nowMs % 1000) + (second - secondOfDay) * 1000;
   const byDate = new Date(now.getFullYear(), now.getMonth(), now.getDate(), 0, 0, second).getTime();
   if (byElapsed > nowMs && byElapsed < byDate && readsBoundary(byElapsed, firstOfDay, intervalSec)) return byElapsed;
@@ -27,10 +23,7 @@ export function nextBoundary(nowMs: number, offsetHr: number, intervalSec: numbe
   return byElapsed > nowMs ? byElapsed : nowMs + Math.min(intervalSec, SECONDS_PER_DAY) * 1000;
 }
 
-/**
- * The latest boundary at or before `nowMs`, counting from `boundaryMs` (a boundary): the one that counts when
- * several passed at once, after a suspended machine wakes or the clock is stepped forward.
- */
+/** The latest boundary at or before `nowMs`, from `boundaryMs`: after a sleep or a clock step, several passed. */
 export function latestBoundary(boundaryMs: number, nowMs: number, offsetHr: number, intervalSec: number): number {
   let boundary = boundaryMs;
   // A week asleep with 60 s intervals is ten thousand steps; past the bound, the last one reached will do.

@@ -1,28 +1,11 @@
 /**
- * The process's own output as the log: `--log-file=stdout` or `stderr` (ATS's `stdout`), also written
- * `/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/1` (and `2` for stderr). Those paths are symlinks to whatever
- * fd 1 or 2 is: they are never opened (nor given `.log`); the fd the process already has is written, in the
- * way that suits what it is, found once at start-up:
- *
- * - A pipe or a socket (a container's log driver, `app | tee`, systemd's journal): through process.stdout
- *   (or stderr), the stream the app's own console.log goes through, so the two stay in order. Node writes
- *   it asynchronously on POSIX. Each chunk handed to it is whole lines, at most PIPE_BUF (4096) bytes, and
- *   is handed over only when the stream holds nothing (writableLength 0): the chunk then goes out in one
- *   write(2), which a pipe makes atomic, so a line never interleaves with another process's (workers
- *   sharing the pipe), and none of ours is merged into a writev of buffered chunks. What waits is in the
- *   writer's bounded queue, not in the stream. A stream that stays backed up for DRAIN_WAIT_MS is a pipe
- *   with no room (EAGAIN: the writer tries again, and reports it once it lasts), one that failed (EPIPE:
- *   the reader went away) a fault: lines wait, bounded, and the app lives on (an 'error' listener is kept
- *   on the stream).
- * - A regular file (`node app.js > app.log`) or another device (/dev/null): written as a file, with
- *   asynchronous writes to the fd, never rolled (renaming the file would take the app's output with it).
- * - A terminal: through the stream, as Node does (synchronous on POSIX).
- *
- * The text format's header is written once per process and fd, at start-up: several workers on one stdout
- * give several headers, which `tcpinfo tail` and `summary` take in their stride.
- *
- * StdioFile has the surface of LiveFile (live-file.ts) that the writer uses; `regular` is false, so the
- * writer never rolls it nor looks it up by name.
+ * The process's own output as the log: `--log-file=stdout`/`stderr` (also `/dev/stdout`, `/proc/self/fd/1`,
+ * ...: never opened, the fd the process has is written). How, found once at start-up:
+ * - a pipe or socket: through process.stdout, in order with console.log; chunks of whole lines up to
+ *   PIPE_BUF, handed over only when the stream is empty, so each is one atomic write(2);
+ * - a regular file or device: written as a file, never rolled (it is the app's output too);
+ * - a terminal: through the stream, as Node does.
+ * StdioFile has the surface of LiveFile the writer uses; `regular` is false. Docs: docs/deploying.md#containers-log-to-standard-output
  */
 import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
@@ -31,10 +14,7 @@ import { write as writeFd } from './fs-async.js';
 
 /** Pipe writes up to this many bytes are atomic (POSIX PIPE_BUF; 4096 on Linux). */
 export const PIPE_BUF = 4096;
-/**
- * A write waits this long at most for a backed-up stream to empty, then fails with EAGAIN: the writer
- * then treats it as a pipe with no room (tried again soon, then less often; reported once it lasts).
- */
+/** A write waits this long at most for a backed-up stream to empty, then fails with EAGAIN (a stalled pipe). */
 const DRAIN_WAIT_MS = 50;
 const NEWLINE = 0x0a;
 
@@ -49,8 +29,7 @@ const streamErrors = new WeakMap<NodeJS.WritableStream, Error>();
 function keepErrors(stream: NodeJS.WritableStream): void {
   if (listened.has(stream)) return;
   listened.add(stream);
-  // Kept for good: an error of a chunk of ours may come after the writer closed. Without a listener,
-  // EPIPE on process.stdout (the reader went away) would be an uncaught exception.
+  // Kept for good: without it, a late EPIPE on process.stdout would be an uncaught exception.
   stream.on('error', (err: Error) => {
     if (!streamErrors.has(stream)) streamErrors.set(stream, err);
   });
@@ -102,9 +81,8 @@ export class StdioFile {
   }
 
   /**
-   * One write of whole lines from the start of `buf`; resolves with its bytes (the writer keeps the rest
-   * for the next). Through the stream: at most PIPE_BUF bytes (a longer line alone, whole), once the
-   * stream holds nothing. Rejects with the stream's error, or EAGAIN when it stays backed up.
+   * One write of whole lines from the start of `buf`; resolves with its bytes. Through the stream: at most
+   * PIPE_BUF, once it holds nothing. Rejects with the stream's error, or EAGAIN when it stays backed up.
    */
   async write(buf: Buffer): Promise<number> {
     if (!this.viaStream) {
@@ -113,8 +91,7 @@ export class StdioFile {
     }
     const stream = this.stream;
     if (stream.writableLength > 0 && !stream.destroyed) await drained(stream, DRAIN_WAIT_MS);
-    // A stream that failed stays failed: Node's stdout "undestroys" itself after an error (it must never
-    // close fd 1), so later writes would seem to go through, and each fail again (EPIPE: the reader is gone).
+    // Failed stays failed: Node's stdout "undestroys" itself after an error, so later writes would seem to work.
     const failed = streamErrors.get(stream);
     if (failed !== undefined) throw failed;
     if (stream.destroyed || !stream.writable) throw Object.assign(new Error(`${this.path} is closed`), { code: 'EPIPE' });
@@ -126,11 +103,7 @@ export class StdioFile {
     return this.wrote(end);
   }
 
-  /**
-   * At process exit: what can go out without blocking. Through the stream, chunks while it takes them at
-   * once (a pipe with room); what it would have to hold is left (Node does not flush a pipe at exit
-   * either). As a file, everything, as for a log file.
-   */
+  /** At exit: what goes out without blocking (Node does not flush a pipe at exit either); as a file, everything. */
   writeSync(buf: Buffer): number {
     let done = 0;
     if (!this.viaStream) {

@@ -7,12 +7,11 @@
  *                    v
  *   pump: [open] -> [roll if RollPolicy (roll-policy.ts) says] -> take -> [live name still ours?]
  *                -> cut whole lines -> write -> queue.wrote(bytes that landed)
- *                    |  a fault stops the pump; lines wait; FaultReports (fault-reports.ts) warns once
- *                    v  ('warning' here and process.emitWarning); a timer retries every retryMs
+ *                    |  a fault stops the pump; lines wait; FaultReports warns once; a timer retries
+ *                    v
  *   LiveFile (live-file.ts), or StdioFile (stream-sink.ts) for stdout/stderr
  *
- * Several processes may write the same file, each with a writer of its own (live-file.ts says how). Why
- * our own rename and reopen, not rotating-file-stream's or sonic-boom's: docs/design.md.
+ * Why our own, not rotating-file-stream or sonic-boom: docs/design.md#why-not-rotating-file-stream-or-sonic-boom
  */
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
@@ -29,47 +28,33 @@ import { sweepLeftovers } from './roll-claim.js';
 import { RollPolicy } from './roll-policy.js';
 import { StdioFile } from './stream-sink.js';
 
+/** As TcpinfoOptions (config/types.ts), where the names are the same. */
 export interface LogWriterOptions {
-  /** Absolute path of the log file. */
   file: string;
   /** Header line (with its newline) written at the top of every new file. */
   header: string;
-  /** Lines that may wait in memory before further lines are dropped. */
   queueLines: number;
-  /** Bytes of lines that may wait in memory before further lines are dropped. Default 16 MiB. */
   queueBytes?: number;
   /** Longest a line waits before its batch is written, in ms. Default 20. */
   flushMs?: number;
-  /** Rolling, as the options: 0 off, 1 by time, 2 by size, 3 by time or size. */
   rollingEnabled: 0 | 1 | 2 | 3;
-  /** Hour of the local day where time boundaries start, 0..23. */
   rollingOffsetHr: number;
-  /** Seconds between time boundaries; a divisor of 86400. */
   rollingIntervalSec: number;
-  /** Bytes past which the live file rolls. */
   rollingSize: number;
-  /** Rolled files of this log kept: after a roll, the oldest beyond are removed. 0 (default): all kept. */
   rollingMaxCount?: number;
   /** How often a writer held up by a fault tries again, in ms. Default 1000. */
   retryMs?: number;
-  /** Host name in rolled file names. Default `os.hostname()`. */
   hostname?: string;
-  /** Mode of the log files created, whatever the umask. Default 0640. */
   fileMode?: number;
 }
 
+/** The file's counts in TcpinfoStats (attach.ts). */
 export interface LogWriterStats {
-  /** Lines handed to the writer and accepted. */
   queued: number;
-  /** Lines written to the file. */
   written: number;
-  /** Lines dropped because the queue was full (or the writer closed). */
   dropped: number;
-  /** Lines accepted and then lost: still waiting for a fault to clear at close or exit, or cut by one. */
   lost: number;
-  /** Faults met: a write, open or rename that failed (a fault that persists counts once). */
   writeErrors: number;
-  /** Files rolled. */
   rolls: number;
 }
 
@@ -79,20 +64,11 @@ const DEFAULT_RETRY_MS = 1000;
 /** A batch this large is written at once rather than waiting for the timer. */
 const EAGER_BATCH_CHARS = 256 * 1024;
 /**
- * A write to a file takes about this much at most (whole lines; more only for a single longer line).
- * Rolling by size, other processes appending to the file see its size grow in steps no larger, so a file
- * they roll passes the size by no more than that each. And it bounds what one write holds: a write(2) is
- * cut short only by a full disk or a fatal signal (SIGKILL), between two pages, so the lines before the
- * cut are whole in the file, the one it falls in is torn, and those after it are not there at all (written
- * whole by the next write, or lost with the process). However lines are batched, a crash tears at most
- * the one line it fell in, and the next writer's newline check (live-file.ts) keeps it from the next.
+ * Whole lines a write, about this much at most: bounds how far other processes' rolls pass the size.
+ * Why a crash tears at most one line: docs/design.md#whole-lines-one-torn-line-at-most
  */
 const MAX_WRITE_BYTES = 256 * 1024;
-/**
- * A write to anything else (a FIFO, a pipe) takes at most this much, whole lines (a longer line alone):
- * PIPE_BUF, up to which a write to a pipe is atomic. It never interleaves with another writer's, and on a
- * pipe opened O_NONBLOCK it lands whole or not at all (EAGAIN): a reader that stalls sees no torn line.
- */
+/** PIPE_BUF: a pipe write up to this is atomic, and on O_NONBLOCK lands whole or not at all (EAGAIN). */
 const PIPE_WRITE_BYTES = 4096;
 /** close() writes out what it can for about this long, then gives up on the rest (counted in `lost`). */
 const CLOSE_WAIT_MS = 1000;
@@ -130,7 +106,6 @@ export class LogWriter extends EventEmitter {
   private rollTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
-  /** The file is closed; nothing more happens. */
   private finished = false;
   private idleWaiters: Array<() => void> = [];
 
@@ -153,8 +128,7 @@ export class LogWriter extends EventEmitter {
     try {
       this.live.openSync(Date.now());
     } catch (err) {
-      // What the user got wrong stops start-up; the world's faults (a full disk, no inodes left, EIO, a FIFO
-      // with no reader yet) do not: reported once, lines wait, and the file is opened once it can be.
+      // The user's mistakes stop start-up; the world's faults (disk full, EIO, a FIFO with no reader) do not.
       if (isUserError(err)) throw startupError(this.file, err);
       this.fault(faultOf(err), err);
       this.retryTimer = setTimeout(this.onRetry, this.retryDelay).unref();
@@ -175,17 +149,13 @@ export class LogWriter extends EventEmitter {
       if (batchChars >= EAGER_BATCH_CHARS) this.kick();
       else if (this.flushTimer === null) this.flushTimer = setTimeout(this.onFlushTimer, this.flushMs).unref();
     } else if (batchChars >= EAGER_BATCH_CHARS) {
-      // The pump is held up (a slow or stalled disk, a fault): what waits is kept as bytes, which take a
-      // byte a character, rather than as a string of lines, which takes several times that (bench: memory).
+      // Pump held up: keep what waits as bytes, several times smaller than a string of lines (bench: memory).
       queue.takeBatch();
     }
     return true;
   }
 
-  /**
-   * Resolves once every line queued so far is in the file, or the writer is held up by a fault (the
-   * lines then wait in memory for it to clear; `stats` tells).
-   */
+  /** Resolves once every line queued so far is in the file, or the writer is held up by a fault. */
   flush(): Promise<void> {
     if (!this.pumping && (this.blocked || this.finished || (this.queue.waiting === 0 && !this.rollIsDue()))) {
       return Promise.resolve();
@@ -284,9 +254,8 @@ export class LogWriter extends EventEmitter {
       await this.roll();
       return true;
     }
-    // Lines that came during the last write wait for the flush timer, unless they are many or someone
-    // waits for them: on a busy server one write (and one stat) per flushMs, not one per turn of the loop
-    // (each a trip to the thread pool: measured, hundreds a second cost more CPU than the lines themselves).
+    // One write (and stat) per flushMs, not per loop turn: hundreds of thread-pool trips a second cost more
+    // CPU than the lines themselves (measured).
     const now = Date.now();
     if (now < this.nextWriteAt && this.idleWaiters.length === 0 && !queue.holdsTaken && queue.batch.length < EAGER_BATCH_CHARS) {
       if (this.flushTimer === null) this.flushTimer = setTimeout(this.onFlushTimer, this.nextWriteAt - now).unref();
@@ -294,8 +263,7 @@ export class LogWriter extends EventEmitter {
     }
     queue.takeBatch();
     if (queue.heldLines === 0) return false;
-    // One stat per write, not per line: a file whose name was removed, rolled by another process, or whose
-    // directory went, would take lines unseen; and the size it gives includes what other processes wrote.
+    // A stat per write: the name may have gone or been rolled elsewhere; the size counts others' writes.
     if (!(await live.isInPlace())) {
       await this.follow();
       return true;
@@ -306,20 +274,14 @@ export class LogWriter extends EventEmitter {
       return true;
     }
     if (queue.outgoing === null) {
-      // Whole lines, about MAX_WRITE_BYTES at most; rolling by size, only up to the line that takes the
-      // file past the size (as last seen): the file rolls right after it, so a rolled file passes the size
-      // by less than a line (by less than a write per process when several write it).
+      // By size: only up to the line that passes the size, so a rolled file passes it by less than a line.
       if (live.regular) queue.cutNextWrite(Math.min(MAX_WRITE_BYTES, this.policy.roomBeforeSize(live.size)), false);
       else queue.cutNextWrite(PIPE_WRITE_BYTES, true);
     }
     return this.writeOutgoing();
   }
 
-  /**
-   * One write of the queue's outgoing bytes; its lines count as written once all their bytes are in. (With
-   * other processes writing the file, a line the full disk cut in two is completed by this process's next
-   * write; should another process's write land between the two parts, that line is torn.)
-   */
+  /** One write of the queue's outgoing bytes; its lines count as written once all their bytes are in. */
   private async writeOutgoing(): Promise<boolean> {
     const outgoing = this.queue.outgoing as Buffer;
     let n: number;
@@ -391,8 +353,7 @@ export class LogWriter extends EventEmitter {
       return;
     }
     if (rolledTo === null) {
-      // Another process claimed this file: it is renaming it, or has, and the next look follows the name to
-      // the new file (where a due time roll is found done). Until then, lines still go to this one.
+      // Another process is rolling it; the next look follows the name. Until then, lines go here.
       policy.claimedElsewhere(now);
       return;
     }
@@ -402,20 +363,16 @@ export class LogWriter extends EventEmitter {
     await live.close();
     this.nextStartMs = end;
     if (this.maxRolled > 0) {
-      // Off the pump's path too; a failure is reported once (until a later pruning works).
       pruneRolled(this.file, this.hostname, this.maxRolled, rolledTo).then(
         () => this.faults.clear(FAULT_RETENTION),
         (err: unknown) => this.faults.raise(FAULT_RETENTION, err),
       );
     }
-    // Off the pump's path: nothing waits for it, and a failure only leaves the leftovers for next time.
+    // Off the pump's path, as pruning: a failure only leaves the leftovers for next time.
     if (policy.sweepDue(now)) sweepLeftovers(this.file).catch(ignore);
   }
 
-  /**
-   * The live name no longer leads to our file: removed, renamed by another tool, or its directory gone.
-   * Let the file go and open the name anew on the next step, as `tail -F` follows a name.
-   */
+  /** The live name no longer leads to our file: let it go and open the name anew, as `tail -F` does. */
   private async follow(): Promise<void> {
     // The start of a line cut in two is in the file we let go: the rest alone would be a torn line.
     this.queue.dropTornRest();
@@ -429,16 +386,14 @@ export class LogWriter extends EventEmitter {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return this.stall(err);
     this.stalledSince = 0;
-    // Not a file (a FIFO whose reader went: EPIPE): this descriptor is done for; the name is opened anew,
-    // once it has a reader again, and that reader gets whole lines under a header of its own.
+    // A FIFO whose reader went (EPIPE): reopen the name; the next reader gets a header of its own.
     if (!this.live.regular) await this.follow();
     return this.fault(FAULT_WRITE, err);
   }
 
   /**
-   * A pipe with no room for the write (EAGAIN: a reader slower than the log, or stalled): the lines wait,
-   * as for a fault, and the write is tried again soon, then less and less often (up to retryMs). Reported
-   * (once) only when it lasts retryMs: a reader catching up after a burst is no fault.
+   * A pipe with no room (EAGAIN): lines wait and the write is retried with backoff up to retryMs. Reported
+   * only when it lasts retryMs: a reader catching up after a burst is no fault.
    */
   private stall(err: unknown): false {
     const now = Date.now();
@@ -464,11 +419,7 @@ export class LogWriter extends EventEmitter {
     return false;
   }
 
-  /**
-   * Write out what can be within about CLOSE_WAIT_MS, whatever the file does (a stalled pipe, a hung disk),
-   * then count the rest as lost and let the file go. A write still with the thread pool then is left to
-   * finish on its own (its descriptor closed after it): close() does not wait for it.
-   */
+  /** Write out what can be within about CLOSE_WAIT_MS (a pipe may stall, a disk hang), then count the rest lost. */
   private async finish(): Promise<void> {
     this.queue.closed = true;
     const until = Date.now() + CLOSE_WAIT_MS;
@@ -489,9 +440,8 @@ export class LogWriter extends EventEmitter {
   /** close()'s part before its deadline: everything queued written, if the file lets it. */
   private async drain(until: number): Promise<void> {
     await this.flush();
-    // One last try for lines that wait for a fault to clear; a pipe with no room now may have some in a
-    // moment, so a stall is tried again until the deadline.
-    // (Not `this.blocked` as the test: a retry's pump under way clears it until it fails again.)
+    // A stalled pipe may have room in a moment: retry until the deadline. (Not `this.blocked`: a retry's
+    // pump under way clears it until it fails again.)
     for (let tries = 0; tries < 100 && !this.finished && this.queue.waiting > 0; tries++) {
       await this.pumped();
       if (this.queue.waiting === 0 || this.stalledSince === 0 || Date.now() + STALL_FIRST_MS >= until) return;

@@ -1,15 +1,11 @@
 /**
  * Aggregate TCP metrics on prom-client, as Envoy's tcp_stats and Istio's TCP metrics keep them:
  *
- *   counters    grow by each connection's deltas since its previous read (kept per connection as
- *               plain numbers: exact to 2^53, so no 32-bit wrap as in Envoy's byte baselines)
- *   gauges      the sum over open connections of each one's latest value; a connection's share
- *               leaves the sum when it closes
+ *   counters    grow by each connection's deltas since its previous read (plain numbers: no 32-bit wrap)
+ *   gauges      the sum over open connections of each one's latest value
  *   histograms  one observation per read (rtt, rttvar); % retransmitted per read that sent data
  *
- * Reads happen at ssn_start (the baseline), txn_close, every --update-period, and ssn_close (the
- * final totals), for every connection: the log's sampling does not thin the metrics.
- * One label, `server` (the listening address:port): never a per-client label.
+ * Every connection is read (the log's sampling does not thin the metrics); one label, `server`. Docs: docs/metrics.md
  */
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';

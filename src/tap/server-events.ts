@@ -1,39 +1,15 @@
 /**
- * Where the four Traffic Server events come from on a Node http/https server.
+ * Where the Traffic Server events come from on a Node http/https server (full table: docs/events.md).
  *
- *   ssn_start      the server's 'connection' (http) or 'secureConnection' (https: once the TLS session is up)
- *   txn_start      the server's 'request' (or 'checkContinue', 'checkExpectation'), before the app's listeners
- *   send_resp_hdr  the response's first writeHead, explicit or implicit (Node's implicit header calls writeHead)
- *   txn_close      the response's end: Node detaching it from the socket once its last byte went to the
- *                  socket; or the socket's destroy while the response is still on it (the client reset or
- *                  went away), read before the fd closes; there too, in order, for the pipelined responses
- *                  still queued behind it (Node never writes them)
- *   (Node's own answers) a request Node answers without a 'request' event is a transaction too, with the
- *                  same three events: one it cannot parse (400, or 431/413/408 as Node answers; seen at the
- *                  server's 'clientError' when the app has no listener for it: Node writes its answer and
- *                  destroys the socket, so txn_close comes at the destroy), and those Node answers through a
- *                  response (an HTTP/1.1 request without Host: 400; an Expect other than 100-continue
- *                  without a 'checkExpectation' listener: 417; one past maxRequestsPerSocket: 503), whose
- *                  txn_start is dispatched at that response's writeHead
- *   ssn_close      the socket's _destroy, which every way of closing goes through (client FIN, destroy(),
- *                  keep-alive timeout, server.close()), before it closes the fd: the totals are final
- *   periodic       a timer per consumer over the server's open connections (attach.ts)
+ *   ssn_start      the server's 'connection' ('secureConnection' for https)
+ *   txn_start      the server's 'request' ('checkContinue', 'checkExpectation'), before the app's listeners
+ *   send_resp_hdr  the response's first writeHead, explicit or implicit
+ *   txn_close      Node detaching the response from its socket; or the socket's destroy while it is on it
+ *   ssn_close      the socket's _destroy, before the fd closes: the totals are final
+ *   periodic       a timer per consumer over the open connections (attach.ts)
  *
- * The plugin sits on every request, so none of this adds a listener, a closure or a property to a
- * request, a response or a connection. A tapped server gets its own `emit` (one function shared by all
- * servers), which sees 'connection' and 'request' before any listener. The response's writeHead and
- * detachSocket, and the socket's _destroy, are wrapped once per process on their prototypes
- * (http.ServerResponse.prototype, and the prototype of the sockets seen: net.Socket's, tls.TLSSocket's
- * inherits it); the wrappers pass straight through for sockets and responses of servers without a tap.
- * (A listener per response, an own writeHead per response or an own property per connection cost each
- * request 2-4 us on a ~48 us hello-world request, measured by the bench.)
- *
- * A consumer that joins a server already serving (a middleware meets its server on the first request)
- * has missed the 'connection' of the connections already open, and the 'request' of the requests
- * under way. Such a late consumer gets a join ticket; from then on connections and requests are
- * stamped with the last ticket issued when they are seen, so at its first request an older connection
- * still gets its ssn_start ("first sight"), and a request under way can be caught up once
- * (catchUpRequest). Servers that only have consumers from before they listened pay nothing for this.
+ * Requests Node answers itself (400/431/413/408 via 'clientError', 417, 503) are transactions too.
+ * Why an own `emit`, prototypes wrapped once, join tickets: docs/design.md#how-the-events-are-hooked
  */
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { Socket as NetSocket, type Socket } from 'node:net';

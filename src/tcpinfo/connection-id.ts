@@ -1,7 +1,6 @@
 /**
- * A connection id for JSON lines: the same on every event of one connection, different for every
- * connection of this process, and (with the pid in it) across the processes of a cluster sharing a log.
- * Unlike an fd number, it is never reused. Kept in a WeakMap, not on the socket (see endpoints.ts).
+ * A connection id for JSON lines: one per connection, never reused (unlike an fd), unique across a
+ * cluster's processes (the pid is in it). Kept in a WeakMap, not on the socket (see endpoints.ts).
  */
 import type { Socket } from 'node:net';
 

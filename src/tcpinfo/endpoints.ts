@@ -1,11 +1,6 @@
 /**
- * A connection's addresses and ports, read without touching the socket.
- *
- * Node's remoteAddress/localAddress getters cache what they read on the socket (`_peername`, `_sockname`),
- * which changes the socket's hidden class. On a server where only sampled connections get read, hot
- * code of Node's http and net then meets sockets of two shapes on every request: measured, sampling 1%
- * of events cost 6 us per request that way (the bench), for about 0.03 lines per request. So the plugin
- * asks the handle itself, once per connection, and keeps the answer in a WeakMap.
+ * A connection's addresses and ports, read from the handle, not Node's caching getters (which change the
+ * socket's hidden class: 6 us per request at 1% sampling, measured). Why: docs/design.md#how-the-events-are-hooked
  */
 import type { Socket } from 'node:net';
 
@@ -30,10 +25,7 @@ interface SocketInternals {
 
 const cache = new WeakMap<Socket, Endpoints>();
 
-/**
- * The socket's endpoints: from the cache, else from what Node already cached on it (the app read them),
- * else from its handle. Kept once both ends are known; after the fd is gone only a kept answer has them.
- */
+/** The socket's endpoints: from our cache, else Node's (the app read them), else its handle. */
 export function endpointsOf(socket: Socket): Endpoints {
   let endpoints = cache.get(socket);
   if (endpoints === undefined) {

@@ -1,7 +1,6 @@
 /**
- * Linux `struct tcp_info` (x86-64 / arm64, little-endian), field by field, in kernel order.
- * A field exists for a read only when its end offset is within the length getsockopt returned:
- * older kernels return a shorter struct, and the kernel never writes past what it knows.
+ * Linux `struct tcp_info` (x86-64 / arm64, little-endian), in kernel order. A field exists for a read only
+ * when it ends within the length getsockopt returned: older kernels return a shorter struct.
  */
 
 export interface FieldSpec {
@@ -115,10 +114,7 @@ export function fieldSpec(name: string): FieldSpec | undefined {
 /** Names of every known field, in struct order. */
 export const TCP_INFO_FIELD_NAMES: readonly string[] = TCP_INFO_FIELDS.map((spec) => spec.name);
 
-/**
- * Value of one field from a raw struct, or `undefined` when the returned length does not reach it.
- * 64-bit values are exact up to 2^53; above that (the "unlimited" ~0 of max_pacing_rate) they round.
- */
+/** One field's value, or `undefined` beyond the length; 64-bit values round past 2^53 (max_pacing_rate's ~0). */
 export function decodeField(spec: FieldSpec, bytes: Buffer, length: number): number | undefined {
   if (spec.offset + spec.size > length) return undefined;
   switch (spec.size) {

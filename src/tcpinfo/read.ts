@@ -1,9 +1,6 @@
 /**
- * Reading `TCP_INFO` from a Node socket through getsockopt(2), via koffi.
- *
- * The hot path is `readRaw`: one getsockopt into a buffer allocated once, no object created.
- * The fd is taken from the socket at each read and never kept: the kernel reuses fd numbers at once,
- * so a kept fd could read some other connection.
+ * Reading `TCP_INFO` from a Node socket through getsockopt(2), via koffi. The hot path is `readRaw`: one
+ * getsockopt into a buffer allocated once. The fd is never kept: the kernel reuses fd numbers at once.
  */
 import { endianness, platform } from 'node:os';
 import { createRequire } from 'node:module';
@@ -26,10 +23,7 @@ interface Binding {
 let binding: Binding | null | undefined;
 let unsupportedReason = '';
 
-/**
- * A `struct tcp_info` as read: its bytes, the same bytes as 32-bit words (`words[offset / 4]` reads a u32
- * field without bounds-checking calls), and how many bytes the kernel returned.
- */
+/** A `struct tcp_info` as read: bytes, the same as u32 words (no bounds-checking calls), and the length returned. */
 export class Reading {
   readonly words: Uint32Array;
   constructor(
@@ -109,10 +103,7 @@ export function socketFd(socket: Socket): number {
   return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }
 
-/**
- * getsockopt(TCP_INFO) into `rawInfo`. Returns the length the kernel returned, or -1 when the socket
- * has no fd any more or the call fails. Never throws, allocates nothing.
- */
+/** getsockopt(TCP_INFO) into `rawInfo`: the length returned, or -1 (no fd, or failed). Never throws, allocates nothing. */
 export function readRaw(socket: Socket): number {
   const b = binding === undefined ? getBinding() : binding;
   if (b === null) return -1;
@@ -137,10 +128,7 @@ export function beginEvent(): void {
   eventNumber++;
 }
 
-/**
- * readRaw, once per event: every consumer of one event (the log, the metrics) gets the same reading, and
- * the kernel is asked once. The reading is valid until the next event's read; null when the read failed.
- */
+/** readRaw, once per event: the log and the metrics share one reading, valid until the next event; null on failure. */
 export function readForEvent(socket: Socket): Reading | null {
   if (readEvent !== eventNumber) {
     readEvent = eventNumber;
@@ -169,9 +157,8 @@ export function decodeRaw(length: number): TcpInfo {
 let decodeKernelLength: ((bytes: Buffer, words: Uint32Array) => TcpInfo) | undefined;
 
 /**
- * A decoder for structs of one length (this kernel's): one object literal of the fields within it, so
- * every result has the same shape, built in one step (about 40x faster than filling an object field by field).
- * Generated from TCP_INFO_FIELDS, which is the only input: no outside text reaches the code.
+ * A decoder for structs of this kernel's length: one generated object literal, one shape, about 40x faster
+ * than filling an object field by field. Generated from TCP_INFO_FIELDS only: no outside text reaches it.
  */
 function compileDecoder(length: number): (bytes: Buffer, words: Uint32Array) => TcpInfo {
   const read = (spec: FieldSpec): string => {
@@ -193,10 +180,7 @@ function compileDecoder(length: number): (bytes: Buffer, words: Uint32Array) => 
   return new Function('b', 'w', body) as (bytes: Buffer, words: Uint32Array) => TcpInfo;
 }
 
-/**
- * getsockopt(TCP_INFO) on an fd the caller already has, into `rawInfo`: the bare FFI call, for the
- * benchmark to set beside readRaw. Returns the length, or -1. The plugin never calls this: it never keeps fds.
- */
+/** The bare FFI call on an fd the caller has, for the benchmark beside readRaw (the plugin never keeps fds). */
 export function rawGetsockopt(fd: number): number {
   const b = binding === undefined ? getBinding() : binding;
   if (b === null) return -1;
@@ -204,10 +188,7 @@ export function rawGetsockopt(fd: number): number {
   return b.getsockopt(fd, IPPROTO_TCP, TCP_INFO, rawInfo, rawLength) === 0 ? rawLengthWord[0] : -1;
 }
 
-/**
- * TCP_INFO of a connected socket (`net.Socket` or `tls.TLSSocket`, IPv4 or IPv6): every field the kernel
- * returned, in the kernel's units. `null` when the socket is closed or the read fails; never throws.
- */
+/** TCP_INFO of a connected socket (net or tls, IPv4 or IPv6), in the kernel's units; `null` when closed or failed. */
 export function readTcpInfo(socket: Socket): TcpInfo | null {
   const length = readRaw(socket);
   return length < 0 ? null : decodeRaw(length);
