@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { LEVEL1_HEADER, escapeRegExp, keepAliveRequests, rolledNameRe, serve, tempDir, waitFor } from './support/harness.mjs';
+import { LEVEL1_HEADER, escapeRegExp, keepAliveRequests, rolledNameRe, serve, tempDir, waitFor } from '../support/harness.mjs';
 
 const MiB = 1024 * 1024;
 const RECORD_RE = /^\d{8}\.\d{2}h\d{2}m\d{2}s txn_close 127\.0\.0\.1 127\.0\.0\.1 \d+$/;
