@@ -157,6 +157,11 @@ export function makeCertificate(dir) {
  */
 export async function ssInfo(localPort, peerPort) {
   const { stdout } = await run('ss', ['-tinH', 'state', 'established', `( sport = :${localPort} and dport = :${peerPort} )`]);
+  return parseSs(stdout);
+}
+
+/** What `ss -tin` printed for one connection, as ssInfo returns it; null for nothing. */
+export function parseSs(stdout) {
   const text = stdout.replace(/\s+/g, ' ').trim();
   if (text === '') return null;
   const info = {};
@@ -417,4 +422,25 @@ export function ssMatches(line, ss) {
   }
   if (Math.abs(line.rtt / 1000 - ss.rtt_ms) >= 0.0015) throw new Error(`rtt ${line.rtt} us vs ss ${ss.rtt_ms} ms`);
   return compared;
+}
+
+/**
+ * A network namespace of the test's own, with its loopback up, deleted after the test; `setup` is a list
+ * of commands (arrays) run inside it (`tc qdisc ...`, `sysctl ...`). Not root: the test is skipped, saying
+ * why (returns null). As root (as on CI) a namespace that cannot be made fails the test.
+ */
+export function networkNamespace(t, setup = []) {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to make a network namespace (ip netns add); run the slow tier as root, as CI does');
+    return null;
+  }
+  const ip = findCommand('ip');
+  if (ip === null) throw new Error('ip is not installed: apt-get install -y iproute2 (.ci/run does this on CI)');
+  const name = `tcpinfo-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  execFileSync(ip, ['netns', 'add', name], { stdio: 'pipe' });
+  t.after(() => execFileSync(ip, ['netns', 'del', name], { stdio: 'ignore' }));
+  const inside = (command) => execFileSync(ip, ['netns', 'exec', name, ...command], { stdio: 'pipe', encoding: 'utf8' });
+  inside(['ip', 'link', 'set', 'lo', 'up']);
+  for (const command of setup) inside(command);
+  return { name, ip, inside };
 }
