@@ -1,6 +1,6 @@
 /** Which records a command keeps: by event, by client address or subnet, by rtt, by time. */
 import { BlockList, isIP } from 'node:net';
-import { UsageError } from './args.js';
+import { eventList, pointInTime, UsageError } from './args.js';
 import type { LogRecord } from '../format/log-record.js';
 
 export interface RecordFilter {
@@ -46,4 +46,20 @@ export function accepts(filter: RecordFilter, record: LogRecord): boolean {
     if (family === 0 || !filter.clients.check(record.client, family === 4 ? 'ipv4' : 'ipv6')) return false;
   }
   return true;
+}
+
+/** The filter of the options every log-reading command takes: --since, --until, --event, --client. */
+export function recordFilter(
+  values: { since?: string; until?: string; event?: string; client?: string },
+  now = Date.now(),
+): RecordFilter {
+  const filter: RecordFilter = {};
+  if (values.since !== undefined) filter.since = pointInTime('--since', values.since, now);
+  if (values.until !== undefined) filter.until = pointInTime('--until', values.until, now);
+  if (filter.since !== undefined && filter.until !== undefined && filter.until <= filter.since) {
+    throw new UsageError(`--until=${values.until} is not after --since=${values.since}`);
+  }
+  if (values.event !== undefined) filter.events = eventList('--event', values.event);
+  if (values.client !== undefined) filter.clients = clientList('--client', values.client);
+  return filter;
 }

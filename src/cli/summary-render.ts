@@ -1,18 +1,9 @@
 /** The report of `tcpinfo summary`, as text or JSON; what comes from the logs is escaped (escape.ts). */
 import { escapeControls as esc, safeJson } from './escape.js';
+import type { InputReport } from './log-input.js';
 import { BOLD, RESET, type Output } from './output.js';
 import { histogramBuckets, type EventStats, type SummaryStats } from './summary-stats.js';
 import { grouped, localTime, microsAsMs } from './units.js';
-
-/** What was read, for the report: files in the order read, and lines that were not readings. */
-export interface InputReport {
-  files: string[];
-  unreadable: string[];
-  malformed: number;
-  overlong: number;
-  /** Files read with a guessed column order because they had no header line. */
-  headerless: string[];
-}
 
 interface RenderArgs {
   top: number;

@@ -1,0 +1,131 @@
+/**
+ * The input of the commands that read whole logs (summary, explain): each file once, in time order
+ * (rolled files first), plain or gzipped, streamed line by line into records; files that cannot be read
+ * and lines that are not readings are reported on stderr, never fatal.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { escapeControls as esc } from './escape.js';
+import { LineSplitter } from './line-splitter.js';
+import { LogLineParser, type LogRecord } from '../format/log-record.js';
+import type { Output } from './output.js';
+import { Progress } from './progress.js';
+import { inTimeOrder } from './rolled-files.js';
+
+/** What was read: files in the order read, and lines that were not readings. */
+export interface InputReport {
+  files: string[];
+  unreadable: string[];
+  malformed: number;
+  overlong: number;
+  /** Files read with a guessed column order because they had no header line. */
+  headerless: string[];
+}
+
+const READ_CHUNK = 256 * 1024;
+
+/** The errno code of a failed read (ENOENT, EACCES), or its message. */
+function reason(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+}
+
+/**
+ * Read a file (gunzipped when its name ends in .gz) as lines, a chunk at a time: `lines` gets each
+ * chunk's complete lines, `bytes` the bytes of the file read. Returns the lines dropped as overlong.
+ */
+async function streamLines(path: string, bytes: (count: number) => void, lines: (lines: string[]) => void): Promise<number> {
+  const splitter = new LineSplitter();
+  const batch: string[] = [];
+  const raw = createReadStream(path, { highWaterMark: READ_CHUNK });
+  const gzipped = path.endsWith('.gz');
+  let source: NodeJS.ReadableStream = raw;
+  if (gzipped) {
+    const gunzip = raw.pipe(createGunzip());
+    raw.on('data', (chunk: Buffer | string) => bytes(chunk.length));
+    raw.on('error', (error) => gunzip.destroy(error));
+    source = gunzip;
+  }
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    if (!gzipped) bytes(chunk.length);
+    splitter.push(chunk, batch);
+    lines(batch);
+    batch.length = 0;
+  }
+  splitter.end(batch);
+  lines(batch);
+  return splitter.overlong;
+}
+
+export interface ReadLogsOptions {
+  /** The command's name, for its messages (`tcpinfo summary: ...`). */
+  command: string;
+  files: readonly string[];
+  out: Output;
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Each record of the files, in order, with the path of its file. */
+  record(record: LogRecord, path: string): void;
+  /** How many readings the command kept so far, for the progress line. */
+  kept(): number;
+}
+
+/** Reads every file of `files` through `record`; reports on stderr what could not be read. */
+export async function readLogs(options: ReadLogsOptions): Promise<InputReport> {
+  const { command, err } = options;
+  const report: InputReport = { files: [], unreadable: [], malformed: 0, overlong: 0, headerless: [] };
+
+  // Each file once, in time order, with its size for the progress line.
+  const seen = new Set<string>();
+  const inputs: Array<{ path: string; size: number }> = [];
+  for (const path of inTimeOrder([...options.files])) {
+    const key = resolve(path);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+      inputs.push({ path, size: info.size });
+    } catch (error) {
+      report.unreadable.push(path);
+      err.write(`tcpinfo ${command}: ${esc(path)}: cannot read (${reason(error)})\n`);
+    }
+  }
+
+  const parser = new LogLineParser();
+  const progress = new Progress(err, inputs.reduce((sum, input) => sum + input.size, 0));
+  for (const [i, input] of inputs.entries()) {
+    if (options.out.closed.aborted) break;
+    parser.startFile();
+    const guessedBefore = parser.guessedLines;
+    const label = `${esc(input.path)} (${i + 1}/${inputs.length})`;
+    try {
+      report.overlong += await streamLines(
+        input.path,
+        (bytes) => progress.advance(bytes, label, options.kept()),
+        (lines) => {
+          for (const line of lines) {
+            const record = parser.parse(line);
+            if (record !== undefined) options.record(record, input.path);
+          }
+        },
+      );
+      report.files.push(input.path);
+    } catch (error) {
+      report.unreadable.push(input.path);
+      progress.clear();
+      err.write(`tcpinfo ${command}: ${esc(input.path)}: cannot read (${reason(error)})\n`);
+    }
+    if (parser.guessedLines > guessedBefore) report.headerless.push(input.path);
+  }
+  progress.clear();
+  report.malformed = parser.malformed;
+
+  for (const path of report.headerless) {
+    err.write(`tcpinfo ${command}: ${esc(path)}: no header line; assumed the Traffic Server column order\n`);
+  }
+  if (report.malformed + report.overlong > 0) {
+    err.write(`tcpinfo ${command}: skipped ${report.malformed + report.overlong} lines that are not tcpinfo readings\n`);
+  }
+  return report;
+}
