@@ -1,11 +1,12 @@
 /**
- * The `tcpinfo` command line: read the plugin's logs (tail, summary) and check its configuration.
+ * The `tcpinfo` command line: read the plugin's logs (tail, summary, explain) and check its configuration.
  * Each command lives in its own module; this one picks it and turns what it returns or throws into
  * the documented exit status. main.ts runs it on the process's arguments and streams (tests, in-process).
  */
 import { createRequire } from 'node:module';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './args.js';
 import { CHECK_HELP, runCheck } from './check.js';
+import { EXPLAIN_HELP, runExplain } from './explain.js';
 import { Output } from './output.js';
 import { runSummary, SUMMARY_HELP } from './summary.js';
 import { runTail, TAIL_HELP } from './tail.js';
@@ -18,6 +19,7 @@ check its configuration.
 Commands:
   tail [FILE]        show the last readings, then follow the log across rolls
   summary FILE...    per event rtt percentiles, retransmissions, cwnd; top clients; rtt histogram
+  explain FILE...    slow transactions: was it the server, the network or the client? (--explain logs)
   check [CONFIG]     validate a plugin.config or --options string; print the effective options
 
 Run 'tcpinfo <command> --help' for each command's options and examples.
@@ -25,12 +27,13 @@ Run 'tcpinfo <command> --help' for each command's options and examples.
 Examples:
   tcpinfo tail --event=txn_close --min-rtt=20
   tcpinfo summary tcpinfo.log_*.old tcpinfo.log --since=24h
+  tcpinfo explain tcpinfo.log --since=2h
   tcpinfo check --options '--hooks=ssn_start,txn_close --log-level=2'
 
 Exit status: 0 success; 1 invalid configuration, or input that cannot be read; 2 usage error.
 `;
 
-const COMMAND_HELP: Record<string, string> = { tail: TAIL_HELP, summary: SUMMARY_HELP, check: CHECK_HELP };
+const COMMAND_HELP: Record<string, string> = { tail: TAIL_HELP, summary: SUMMARY_HELP, explain: EXPLAIN_HELP, check: CHECK_HELP };
 
 function version(): string {
   const require = createRequire(import.meta.url);
@@ -51,6 +54,8 @@ export async function runCli(
         return await runTail(rest, out, stderr);
       case 'summary':
         return await runSummary(rest, out, stderr);
+      case 'explain':
+        return await runExplain(rest, out, stderr);
       case 'check':
         return runCheck(rest, out);
       case 'help':
@@ -68,7 +73,7 @@ export async function runCli(
         stderr.write(HELP);
         return EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: tail, summary, check`);
+        throw new UsageError(`unknown command "${command}"; commands: tail, summary, explain, check`);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

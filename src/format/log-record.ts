@@ -18,6 +18,8 @@ export interface LogRecord {
   readonly server: string;
   /** A column's value when it is a number; `undefined` when the column is absent or `-`. */
   number(name: string): number | undefined;
+  /** A column's value as text (a string in JSON); `undefined` when the column is absent, `-` or null. */
+  text(name: string): string | undefined;
   /** The columns after time, event, client and server, in log order; `null` for a field the kernel lacked. */
   fields(): Array<[name: string, value: string | number | null]>;
   /** The reading as one JSON-lines object. */
@@ -107,6 +109,12 @@ class TextRecord implements LogRecord {
     return Number.isFinite(n) ? n : undefined;
   }
 
+  text(name: string): string | undefined {
+    const i = this.layout.index.get(name);
+    const token = i === undefined ? undefined : this.tokens[i];
+    return token === '-' ? undefined : token;
+  }
+
   fields(): Array<[string, string | number | null]> {
     const out: Array<[string, string | number | null]> = [];
     const { columns } = this.layout;
@@ -158,6 +166,11 @@ class JsonRecord implements LogRecord {
   number(name: string): number | undefined {
     const value = this.object[name];
     return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  }
+
+  text(name: string): string | undefined {
+    const value = this.object[name];
+    return typeof value === 'string' ? value : undefined;
   }
 
   fields(): Array<[string, string | number | null]> {
