@@ -12,7 +12,11 @@ import seedrandom from 'seedrandom';
 import { parseOptions } from './config/options.js';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
 import { withCode } from './errors.js';
-import { EVENT_NAMES, PERIODIC, SSN_CLOSE, SSN_START, eventBit, type AnyServer, type EventConsumer, type EventName, type Transaction } from './events.js';
+import {
+  EVENT_NAMES, PERIODIC, SEND_RESP_HDR, SSN_CLOSE, SSN_START, TXN_CLOSE, TXN_START, eventBit,
+  type AnyServer, type EventConsumer, type EventName, type Transaction,
+} from './events.js';
+import { TransactionStates, type ExplainedTransaction } from './explain/transaction-state.js';
 import { createLineFormatter, type LineFormatter } from './format/line-format.js';
 import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
@@ -69,6 +73,9 @@ let unsupportedWarned = false;
  */
 const SLICE_MS = 4;
 
+/** The struct's bytes for a read that failed (length -1): never looked at. */
+const NO_BYTES = Buffer.alloc(0);
+
 /** The open loggers of each server, so an integration can tell that a server is already logged to a file. */
 const loggersByServer = new WeakMap<AnyServer, Set<TcpinfoLogger>>();
 
@@ -91,6 +98,12 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readonly random: () => number;
   /** With --sample-by=session: this logger's decision for each connection (a WeakMap: see tcpinfo/endpoints.ts). */
   private readonly sessionChoices: WeakMap<Socket, boolean> | null;
+  /** With --explain: the transaction events it times (txn_start, send_resp_hdr, txn_close); 0 without. */
+  private readonly explainMask: number = 0;
+  /** With --explain: the transactions under way that it explains. */
+  private readonly transactions: TransactionStates | null = null;
+  /** With --metrics --explain: every transaction is read at its start, for the metrics (never sampled). */
+  private readonly explainAll: boolean = false;
   private readonly seen = new Float64Array(EVENT_NAMES.length);
   private readonly sampledCounts = new Float64Array(EVENT_NAMES.length);
   private readonly loggedCounts = new Float64Array(EVENT_NAMES.length);
@@ -138,6 +151,13 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.logMask = mask;
     // Session sampling decides at ssn_start, so it needs that event even when it is not logged.
     if (this.sessionChoices !== null) mask |= 1 << SSN_START;
+    if (options.explain) {
+      // A transaction is timed from its txn_start and its headers, whichever events are logged.
+      this.explainMask = (1 << TXN_START) | (1 << SEND_RESP_HDR) | (1 << TXN_CLOSE);
+      this.transactions = new TransactionStates(options.slowMs);
+      this.explainAll = options.metrics;
+      mask |= this.explainMask;
+    }
     this.eventMask = mask;
     this.tracksSessions = (mask & ((1 << SSN_CLOSE) | (1 << PERIODIC))) !== 0;
     this.formatter = createLineFormatter(options, kernelTcpInfoLength());
@@ -165,7 +185,15 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
 
   onEvent(event: number, socket: Socket, res: Transaction | null): void {
     this.seen[event]++;
-    if (!this.sample(event, socket)) return;
+    if ((this.explainMask & (1 << event)) !== 0) {
+      this.onTransactionEvent(event, socket, res!);
+      return;
+    }
+    if (this.sample(event, socket)) this.log(event, socket, res, null);
+  }
+
+  /** A sampled event: its line, when the event is one the log has. */
+  private log(event: number, socket: Socket, res: Transaction | null, explained: ExplainedTransaction | null): void {
     if ((this.logMask & (1 << event)) === 0) return;
     this.sampledCounts[event]++;
     const reading = readForEvent(socket);
@@ -173,7 +201,38 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       this.failedReads++;
       return;
     }
-    if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, reading))) this.loggedCounts[event]++;
+    if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, reading, explained))) this.loggedCounts[event]++;
+  }
+
+  /**
+   * With --explain, a transaction event: its line as any event's (sampled per event), and the transaction's
+   * timing. Whether its txn_close is logged is decided once, at its txn_start, and only then (or with
+   * --metrics, always) is the baseline read.
+   */
+  private onTransactionEvent(event: number, socket: Socket, res: Transaction): void {
+    const transactions = this.transactions!;
+    const req = res.req;
+    if (event === TXN_START) {
+      if (this.sample(TXN_START, socket)) this.log(TXN_START, socket, res, null);
+      const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0 && this.sample(TXN_CLOSE, socket);
+      if (logged || this.explainAll) {
+        const reading = readForEvent(socket);
+        transactions.begin(req, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length, logged);
+      }
+      return;
+    }
+    if (event === SEND_RESP_HDR) {
+      transactions.headers(req);
+      if (this.sample(SEND_RESP_HDR, socket)) this.log(SEND_RESP_HDR, socket, res, null);
+      return;
+    }
+    // No state: not chosen at its txn_start (or under way before this logger was attached): no line.
+    const state = transactions.get(req);
+    if (state === undefined) return;
+    const reading = readForEvent(socket);
+    const explained = transactions.close(state, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length);
+    this.metrics?.observeTransaction(explained);
+    if (state.logged) this.log(TXN_CLOSE, socket, res, explained);
   }
 
   /** Per event (as ATS), or per connection: decided once at its ssn_start or first sight. */

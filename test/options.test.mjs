@@ -37,6 +37,8 @@ const DEFAULTS = {
   format: 'ats',
   logUrl: false,
   sampleBy: 'event',
+  explain: false,
+  slowMs: 100,
   metrics: false,
   metricsRegistry: undefined,
   metricsPort: undefined,
@@ -108,7 +110,9 @@ test('OPTION_SPECS: every entry complete, names unique, log-dir before log-file'
   assert.equal(new Set(OPTION_SPECS.map((s) => s.key)).size, OPTION_SPECS.length);
   const names = OPTION_SPECS.map((s) => s.long);
   assert.ok(names.indexOf('log-dir') < names.indexOf('log-file'));
-  assert.deepEqual(names.slice(-10), ['queue-lines', 'queue-bytes', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'metrics', 'metrics-port', 'metrics-host']);
+  assert.deepEqual(names.slice(-12), [
+    'queue-lines', 'queue-bytes', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'explain', 'slow-ms', 'metrics', 'metrics-port', 'metrics-host',
+  ]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -544,4 +548,17 @@ test('describeOptions of options parseOptions returned', () => {
   const rows = describeOptions(parseOptions({ sampleRate: 5 }));
   assert.equal(rows.find((r) => r.option === '--sample-rate').value, '5');
   assert.equal(rows.find((r) => r.option === '--sample-rate').isDefault, false);
+});
+
+test('--explain and --slow-ms: a switch and milliseconds; --explain needs txn_close (or --metrics)', () => {
+  assert.equal(parseOptions('--explain').explain, true);
+  assert.equal(parseOptions({ explain: true, slowMs: '250' }).slowMs, 250);
+  assert.equal(parseOptions('--explain --slow-ms=0').slowMs, 0);
+  assert.equal(parseOptions('--hooks=ssn_start --explain --metrics').explain, true);
+  const slow = configError('--slow-ms=1.5');
+  assert.deepEqual(slow.problems.map((p) => p.option), ['--slow-ms']);
+  assert.match(slow.message, /--slow-ms=1\.5.*0 to 3600000/);
+  const noClose = configError('--hooks=ssn_start,txn_start --explain');
+  assert.equal(noClose.problems[0].option, '--explain');
+  assert.match(noClose.message, /needs txn_close in --hooks/);
 });

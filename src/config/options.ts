@@ -59,6 +59,11 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
   if (fields.metricsPort !== undefined && !fields.metrics) {
     throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), reason: 'needs --metrics' }]);
   }
+  if (fields.explain && !fields.hooks.includes('txn_close') && !fields.metrics) {
+    throw new TcpinfoConfigError([
+      { option: '--explain', value: '1', reason: `needs txn_close in --hooks (its verdict is on the txn_close line), or --metrics; --hooks=${fields.hooks.join(',')}` },
+    ]);
+  }
   if (stdioName(fields.logFile) !== undefined) {
     // The process's own output is never rolled (as ATS). Rolling options are a notice, not an error: a
     // shared plugin.config may carry them.

@@ -42,6 +42,10 @@ export interface TcpinfoOptions {
   logUrl: boolean;
   /** `event`: each event sampled on its own (ATS); `session`: a connection is sampled whole. Default `event`. */
   sampleBy: 'event' | 'session';
+  /** Time each transaction and give it a verdict (server, network, client...) on its txn_close line. Default false. */
+  explain: boolean;
+  /** With `explain`: transactions shorter than this many milliseconds are `ok`. Default 100. */
+  slowMs: number;
   /** Keep Envoy/Istio-style aggregate metrics on prom-client. Default false. */
   metrics: boolean;
   /** The prom-client Registry to register on (object options only); `undefined`: prom-client's default. */
@@ -77,6 +81,8 @@ export interface OptionInputs {
   format: 'ats' | 'json';
   logUrl: boolean | string | number;
   sampleBy: 'event' | 'session';
+  explain: boolean | string | number;
+  slowMs: number | string;
   /** true, or a prom-client Registry to register the metrics on. */
   metrics: boolean | string | number | object;
   metricsPort: number | string;

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { rawInfo, readRaw } from '../tcpinfo/read.js';
 import { decodeField, fieldSpec, type FieldSpec } from '../tcpinfo/layout.js';
-import { timingNow, transactionState } from './transaction-state.js';
+import { publishedTransaction, timingNow } from './transaction-state.js';
 import type { TransactionTiming } from './transaction-timing.js';
 import type { Verdict } from './verdict.js';
 
@@ -18,7 +18,7 @@ const FIELDS = [
 const SPECS: readonly FieldSpec[] = FIELDS.map((name) => fieldSpec(name)!);
 
 /** A transaction's --explain columns so far, and its verdict so far (final once txn_close has passed). */
-export type RequestTransaction = Omit<TransactionTiming, 'baseline' | 'rtt_us' | 'min_rtt_us'> & {
+export type RequestTransaction = { [K in Exclude<keyof TransactionTiming, 'baseline' | 'rtt_us' | 'min_rtt_us'>]: number | null } & {
   /** Whether txn_close has passed: then these are the values of the transaction's log line. */
   readonly closed: boolean;
   readonly verdict: Verdict;
@@ -28,6 +28,11 @@ export type RequestTcpInfo = { [field in (typeof FIELDS)[number]]: number | null
   /** With --explain, for a transaction explained (sampled at its txn_start); otherwise null. */
   readonly transaction: RequestTransaction | null;
 };
+
+/** null for what is not known (NaN in the timings), as JSON would have it. */
+function known(n: number): number | null {
+  return Number.isNaN(n) ? null : n;
+}
 
 /**
  * The connection's TCP_INFO fields of interest for the request `req`, read now (null where the kernel does
@@ -41,12 +46,24 @@ export function requestTcpInfo(req: IncomingMessage): RequestTcpInfo | null {
   if (length < 0) return null;
   const info: Record<string, number | null | RequestTransaction> = {};
   for (let i = 0; i < FIELDS.length; i++) info[FIELDS[i]] = decodeField(SPECS[i], rawInfo, length) ?? null;
-  const state = transactionState(req);
+  const state = publishedTransaction(req);
   let transaction: RequestTransaction | null = null;
   if (state !== undefined) {
     const { timing, verdict } = state.closed ?? timingNow(state, rawInfo, length);
-    const { baseline: _b, rtt_us: _r, min_rtt_us: _m, ...columns } = timing;
-    transaction = { ...columns, closed: state.closed !== null, verdict };
+    transaction = {
+      ttfb_us: known(timing.ttfb_us),
+      duration_us: known(timing.duration_us),
+      resp_bytes: known(timing.resp_bytes),
+      txn_retrans: known(timing.txn_retrans),
+      txn_busy_us: known(timing.txn_busy_us),
+      txn_rwnd_limited_us: known(timing.txn_rwnd_limited_us),
+      txn_sndbuf_limited_us: known(timing.txn_sndbuf_limited_us),
+      txn_app_limited_us: known(timing.txn_app_limited_us),
+      unsent_bytes: known(timing.unsent_bytes),
+      unacked_segs: known(timing.unacked_segs),
+      closed: state.closed !== null,
+      verdict,
+    };
   }
   info.transaction = transaction;
   return info as RequestTcpInfo;

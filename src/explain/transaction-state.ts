@@ -1,13 +1,19 @@
 /**
  * What --explain keeps for a transaction between its txn_start and its txn_close: when it started, when
  * its headers were written, and the baseline TCP_INFO reading. Only for the transactions chosen at their
- * txn_start (all of them with --metrics --explain), in a WeakMap keyed by the request (see endpoints.ts:
- * a property would change the request's shape for every request), so it goes with the request.
+ * txn_start (all of them with --metrics --explain), in WeakMaps keyed by the request (a property would
+ * change the request's shape for every request: see tcpinfo/endpoints.ts), so it goes with the request.
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { readingFromStruct, transactionTiming, type TransactionTiming, type TxnReading } from './transaction-timing.js';
 import { verdictOf, type Verdict } from './verdict.js';
+
+/** A transaction at its txn_close: its columns and verdict, as its log line has them. */
+export interface ExplainedTransaction {
+  readonly timing: TransactionTiming;
+  readonly verdict: Verdict;
+}
 
 export interface TransactionState {
   readonly startUs: number;
@@ -19,48 +25,61 @@ export interface TransactionState {
   /** --slow-ms of the logger that explains it. */
   readonly slowMs: number;
   /** Set at txn_close: what the log line and the metrics got, for requestTcpInfo after it. */
-  closed: { timing: TransactionTiming; verdict: Verdict } | null;
+  closed: ExplainedTransaction | null;
 }
-
-const states = new WeakMap<IncomingMessage, TransactionState>();
 
 /** Microseconds on the monotonic clock the timings are taken on. */
 export function nowUs(): number {
   return performance.now() * 1000;
 }
 
-/**
- * A transaction starts, with the struct just read into `bytes` (`length` bytes, -1 when the read failed).
- * The first logger that explains it keeps it: one decision per transaction.
- */
-export function beginTransaction(req: IncomingMessage, bytes: Buffer, length: number, logged: boolean, slowMs: number): void {
-  const existing = states.get(req);
-  if (existing !== undefined && (existing.logged || !logged)) return;
-  states.set(req, { startUs: nowUs(), headerUs: NaN, base: length < 0 ? null : readingFromStruct(bytes, length), logged, slowMs, closed: null });
-}
-
-/** The response's headers were written. */
-export function markHeaders(req: IncomingMessage): void {
-  const state = states.get(req);
-  if (state !== undefined && Number.isNaN(state.headerUs)) state.headerUs = nowUs();
-}
-
-export function transactionState(req: IncomingMessage): TransactionState | undefined {
-  return states.get(req);
-}
-
-/** The transaction's timings from its start to now, with the struct just read (`length` bytes, -1: none), and its verdict. */
-export function timingNow(
-  state: TransactionState,
-  bytes: Buffer,
-  length: number,
-): { timing: TransactionTiming; verdict: Verdict } {
+/** The transaction's timings from its start to now, with the struct just read (`length` bytes; -1: the read failed), and its verdict. */
+export function timingNow(state: TransactionState, bytes: Buffer, length: number): ExplainedTransaction {
   const close = readingFromStruct(bytes, length < 0 ? 0 : length);
   const timing = transactionTiming(length < 0 ? null : state.base, close, { startUs: state.startUs, headerUs: state.headerUs, closeUs: nowUs() });
   return { timing, verdict: verdictOf(timing, state.slowMs) };
 }
 
-/** The transaction closes (txn_close), with the struct just read: its timings and verdict, kept for requestTcpInfo. */
-export function closeTransaction(state: TransactionState, bytes: Buffer, length: number): { timing: TransactionTiming; verdict: Verdict } {
-  return (state.closed ??= timingNow(state, bytes, length));
+/** For requestTcpInfo: a request's transaction as some logger explains it (a logged one over one read for the metrics only). */
+const published = new WeakMap<object, TransactionState>();
+
+export function publishedTransaction(req: IncomingMessage): TransactionState | undefined {
+  return published.get(req);
+}
+
+/** One logger's transactions under way (each logger decides for itself). */
+export class TransactionStates {
+  /** By request: an http IncomingMessage, or an HTTP/2 stream's exchange (its own request side). */
+  private readonly states = new WeakMap<object, TransactionState>();
+
+  constructor(private readonly slowMs: number) {}
+
+  /** A transaction starts, with the struct just read into `bytes` (`length` bytes, -1 when the read failed). */
+  begin(req: object, bytes: Buffer, length: number, logged: boolean): void {
+    const state: TransactionState = {
+      startUs: nowUs(),
+      headerUs: NaN,
+      base: length < 0 ? null : readingFromStruct(bytes, length),
+      logged,
+      slowMs: this.slowMs,
+      closed: null,
+    };
+    this.states.set(req, state);
+    if (logged || !published.has(req)) published.set(req, state);
+  }
+
+  /** The response's headers were written. */
+  headers(req: object): void {
+    const state = this.states.get(req);
+    if (state !== undefined && Number.isNaN(state.headerUs)) state.headerUs = nowUs();
+  }
+
+  get(req: object): TransactionState | undefined {
+    return this.states.get(req);
+  }
+
+  /** The transaction closes (txn_close), with the struct just read: its timings and verdict, kept for requestTcpInfo. */
+  close(state: TransactionState, bytes: Buffer, length: number): ExplainedTransaction {
+    return (state.closed ??= timingNow(state, bytes, length));
+  }
 }

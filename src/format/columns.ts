@@ -49,3 +49,13 @@ export function headerLine(columns: readonly string[]): string {
 export function isHeaderLine(line: string): boolean {
   return line.startsWith('timestamp ') || line.startsWith('timestamp\t');
 }
+
+/**
+ * The columns --explain adds to every line (after the level's or --fields' columns), in this order: a
+ * transaction's timings, the kernel's accounting for it, and its verdict (docs/explain.md). Each is a key
+ * of ExplainedTransaction's timing, or `verdict`. Their names differ from every struct field's.
+ */
+export const EXPLAIN_COLUMNS = [
+  'ttfb_us', 'duration_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us',
+  'txn_sndbuf_limited_us', 'txn_app_limited_us', 'unsent_bytes', 'unacked_segs', 'verdict',
+] as const;

@@ -12,15 +12,41 @@ import { connectionId } from '../tcpinfo/connection-id.js';
 import { endpointsOf } from '../tcpinfo/endpoints.js';
 import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
 import type { Reading } from '../tcpinfo/read.js';
-import { LEVEL2_COLUMNS, headerLine } from './columns.js';
+import type { ExplainedTransaction } from '../explain/transaction-state.js';
+import { EXPLAIN_COLUMNS, LEVEL2_COLUMNS, headerLine } from './columns.js';
 import { atsTimestampNow, isoNow } from './timestamp.js';
 
 export interface LineFormatter {
   /** The header line at the top of a new file (with its newline); '' for JSON lines, which have none. */
   readonly header: string;
-  /** The line (with its newline) for an event on `socket`, showing `reading`. */
-  format(event: string, socket: Socket, res: Transaction | null, reading: Reading): string;
+  /**
+   * The line (with its newline) for an event on `socket`, showing `reading`; with --explain, a txn_close
+   * line also shows `explained` (its columns are `-` on other lines of the text format, absent in JSON).
+   */
+  format(event: string, socket: Socket, res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string;
 }
+
+/** The --explain columns' values, space-separated after a space (text) or as `,"key":value` (JSON); `missing` for what is not known. */
+function explainedText(explained: ExplainedTransaction, json: boolean): string {
+  const t = explained.timing;
+  const m = json ? 'null' : '-';
+  const sep = json ? EXPLAIN_KEYS : EXPLAIN_SPACES;
+  return (
+    sep[0] + num(t.ttfb_us, m) + sep[1] + num(t.duration_us, m) + sep[2] + num(t.resp_bytes, m) + sep[3] + num(t.txn_retrans, m) +
+    sep[4] + num(t.txn_busy_us, m) + sep[5] + num(t.txn_rwnd_limited_us, m) + sep[6] + num(t.txn_sndbuf_limited_us, m) +
+    sep[7] + num(t.txn_app_limited_us, m) + sep[8] + num(t.unsent_bytes, m) + sep[9] + num(t.unacked_segs, m) +
+    sep[10] + (json ? '"' + explained.verdict + '"' : explained.verdict)
+  );
+}
+
+/** A number as text; `missing` for NaN (not known). */
+function num(n: number, missing: string): string {
+  return Number.isNaN(n) ? missing : String(n);
+}
+const EXPLAIN_KEYS = EXPLAIN_COLUMNS.map((name) => ',"' + name + '":');
+const EXPLAIN_SPACES = EXPLAIN_COLUMNS.map(() => ' ');
+/** The --explain columns of a text line that has none (events other than txn_close). */
+const NO_EXPLAIN_TEXT = EXPLAIN_COLUMNS.map(() => ' -').join('');
 
 /** A column of a line: its name and the struct field it shows. */
 interface Column {
@@ -50,14 +76,14 @@ class AtsFormatter implements LineFormatter {
   private readonly words: Int32Array;
   private readonly ends: Int32Array;
 
-  constructor(columns: readonly Column[]) {
+  constructor(columns: readonly Column[], private readonly explain: boolean) {
     this.specs = columns.map((c) => c.spec);
     this.words = Int32Array.from(this.specs, (spec) => (spec.size === 4 ? spec.offset >> 2 : -1));
     this.ends = Int32Array.from(this.specs, (spec) => spec.offset + spec.size);
-    this.header = headerLine(columns.map((c) => c.name));
+    this.header = headerLine([...columns.map((c) => c.name), ...(explain ? EXPLAIN_COLUMNS : [])]);
   }
 
-  format(event: string, socket: Socket, _res: Transaction | null, reading: Reading): string {
+  format(event: string, socket: Socket, _res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string {
     // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped; `-` for an
     // address that could not be read (a connection reset before its first read).
     const ends = endpointsOf(socket);
@@ -68,6 +94,7 @@ class AtsFormatter implements LineFormatter {
       const word = words[i];
       line += ' ' + (needs[i] > length ? '-' : word >= 0 ? values[word] : fieldText(this.specs[i], reading.bytes, length));
     }
+    if (this.explain) line += explained != null ? explainedText(explained, false) : NO_EXPLAIN_TEXT;
     return line + '\n';
   }
 }
@@ -85,7 +112,7 @@ class JsonFormatter implements LineFormatter {
     this.keys = columns.map((c) => ',' + JSON.stringify(c.name) + ':');
   }
 
-  format(event: string, socket: Socket, res: Transaction | null, reading: Reading): string {
+  format(event: string, socket: Socket, res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string {
     const ends = endpointsOf(socket);
     let line =
       '{"time":"' + isoNow() + '","event":"' + event +
@@ -109,6 +136,7 @@ class JsonFormatter implements LineFormatter {
     const specs = this.specs;
     const keys = this.keys;
     for (let i = 0; i < specs.length; i++) line += keys[i] + columnText(specs[i], reading, 'null');
+    if (explained != null) line += explainedText(explained, true);
     return line + '}\n';
   }
 }
@@ -197,5 +225,5 @@ function jsonTextOrNull(text: unknown): string {
 
 export function createLineFormatter(options: TcpinfoOptions, kernelLength: number): LineFormatter {
   const columns = columnsOf(options, kernelLength);
-  return options.format === 'json' ? new JsonFormatter(columns, options.logUrl) : new AtsFormatter(columns);
+  return options.format === 'json' ? new JsonFormatter(columns, options.logUrl) : new AtsFormatter(columns, options.explain);
 }

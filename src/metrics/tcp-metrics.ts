@@ -13,6 +13,8 @@ import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TcpinfoOptions } from '../config/types.js';
 import { withCode } from '../errors.js';
 import { PERIODIC, SSN_CLOSE, SSN_START, TXN_CLOSE, type AnyServer, type EventConsumer, type Transaction } from '../events.js';
+import type { ExplainedTransaction } from '../explain/transaction-state.js';
+import { VERDICTS } from '../explain/verdict.js';
 import { decodeField, fieldSpec } from '../tcpinfo/layout.js';
 import { readForEvent, type Reading } from '../tcpinfo/read.js';
 
@@ -91,6 +93,35 @@ function metricSet(client: PromClient, registry: Registry): MetricSet {
   return set;
 }
 
+/** With --explain: transactions by verdict, and their durations. */
+interface ExplainMetricSet {
+  transactions: Counter<'server' | 'verdict'>;
+  duration: Histogram<'server' | 'verdict'>;
+}
+
+const explainSetsByRegistry = new WeakMap<object, ExplainMetricSet>();
+
+function explainMetricSet(client: PromClient, registry: Registry): ExplainMetricSet {
+  const existing = explainSetsByRegistry.get(registry);
+  if (existing !== undefined) return existing;
+  const common = { labelNames: ['server', 'verdict'] as const, registers: [registry] };
+  const set: ExplainMetricSet = {
+    transactions: new client.Counter({
+      name: 'tcpinfo_transactions_total',
+      help: 'Transactions ended (txn_close), by verdict: server, network, client, mixed, unknown or ok (--explain).',
+      ...common,
+    }),
+    duration: new client.Histogram({
+      name: 'tcpinfo_transaction_duration_us',
+      help: 'Transaction duration, txn_start to txn_close, microseconds, by verdict (--explain).',
+      ...common,
+      buckets: [1000, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000],
+    }),
+  };
+  explainSetsByRegistry.set(registry, set);
+  return set;
+}
+
 /** Per connection: the counter baselines, then the gauge values it contributes. */
 interface ConnectionState {
   last: Float64Array;
@@ -104,6 +135,8 @@ export class TcpMetrics implements EventConsumer {
   readonly registry: Registry;
   private readonly set: MetricSet;
   private readonly server: AnyServer;
+  /** With --explain: the transaction metrics (observeTransaction); null without. */
+  private readonly explainSet: ExplainMetricSet | null;
   /** Each connection's state (a WeakMap, not a property: see tcpinfo/endpoints.ts). */
   private readonly states = new WeakMap<Socket, ConnectionState>();
   private serverLabel = '';
@@ -114,6 +147,7 @@ export class TcpMetrics implements EventConsumer {
     const client = loadPromClient();
     this.registry = (options.metricsRegistry as Registry | undefined) ?? client.register;
     this.set = metricSet(client, this.registry);
+    this.explainSet = options.explain ? explainMetricSet(client, this.registry) : null;
     this.server = server;
     this.eventMask = (1 << SSN_START) | (1 << TXN_CLOSE) | (1 << SSN_CLOSE) | (options.updatePeriod > 0 ? 1 << PERIODIC : 0);
   }
@@ -135,6 +169,18 @@ export class TcpMetrics implements EventConsumer {
     for (const counter of [set.opened, set.closed, ...set.counters]) counter.inc({ server }, 0);
     set.unsent.inc({ server }, 0);
     set.unacked.inc({ server }, 0);
+    if (this.explainSet !== null) for (const verdict of VERDICTS) this.explainSet.transactions.inc({ server, verdict }, 0);
+  }
+
+  /** With --explain: a transaction ended (its txn_close), with its verdict and duration. */
+  observeTransaction(explained: ExplainedTransaction): void {
+    const set = this.explainSet;
+    if (set === null) return;
+    const server = this.label();
+    const labels = { server, verdict: explained.verdict };
+    set.transactions.inc(labels);
+    const duration = explained.timing.duration_us;
+    if (!Number.isNaN(duration)) set.duration.observe(labels, duration);
   }
 
   onEvent(event: number, socket: Socket, _res: Transaction | null): void {

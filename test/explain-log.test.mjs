@@ -1,0 +1,126 @@
+// --explain in the log and the metrics, on a real node:http server on loopback: the columns (text: after
+// the level's, named in the header, `-` on other events; JSON: keys on txn_close lines only), the verdict
+// of a slow handler and of a quick answer, one decision per transaction at its txn_start, session
+// sampling, and with --metrics every transaction counted by verdict.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { test } from 'node:test';
+import client from 'prom-client';
+import { attach } from '../dist/index.js';
+import { DEFAULT_SLOW_MS } from '../dist/explain/verdict.js';
+import { parseOptions } from '../dist/index.js';
+import { keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir } from './support/harness.mjs';
+
+const EXPLAIN_COLUMNS = [
+  'ttfb_us', 'duration_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us', 'txn_sndbuf_limited_us',
+  'txn_app_limited_us', 'unsent_bytes', 'unacked_segs', 'verdict',
+];
+
+/** /slow thinks 150 ms, anything else answers at once; 1 KB either way. */
+function handler(req, res) {
+  setTimeout(() => res.end('x'.repeat(1024)), req.url === '/slow' ? 150 : 0);
+}
+
+async function server(t, options) {
+  const dir = tempDir(t);
+  const logFile = path.join(dir, 'tcpinfo.log');
+  const srv = http.createServer(handler);
+  const handle = attach(srv, typeof options === 'string' ? `${options} --log-file=${logFile}` : { ...options, logFile });
+  t.after(() => handle.close());
+  const port = await listen(t, srv);
+  return { handle, port, logFile };
+}
+
+test('--slow-ms defaults to the rule table default', () => {
+  assert.equal(parseOptions('').slowMs, DEFAULT_SLOW_MS);
+});
+
+test('text: the columns after the level 2 ones, named in the header, - on other events; verdicts server and ok', async (t) => {
+  const { handle, port, logFile } = await server(t, '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2 --explain');
+  await request({ host: '127.0.0.1', port, path: '/slow' });
+  await request({ host: '127.0.0.1', port, path: '/' });
+  await handle.close();
+  const { headers, records } = readLog(logFile);
+  assert.deepEqual(headers, [`${LEVEL2_HEADER} ${EXPLAIN_COLUMNS.join(' ')}`]);
+  const level2 = LEVEL2_HEADER.split(' ').length - 4;
+  for (const r of records) {
+    assert.equal(r.cols.length, level2 + EXPLAIN_COLUMNS.length, r.line);
+    const explain = r.cols.slice(level2);
+    if (r.event !== 'txn_close') assert.deepEqual(explain, EXPLAIN_COLUMNS.map(() => '-'), r.line);
+  }
+  const closes = records.filter((r) => r.event === 'txn_close').map((r) => Object.fromEntries(EXPLAIN_COLUMNS.map((c, i) => [c, r.cols[level2 + i]])));
+  assert.equal(closes.length, 2);
+  const [slow, quick] = closes;
+  assert.equal(slow.verdict, 'server');
+  assert.ok(Number(slow.ttfb_us) >= 150_000 && Number(slow.duration_us) >= Number(slow.ttfb_us), JSON.stringify(slow));
+  assert.equal(quick.verdict, 'ok');
+  assert.ok(Number(quick.duration_us) < 100_000);
+  for (const c of closes) {
+    // 1 KB of body plus the headers, all handed over and sent; no retransmission on loopback.
+    assert.ok(Number(c.resp_bytes) > 1024 && Number(c.resp_bytes) < 1400, c.resp_bytes);
+    assert.equal(c.txn_retrans, '0');
+  }
+});
+
+test('JSON: the keys on txn_close lines only; --slow-ms moves the line between ok and a verdict', async (t) => {
+  const { handle, port, logFile } = await server(t, { hooks: 'txn_start,txn_close', format: 'json', explain: true, slowMs: 1000 });
+  await request({ host: '127.0.0.1', port, path: '/slow' });
+  await handle.close();
+  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.event), ['txn_start', 'txn_close']);
+  assert.ok(!('verdict' in lines[0]) && !('ttfb_us' in lines[0]));
+  assert.deepEqual(Object.keys(lines[1]).slice(-EXPLAIN_COLUMNS.length), EXPLAIN_COLUMNS);
+  assert.equal(lines[1].verdict, 'ok', 'a 150 ms transaction is ok under --slow-ms=1000');
+  assert.equal(typeof lines[1].txn_busy_us, 'number');
+});
+
+test('one decision per transaction, at its txn_start: every txn_close logged has its baseline; the others are not logged', async (t) => {
+  const { handle, port, logFile } = await server(t, '--hooks=txn_close --explain --sample-rate=500 --sample-seed=7 --format=json');
+  await keepAliveRequests(port, 60, { path: '/' });
+  await handle.close();
+  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.length > 5 && lines.length < 55, `${lines.length} of 60 logged at rate 500`);
+  for (const l of lines) assert.equal(typeof l.txn_retrans, 'number', 'a baseline read at its txn_start');
+  assert.equal(handle.stats().sampled.txn_close, lines.length);
+});
+
+test('--sample-by=session: a sampled connection has every transaction explained', async (t) => {
+  const { handle, port, logFile } = await server(t, '--hooks=txn_close --explain --sample-by=session --sample-rate=500 --sample-seed=3 --format=json');
+  for (let i = 0; i < 8; i++) await keepAliveRequests(port, 5, { path: '/' });
+  await handle.close();
+  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const perConnection = new Map();
+  for (const l of lines) perConnection.set(l.conn, [...(perConnection.get(l.conn) ?? []), l]);
+  assert.ok(perConnection.size > 0 && perConnection.size < 8, `${perConnection.size} of 8 connections`);
+  for (const [conn, txns] of perConnection) {
+    assert.equal(txns.length, 5, `connection ${conn}: every transaction`);
+    for (const l of txns) assert.equal(l.verdict, 'ok');
+  }
+});
+
+test('--metrics --explain: every transaction counted by verdict (the log still sampled), with its duration', async (t) => {
+  const registry = new client.Registry();
+  const { handle, port } = await server(t, { hooks: 'txn_close', explain: true, sampleRate: 0, metrics: registry });
+  await keepAliveRequests(port, 3, { path: '/' });
+  await request({ host: '127.0.0.1', port, path: '/slow' });
+  const text = await registry.metrics();
+  const label = `server="127.0.0.1:${port}"`;
+  const value = (name) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+  assert.equal(value(`tcpinfo_transactions_total{${label},verdict="ok"}`), 3);
+  assert.equal(value(`tcpinfo_transactions_total{${label},verdict="server"}`), 1);
+  assert.equal(value(`tcpinfo_transactions_total{${label},verdict="network"}`), 0, 'every verdict has its series from the start');
+  assert.equal(value(`tcpinfo_transaction_duration_us_count{${label},verdict="server"}`), 1);
+  assert.ok(value(`tcpinfo_transaction_duration_us_sum{${label},verdict="server"}`) >= 150_000);
+  assert.equal(handle.stats().logged.txn_close, 0);
+});
+
+test('without --explain: no transaction metrics and no columns', async (t) => {
+  const registry = new client.Registry();
+  const { handle, port, logFile } = await server(t, { hooks: 'txn_close', metrics: registry, logLevel: 2 });
+  await request({ host: '127.0.0.1', port, path: '/' });
+  await handle.close();
+  assert.doesNotMatch(await registry.metrics(), /tcpinfo_transaction/);
+  assert.deepEqual(readLog(logFile).headers, [LEVEL2_HEADER]);
+});
