@@ -111,3 +111,17 @@ test('a file with no explained transactions: exit 1, saying to enable --explain;
   assert.equal(alone.code, 1);
   assert.match(alone.stdout, /no explained transactions/);
 });
+
+test('README: the example between the explain markers is docs/explain-example.txt (the slow test writes it), as scripts/readme-explain.mjs puts it', async () => {
+  const { EXPLAIN_BEGIN, EXPLAIN_END, EXAMPLE_FILE, exampleBlock } = await import('../scripts/readme-explain.mjs');
+  const readme = fs.readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const begin = readme.indexOf(EXPLAIN_BEGIN);
+  const end = readme.indexOf(EXPLAIN_END);
+  assert.ok(begin >= 0 && begin < end, 'the begin marker, then the end marker');
+  const example = fs.readFileSync(EXAMPLE_FILE, 'utf8');
+  assert.equal(readme.slice(begin + EXPLAIN_BEGIN.length, end).trim(), exampleBlock(example));
+  // What it shows is tcpinfo explain's output: every verdict row, and the evidence of three verdicts.
+  assert.match(example, /^\$ tcpinfo explain /);
+  for (const verdict of ['server', 'network', 'client', 'ok']) assert.match(example, new RegExp(`^${verdict}\\s+1\\s`, 'm'));
+  assert.match(example, /receive window limited \d+% of the transfer/);
+});

@@ -1,16 +1,21 @@
 // The verdicts, proven against the real thing (issue 17): each scenario's conditions built for real in a
 // network namespace the test makes (loopback shaped with tbf; this kernel has no netem), server and client
-// both inside it, and the verdict of its transaction asserted; the numbers behind each verdict cross-checked
-// with `ss -tin` of the same connection, read while it is still open, after the response.
+// both inside it, the server carrying the plugin with --explain. The verdict of each transaction in the log
+// is asserted, its numbers cross-checked with `ss -tin` of the same connection (read while it is still
+// open, after the response), and `tcpinfo explain` on those logs must give each verdict with its evidence.
+// Its text output goes to docs/explain-example.txt, which scripts/readme-explain.mjs puts in the README.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { networkNamespace, parseSs, ROOT } from '../support/harness.mjs';
+import { networkNamespace, parseSs, ROOT, tempDir } from '../support/harness.mjs';
 
 const run = promisify(execFile);
 const RUNNER = path.join(ROOT, 'test', 'support', 'explain-scenarios.mjs');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const EXAMPLE = path.join(ROOT, 'docs', 'explain-example.txt');
 
 /** A clean loopback whose sockets have a small receive buffer (at most 64 KB): the slow reader's. */
 const CLEAN = [['sysctl', '-qw', 'net.ipv4.tcp_rmem=4096 16384 65536']];
@@ -19,15 +24,23 @@ const SHAPED = [
   ['ip', 'link', 'set', 'lo', 'mtu', '1500'],
   ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '16mbit', 'burst', '6000', 'limit', '15000'],
 ];
+/** The plugin's options in the scenarios: every transaction explained, JSON lines with the path and min_rtt. */
+const OPTIONS = '--hooks=txn_close --explain --format=json --log-url --fields=rtt,min_rtt,snd_cwnd,total_retrans';
 
-/** Runs the scenarios inside the namespace; resolves with one result per scenario, by name. */
-async function scenarios(ns, names, env = {}) {
-  const { stdout } = await run(ns.ip, ['netns', 'exec', ns.name, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    process.execPath, RUNNER, ...names], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+/** Runs the scenarios inside the namespace, logging into `logDir`; resolves with one result per scenario, by name. */
+async function scenarios(ns, names, logDir) {
+  const env = [`TCPINFO_LOG=${logDir}`, `TCPINFO_OPTIONS=${OPTIONS}`];
+  const { stdout } = await run(ns.ip, ['netns', 'exec', ns.name, 'env', ...env, process.execPath, RUNNER, ...names], {
+    timeout: 120_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const lines = fs.readFileSync(path.join(logDir, 'tcpinfo.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const results = {};
   for (const line of stdout.trim().split('\n')) {
     const result = JSON.parse(line);
-    results[result.scenario] = { ...result, ss: parseSs(result.ss) };
+    const txn = lines.filter((l) => l.event === 'txn_close' && l.client_port === result.clientPort);
+    assert.equal(txn.length, 1, `${result.scenario}: one txn_close for client port ${result.clientPort}`);
+    results[result.scenario] = { ...result, ss: parseSs(result.ss), txn: txn[0] };
   }
   return results;
 }
@@ -37,40 +50,66 @@ function ssUs(value) {
   return value === undefined ? 0 : Number(/^(\d+)ms/.exec(value)[1]) * 1000;
 }
 
-/** The ss chronographs move on after txn_close while the kernel still delivers: they are at least the transaction's, less a tick. */
+/** ss's chronographs go on after txn_close while the kernel still delivers: at least the transaction's, less a tick. */
 const TICK_US = 4_000;
 
-test('the four scenarios get their verdicts: server, ok, client (clean loopback), network (shaped)', async (t) => {
+test('the four scenarios get their verdicts, and tcpinfo explain says why', { timeout: 180_000 }, async (t) => {
   const clean = networkNamespace(t, CLEAN);
   if (clean === null) return;
   const shaped = networkNamespace(t, SHAPED);
-  const results = { ...(await scenarios(clean, ['server', 'ok', 'client'], { PROBE: 1 })), ...(await scenarios(shaped, ['network'], { PROBE: 1 })) };
-  const txn = (name) => results[name].probe;
+  const cleanLog = tempDir(t, 'tcpinfo-explain-clean-');
+  const shapedLog = tempDir(t, 'tcpinfo-explain-shaped-');
+  const results = { ...(await scenarios(clean, ['server', 'ok', 'client'], cleanLog)), ...(await scenarios(shaped, ['network'], shapedLog)) };
+  const show = (name) => JSON.stringify({ ...results[name].txn, ss: results[name].ss });
 
   // A handler that waits 300 ms, then answers 1 KB: the time is the server's, before the first byte.
-  assert.equal(txn('server').rule, 'ttfb', JSON.stringify(results.server));
-  assert.ok(txn('server').ttfb_us >= 300_000 && txn('server').ttfb_us < 400_000, JSON.stringify(txn('server')));
+  const server = results.server.txn;
+  assert.equal(server.verdict, 'server', show('server'));
+  assert.ok(server.ttfb_us >= 300_000 && server.ttfb_us < 400_000 && server.ttfb_us >= server.duration_us / 2, show('server'));
   assert.equal(results.server.ss.busy, undefined, 'ss: no busy time for a 1 KB answer');
 
   // A quick 1 KB answer.
-  assert.equal(txn('ok').rule, 'fast', JSON.stringify(results.ok));
-  assert.ok(txn('ok').duration_us < 100_000);
-  assert.equal(txn('ok').resp_bytes, Number(results.ok.ss.bytes_sent), 'resp_bytes: the bytes ss says were sent');
+  const ok = results.ok.txn;
+  assert.equal(ok.verdict, 'ok', show('ok'));
+  assert.ok(ok.duration_us < 100_000);
+  assert.equal(ok.resp_bytes, Number(results.ok.ss.bytes_sent), 'resp_bytes: the bytes ss says were sent');
 
   // 4 MB to a client reading slowly with a small receive buffer: its window held the sender.
-  const client = txn('client');
-  assert.equal(client.rule, 'rwnd', JSON.stringify(results.client));
-  assert.ok(client.txn_rwnd_limited_us >= 0.5 * (client.duration_us - client.ttfb_us));
-  assert.ok(ssUs(results.client.ss.rwnd_limited) >= client.txn_rwnd_limited_us - TICK_US, `ss ${results.client.ss.rwnd_limited} vs ${client.txn_rwnd_limited_us} us`);
-  assert.ok(ssUs(results.client.ss.busy) >= client.txn_busy_us - TICK_US, `ss busy ${results.client.ss.busy} vs ${client.txn_busy_us} us`);
+  const client = results.client.txn;
+  assert.equal(client.verdict, 'client', show('client'));
+  assert.ok(client.txn_rwnd_limited_us >= 0.5 * (client.duration_us - client.ttfb_us), show('client'));
+  assert.ok(ssUs(results.client.ss.rwnd_limited) >= client.txn_rwnd_limited_us - TICK_US, show('client'));
+  assert.ok(ssUs(results.client.ss.busy) >= client.txn_busy_us - TICK_US, show('client'));
+  assert.equal(client.min_rtt, Math.round(Number(results.client.ss.minrtt) * 1000), 'min_rtt: as ss has it');
 
   // The same response over 16 Mbit/s with a short queue: the network held it, and lost packets.
-  const network = txn('network');
-  assert.match(network.rule, /^(network-limited|retrans|queueing)$/, JSON.stringify(results.network));
+  const network = results.network.txn;
+  assert.equal(network.verdict, 'network', show('network'));
   assert.ok(network.txn_retrans > 0, 'the short queue dropped packets');
-  assert.equal(network.txn_rwnd_limited_us, 0);
-  const ssRetrans = Number(results.network.ss.retrans.split('/')[1]);
-  assert.ok(ssRetrans >= network.txn_retrans, `ss retrans ${results.network.ss.retrans} vs ${network.txn_retrans}`);
-  assert.ok(ssUs(results.network.ss.busy) >= network.txn_busy_us - TICK_US, `ss busy ${results.network.ss.busy} vs ${network.txn_busy_us} us`);
-  assert.equal(results.network.ss.rwnd_limited, undefined, 'ss: never receive window limited');
+  // The client reads at once: its window may stop the sender for a tick, never for long.
+  assert.ok(network.txn_rwnd_limited_us <= 0.1 * (network.duration_us - network.ttfb_us), show('network'));
+  assert.ok(Number(results.network.ss.retrans.split('/')[1]) >= network.txn_retrans, show('network'));
+  assert.ok(ssUs(results.network.ss.busy) >= network.txn_busy_us - TICK_US, show('network'));
+  assert.ok(ssUs(results.network.ss.rwnd_limited) <= 0.1 * ssUs(results.network.ss.busy), 'ss: hardly receive window limited');
+
+  // tcpinfo explain on the two logs: each verdict, with its evidence.
+  const logs = [path.join(cleanLog, 'tcpinfo.log'), path.join(shapedLog, 'tcpinfo.log')];
+  const json = JSON.parse((await run(process.execPath, [CLI, 'explain', '--json', ...logs])).stdout);
+  assert.equal(json.transactions, 4);
+  for (const verdict of ['server', 'client', 'network', 'ok']) assert.equal(json.verdicts[verdict].transactions, 1, verdict);
+  const byUrl = Object.fromEntries(json.slowest.map((s) => [`${s.url} ${s.verdict}`, s]));
+  assert.match(byUrl['/wait server'].evidence, /^first byte after 3\d\d\.\d ms: (9\d|100)% of the transaction/);
+  assert.match(byUrl['/big client'].evidence, /^receive window limited \d+% of the transfer/);
+  assert.match(byUrl['/big network'].evidence, /^network limited \d+% of the transfer; \d+ retransmissions; rtt [\d.]+ ms against a minimum of [\d.]+ ms/);
+  assert.deepEqual(json.slowest.map((s) => s.verdict).sort(), ['client', 'network', 'server']);
+
+  // The README's example: the command as shown, run where the two logs are, under names that say which is which.
+  const shown = tempDir(t, 'tcpinfo-explain-example-');
+  fs.copyFileSync(logs[0], path.join(shown, 'clean-link.log'));
+  fs.copyFileSync(logs[1], path.join(shown, 'lossy-link.log'));
+  const args = ['explain', 'clean-link.log', 'lossy-link.log'];
+  const text = await run(process.execPath, [CLI, ...args], { cwd: shown });
+  assert.match(text.stdout, /^server\s+1\s+\d+%$/m);
+  fs.writeFileSync(EXAMPLE, `$ tcpinfo ${args.join(' ')}\n${text.stdout}`);
+  t.diagnostic(`wrote ${path.relative(ROOT, EXAMPLE)}; node scripts/readme-explain.mjs puts it in the README`);
 });

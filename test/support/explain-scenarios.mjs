@@ -3,12 +3,10 @@
 // loopback only. For each scenario, one request on a fresh keep-alive connection; once its response
 // is in, `ss -tin` of the server's end of the connection (still open), then the connection closes.
 // Prints one JSON line per scenario: { scenario, serverPort, clientPort, ss, ms }.
-// With TCPINFO_LOG=<dir>, the server carries the plugin with TCPINFO_OPTIONS, logging into <dir>.
+// With TCPINFO_LOG=<dir>, the server carries the plugin with TCPINFO_OPTIONS (--explain...), logging into <dir>.
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { attach, readTcpInfo } from '../../dist/index.js';
-import { transactionTiming } from '../../dist/explain/transaction-timing.js';
-import { verdictRule } from '../../dist/explain/verdict.js';
+import { attach } from '../../dist/index.js';
 
 const KB = Buffer.alloc(1024, 'a');
 const BIG_BYTES = Number(process.env.BIG_BYTES ?? 4 * 1024 * 1024);
@@ -68,35 +66,17 @@ function run(name, port) {
   });
 }
 
-const probes = [];
-const server = http.createServer((req, res) => {
-  if (process.env.PROBE) {
-    const base = readTcpInfo(req.socket);
-    const startUs = performance.now() * 1000;
-    let headerUs = NaN;
-    const writeHead = res.writeHead;
-    res.writeHead = function (...args) {
-      headerUs = performance.now() * 1000;
-      return writeHead.apply(this, args);
-    };
-    res.on('finish', () => {
-      const close = readTcpInfo(req.socket);
-      const t = transactionTiming(base, close, { startUs, headerUs, closeUs: performance.now() * 1000 });
-      probes.push({ url: req.url, rule: verdictRule(t), ...t });
-    });
-  }
-  (ROUTES[req.url] ?? ((_, r) => r.writeHead(404).end()))(req, res);
-});
+const server = http.createServer((req, res) => (ROUTES[req.url] ?? ((_, r) => r.writeHead(404).end()))(req, res));
 let handle = null;
 if (process.env.TCPINFO_LOG) {
   handle = attach(server, `${process.env.TCPINFO_OPTIONS ?? ''} --log-dir=${process.env.TCPINFO_LOG}`);
+  handle.on('warning', (err) => process.stderr.write(`tcpinfo warning: ${err.message}\n`));
 }
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address();
 for (const name of process.argv.slice(2)) {
   if (!(name in SCENARIOS)) throw new Error(`unknown scenario ${name}; known: ${Object.keys(SCENARIOS).join(', ')}`);
-  const result = await run(name, port);
-  process.stdout.write(JSON.stringify({ ...result, probe: probes.pop() }) + '\n');
+  process.stdout.write(JSON.stringify(await run(name, port)) + '\n');
 }
 await handle?.close();
 server.close();
