@@ -87,6 +87,7 @@ test('JSON lines: --json has the verdicts, the rule and evidence, the request; c
   const text = cli([file]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /GET \/big\\x1b\[2J 200/);
+  // eslint-disable-next-line no-control-regex -- ESC is what this looks for
   assert.doesNotMatch(text.stdout, /\x1b\[2J/);
   assert.match(text.stdout, /^2001:db8:aa::\/48\s+0\s+1\s+1$/m);
   const json = JSON.parse(cli([file, '--json']).stdout);

@@ -74,7 +74,8 @@ export function clientNetwork(address: string): string {
   const [head, tail] = address.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  const zeros: string[] = new Array<string>(8 - left.length - right.length).fill('0');
+  const groups = tail === undefined ? left : [...left, ...zeros, ...right];
   return groups.slice(0, 3).map((g) => parseInt(g, 16).toString(16)).join(':') + '::/48';
 }
 
