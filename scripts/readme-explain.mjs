@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Puts the example of `tcpinfo explain` into README.md, between its markers: the output the slow test
-// (test/slow/explain.test.mjs) wrote to docs/explain-example.txt from the real scenarios, never typed by hand.
-//   npm run test:slow -- (as root) && node scripts/readme-explain.mjs
+// Puts a real example of `tcpinfo explain` into README.md, between its markers, never typed by hand: runs
+// the slow test of the explain scenarios (test/slow/explain.test.mjs, as root: it makes network namespaces)
+// with TCPINFO_EXPLAIN_EXAMPLE set, so that it writes the command's output to docs/explain-example.txt,
+// then puts that file in the README. `--no-run`: only put the file as it is into the README.
+//   npm run build && node scripts/readme-explain.mjs
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +21,17 @@ export function exampleBlock(example) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (!process.argv.includes('--no-run')) {
+    const before = fs.existsSync(EXAMPLE_FILE) ? fs.statSync(EXAMPLE_FILE).mtimeMs : 0;
+    const test = spawnSync(process.execPath, ['--test', path.join(ROOT, 'test', 'slow', 'explain.test.mjs')], {
+      stdio: 'inherit',
+      env: { ...process.env, TCPINFO_EXPLAIN_EXAMPLE: EXAMPLE_FILE },
+    });
+    if (test.status !== 0 || !fs.existsSync(EXAMPLE_FILE) || fs.statSync(EXAMPLE_FILE).mtimeMs === before) {
+      console.error('the explain scenarios did not run to the end (they need root), so the example was not written');
+      process.exit(1);
+    }
+  }
   writeBetween(path.join(ROOT, 'README.md'), EXPLAIN_BEGIN, EXPLAIN_END, exampleBlock(fs.readFileSync(EXAMPLE_FILE, 'utf8')));
-  console.log(`README.md: the example of docs/explain-example.txt is between the explain markers`);
+  console.log('README.md: the example of docs/explain-example.txt is between the explain markers');
 }
