@@ -286,6 +286,7 @@ describe('register: its own /metrics server, what cannot work, the start-up line
       describeLogging({ hooks: 'txn_close', fields: 'rtt,snd_cwnd', format: 'json', logUrl: true, sampleRate: 10, sampleBy: 'session', updatePeriod: 5, logFile: '/x/y.log' }),
       'logging txn_close,periodic every 5 s (fields rtt,snd_cwnd, json with the path, 10/1000 sessions) to /x/y.log',
     );
+    assert.equal(describeLogging('--explain --slow-ms=250 --log-file=/e.log'), 'logging ssn_start,txn_close (level 1, 1000/1000, explained, slow from 250 ms) to /e.log');
     assert.equal(describeLogging('--metrics --metrics-port=9464 --metrics-host=::1 --log-file=/a.log'), 'logging ssn_start,txn_close (level 1, 1000/1000) to /a.log; metrics at http://[::1]:9464/metrics');
     // A handle's options give the same.
     const handle = attach(http.createServer(), '-l 2 --log-file=' + path.join(tempDir(), 'h.log'));

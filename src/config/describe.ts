@@ -18,6 +18,7 @@ export function describeLogging(input?: string | TcpinfoOptionsInput | TcpinfoOp
   const how: string[] = [options.fields === undefined ? `level ${options.logLevel}` : `fields ${options.fields.join(',')}`];
   if (options.format === 'json') how.push(options.logUrl ? 'json with the path' : 'json');
   how.push(`${options.sampleRate}/1000${options.sampleBy === 'session' ? ' sessions' : ''}`);
+  if (options.explain) how.push(`explained, slow from ${options.slowMs} ms`);
   let line = `logging ${events.length > 0 ? events.join(',') : 'no events'} (${how.join(', ')}) to ${options.logFile}`;
   if (options.metrics) {
     const host = hostPart(options.metricsHost);
