@@ -65,12 +65,8 @@ export interface TcpinfoHandle extends EventEmitter {
 
 let unsupportedWarned = false;
 
-/**
- * Periodic reads go in slices: a slice stops once it has held the event loop this long (the clock, ~30 ns,
- * is looked at after every read of ~5-70 us), and the next one starts after a pause as long as the slice
- * took, so a round of reads never takes more than about half of the loop's time, however many connections
- * are open.
- */
+/** Periodic reads go in slices that stop once they have held the loop this long (clock ~30 ns, checked after each ~5-70 us
+ * read), each followed by a pause as long, so a round never takes more than about half of the loop's time. */
 const SLICE_MS = 4;
 
 /** The struct's bytes for a read that failed (length -1): never looked at. */
@@ -204,11 +200,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, reading, explained))) this.loggedCounts[event]++;
   }
 
-  /**
-   * With --explain, a transaction event: its line as any event's (sampled per event), and the transaction's
-   * timing. Whether its txn_close is logged is decided once, at its txn_start, and only then (or with
-   * --metrics, always) is the baseline read.
-   */
+  /** With --explain, a transaction event: its line (sampled per event) and its timing. Whether its txn_close is logged is
+   * decided at its txn_start, and only then (or with --metrics, always) is the baseline read. */
   private onTransactionEvent(event: number, socket: Socket, res: Transaction): void {
     const transactions = this.transactions!;
     const req = res.req;
@@ -248,11 +241,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     return chosen;
   }
 
-  /**
-   * A period starts: a round of reads over the open connections begins, in slices (readSlice). A round
-   * still under way (it could not finish within its period) goes on from where it is instead, so no
-   * connection is read twice in one period; the connections it did not reach in time count as skipped.
-   */
+  /** A period starts: a round of reads in slices (readSlice). A round still under way goes on instead, so no connection is
+   * read twice in a period; those it did not reach in time count as skipped. */
   private readonly startPeriod = (): void => {
     if (this.round !== null || this.roundCarried) this.skippedReads += Math.max(0, this.dueThisPeriod - this.readsThisPeriod);
     const sessions = openSessions(this.server);
@@ -343,10 +333,8 @@ export function attach(server: AnyServer, options?: string | TcpinfoOptionsInput
   return new TcpinfoLogger(server, parseOptions(options));
 }
 
-/**
- * attach() for an integration that meets a server from inside one of its requests (a middleware): the
- * connections and requests already under way are caught up at first sight (see tap/server-events.ts).
- */
+/** attach() for an integration that meets a server from inside a request (a middleware): connections and requests already
+ * under way are caught up at first sight (tap/server-events.ts). */
 export function attachFromRequest(server: AnyServer, options: TcpinfoOptions): TcpinfoHandle {
   return new TcpinfoLogger(server, options, true);
 }
@@ -357,11 +345,8 @@ export function loggerOf(server: AnyServer, logFile: string): TcpinfoHandle | un
   return undefined;
 }
 
-/**
- * Opens the log file of `options` now, header and all, so a path that cannot be written is an error at
- * setup, and holds it open (give it back with releaseWriter) for an integration that meets its servers
- * later. Null where TCP_INFO is not supported: nothing will be logged.
- */
+/** Opens the log file of `options` now, header and all (an unwritable path fails at setup), and holds it open (give it back
+ * with releaseWriter) for an integration that meets its servers later. Null where TCP_INFO is not supported. */
 export function holdLogFile(options: TcpinfoOptions): LogWriter | null {
   if (!isSupported()) return null;
   return acquireWriter(options, createLineFormatter(options, kernelTcpInfoLength()).header);

@@ -32,10 +32,8 @@ export interface EventConsumer {
   readonly eventMask: number;
   /** True when it needs the set of open connections and their close (ssn_close, periodic reads). */
   readonly tracksSessions: boolean;
-  /**
-   * Called synchronously at the event; must not throw. `res` is set for transaction events: the
-   * ServerResponse (HTTP/1), or the Http2Exchange of the stream (HTTP/2).
-   */
+  /** Called synchronously at the event; must not throw. `res` is set for transaction events: the ServerResponse (HTTP/1)
+   * or the stream's Http2Exchange (HTTP/2). */
   onEvent(event: number, socket: Socket, res: Transaction | null): void;
 }
 
@@ -46,10 +44,9 @@ export type AnyServer = Server | Http2Server | Http2SecureServer;
 export type Transaction = ServerResponse | Http2Exchange;
 
 /**
- * What the consumers get as `res` for an HTTP/2 stream (tap/http2-events.ts makes one per stream): what
- * they read of a ServerResponse (`statusCode`, `req.method`, `req.url`), and the stream's id. `statusCode`
- * is null until the response's headers are out (a stream reset before any response has none).
- * --explain (and any consumer) tells the two kinds apart with `res instanceof Http2Exchange`.
+ * `res` for an HTTP/2 stream (one per stream, made by tap/http2-events.ts): what consumers read of a ServerResponse
+ * (`statusCode`, `req.method`, `req.url`) and the stream's id. `statusCode` is null until the headers are out (a stream
+ * reset before any response has none). Tell the kinds apart with `res instanceof Http2Exchange`.
  */
 export class Http2Exchange {
   statusCode: number | null = null;

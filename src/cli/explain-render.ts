@@ -27,11 +27,8 @@ function pct(part: number, whole: number): string {
   return whole > 0 ? Math.round((100 * part) / whole) + '%' : '-';
 }
 
-/**
- * The rule that gave this transaction its verdict, re-run on the columns of its line (the ok rule left
- * out: the log does not say the --slow-ms it was judged with). Undefined when the columns do not lead to
- * the logged verdict (a queueing verdict from a log without min_rtt).
- */
+/** The rule that gave this verdict, re-run on the line's columns (without ok: the log lacks the --slow-ms it was judged with).
+ * Undefined when the columns do not lead to the logged verdict (queueing from a log without min_rtt). */
 export function ruleOf(txn: ExplainedTransaction): VerdictRule | undefined {
   if (txn.verdict === 'ok') return 'fast';
   const rule = verdictRule(txn.timing, 0);

@@ -62,10 +62,7 @@ export function explainedTransaction(record: LogRecord): ExplainedTransaction | 
   };
 }
 
-/**
- * The client's network: `a.b.c.0/24` for IPv4 (and IPv4-mapped IPv6), the first three groups `/48` for
- * IPv6; the address itself when it is not an IP address.
- */
+/** The client's network: `a.b.c.0/24` for IPv4 (and v4-mapped), the first three groups `/48` for IPv6; else the address. */
 export function clientNetwork(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   const v4 = mapped !== null ? mapped[1] : address;
@@ -81,7 +78,6 @@ export function clientNetwork(address: string): string {
 
 export interface VerdictTotals {
   count: number;
-  /** Sum of the transactions' duration_us. */
   durationUs: number;
 }
 

@@ -1,8 +1,7 @@
 /**
- * What --explain keeps for a transaction between its txn_start and its txn_close: when it started, when
- * its headers were written, and the baseline TCP_INFO reading. Only for the transactions chosen at their
- * txn_start (all of them with --metrics --explain), in WeakMaps keyed by the request (a property would
- * change the request's shape for every request: see tcpinfo/endpoints.ts), so it goes with the request.
+ * What --explain keeps per transaction from txn_start to txn_close: start and header times and the baseline reading. Only
+ * for transactions chosen at txn_start (all with --metrics --explain), in WeakMaps keyed by the request (a property would
+ * change every request's shape: tcpinfo/endpoints.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';

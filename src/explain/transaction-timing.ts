@@ -70,10 +70,7 @@ function delta(after: number, before: number): number {
   return after >= before ? after - before : NaN;
 }
 
-/**
- * The transaction's columns from its baseline (read at txn_start; null when it was not read) and its
- * reading at txn_close. Durations are whole microseconds.
- */
+/** The columns from the baseline (read at txn_start; null when not read) and the txn_close reading; whole microseconds. */
 export function transactionTiming(base: TxnReading | null, close: TxnReading, times: TransactionTimes): TransactionTiming {
   const duration = Math.max(0, Math.round(times.closeUs - times.startUs));
   const ttfb = Number.isNaN(times.headerUs) ? duration : Math.min(duration, Math.max(0, Math.round(times.headerUs - times.startUs)));

@@ -68,9 +68,8 @@ export function verdictOfRule(rule: VerdictRule): Verdict {
 export const DEFAULT_SLOW_MS = 100;
 
 /**
- * The chronographs advance in kernel ticks (4 ms at HZ=250, 1 ms at HZ=1000): below about five ticks
- * at HZ=250 their deltas are mostly rounding, so a transfer shorter than this is judged from ttfb and
- * retransmissions alone.
+ * Chronographs advance in kernel ticks (4 ms at HZ=250, 1 ms at HZ=1000): below about five ticks their deltas are mostly
+ * rounding, so a shorter transfer is judged from ttfb and retransmissions alone.
  */
 export const MIN_TRANSFER_US = 20_000;
 
@@ -82,10 +81,7 @@ export const RETRANS_SHARE = 0.25;
 export const QUEUE_FACTOR = 4;
 export const QUEUE_FLOOR_US = 10_000;
 
-/**
- * What the rule table looks at, for one transaction. Times in microseconds; NaN for what is not known
- * (a field the kernel did not return, or no baseline read at txn_start).
- */
+/** What the rule table looks at. Times in microseconds; NaN when not known (not returned, or no txn_start baseline). */
 export interface VerdictInput {
   /** Whether TCP_INFO was read at txn_start: without it there are no deltas. */
   readonly baseline: boolean;
@@ -113,7 +109,6 @@ export function networkLimitedUs(t: Pick<VerdictInput, 'txn_busy_us' | 'txn_rwnd
   return Math.max(0, t.txn_busy_us - t.txn_rwnd_limited_us - t.txn_sndbuf_limited_us);
 }
 
-/** Whether the smoothed rtt shows queueing: above QUEUE_FACTOR x min_rtt + QUEUE_FLOOR_US. */
 export function rttShowsQueueing(rttUs: number, minRttUs: number): boolean {
   return rttUs > QUEUE_FACTOR * minRttUs + QUEUE_FLOOR_US;
 }
@@ -137,7 +132,6 @@ export function verdictRule(t: VerdictInput, slowMs: number = DEFAULT_SLOW_MS): 
   return 'mixed';
 }
 
-/** The verdict of one transaction. */
 export function verdictOf(t: VerdictInput, slowMs: number = DEFAULT_SLOW_MS): Verdict {
   return VERDICT_OF_RULE[verdictRule(t, slowMs)];
 }

@@ -19,10 +19,8 @@ import { atsTimestampNow, isoNow } from './timestamp.js';
 export interface LineFormatter {
   /** The header line at the top of a new file (with its newline); '' for JSON lines, which have none. */
   readonly header: string;
-  /**
-   * The line (with its newline) for an event on `socket`, showing `reading`; with --explain, a txn_close
-   * line also shows `explained` (its columns are `-` on other lines of the text format, absent in JSON).
-   */
+  /** The line (with its newline) for an event on `socket`, showing `reading`; with --explain, a txn_close line also shows
+   * `explained` (its columns are `-` on other lines of the text format, absent in JSON). */
   format(event: string, socket: Socket, res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string;
 }
 
@@ -84,8 +82,7 @@ class AtsFormatter implements LineFormatter {
   }
 
   format(event: string, socket: Socket, _res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string {
-    // The bare IP text, as ATS writes it: no port, no brackets, `::ffff:1.2.3.4` for v4-mapped; `-` for an
-    // address that could not be read (a connection reset before its first read).
+    // Bare IP text as ATS writes it (no port or brackets, `::ffff:1.2.3.4` for v4-mapped); `-` when unreadable (early reset).
     const ends = endpointsOf(socket);
     let line = atsTimestampNow() + ' ' + event + ' ' + (ends.remoteAddress ?? '-') + ' ' + (ends.localAddress ?? '-');
     const { words, ends: needs } = this;
@@ -146,21 +143,14 @@ function quotedOrNull(address: string | undefined): string {
   return address === undefined ? 'null' : '"' + address + '"';
 }
 
-/** Express's request: the URL as received, which its routers' rewrites of `req.url` leave alone. */
 type RequestWithOriginalUrl = IncomingMessage & { originalUrl?: unknown };
 
 /** The most characters of a path written with --log-url; a longer one is cut there and ends with URL_CUT_MARK. */
 export const MAX_URL_CHARS = 1024;
-/**
- * Marks a cut path. A received path is never decoded as more than Latin-1 by Node (and Node refuses
- * non-ASCII bytes in it), so this character cannot be part of one.
- */
+/** Marks a cut path: Node decodes a received path as Latin-1 at most (and refuses non-ASCII), so it cannot be part of one. */
 export const URL_CUT_MARK = '\u2026';
 
-/**
- * The path of a request target without its query string (which may hold tokens or personal data), at
- * most MAX_URL_CHARS characters of it. The same string, not a copy, when there is nothing to remove.
- */
+/** The path without its query string (may hold tokens or personal data), at most MAX_URL_CHARS; the same string when nothing is cut. */
 export function boundedPath(url: string): string {
   const q = url.indexOf('?');
   const end = q < 0 ? url.length : q;
@@ -179,11 +169,8 @@ function mustEscape(c: number): boolean {
   return c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xdfff);
 }
 
-/**
- * `text` as the inside of a JSON string, with every C0 and C1 control and DEL as `\u00XX` (which
- * JSON.stringify leaves raw for DEL and C1) and a surrogate not in a pair as `\uXXXX`. The same string,
- * not a copy, when nothing needs escaping.
- */
+/** `text` as the inside of a JSON string: C0/C1 controls and DEL as `\u00XX` (JSON.stringify leaves DEL and C1 raw), a lone
+ * surrogate as `\uXXXX`. The same string, not a copy, when nothing needs escaping. */
 export function jsonText(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

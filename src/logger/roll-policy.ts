@@ -69,11 +69,8 @@ export class RollPolicy {
     return Math.min(this.nextBoundaryMs - now, MAX_TIMER_MS);
   }
 
-  /**
-   * The boundary timer fired. Timers run on the monotonic clock, boundaries on the wall clock: after a clock
-   * step it may be early (false; wait `msToBoundary()` more). Else the latest boundary passed is due (rolls
-   * once after a sleep), the next is aimed at, and true.
-   */
+  /** The boundary timer fired. Timers are monotonic, boundaries wall-clock: after a clock step it may be early (false;
+   * wait `msToBoundary()` more). Else the latest boundary passed is due (once after a sleep), the next is aimed at: true. */
   boundaryTimerFired(): boolean {
     const now = this.clock();
     if (this.nextBoundaryMs > now) return false;

@@ -16,15 +16,12 @@ const shared = new Map<string, Shared>();
 /** The /metrics servers started here: never logged or measured themselves (the preload skips them). */
 const ownServers = new WeakSet<http.Server>();
 
-/** True for a /metrics server of this module. */
 export function isMetricsServer(server: http.Server): boolean {
   return ownServers.has(server);
 }
 
-/**
- * The /metrics server for `host:port`, started by its first user (port 0: a new one each time). The
- * first user's registry is the one served. Give it back with `releaseMetricsServer`.
- */
+/** The /metrics server for `host:port`, started by its first user, whose registry it serves (port 0: a new one each time).
+ * Give it back with `releaseMetricsServer`. */
 export function acquireMetricsServer(registry: Registry, port: number, host: string, onError: (err: Error) => void): http.Server {
   const key = `${host}:${port}`;
   const entry = port === 0 ? undefined : shared.get(key);

@@ -1,32 +1,20 @@
 /**
- * The HTTP/2 side of the tap (server-events.ts): where the transaction events come from on a
- * `node:http2` server, `Http2Server` (h2c) or `Http2SecureServer` (h2 over TLS, with or without
- * allowHTTP1). One TCP connection, the session, carries many streams; each stream is a transaction.
+ * The HTTP/2 side of the tap (server-events.ts), for `node:http2` servers, h2c or TLS (with or without allowHTTP1):
+ * one TCP connection, the session, carries many streams; each stream is a transaction.
  *
- *   ssn_start      as for HTTP/1: the server's 'connection' (h2c) or 'secureConnection' (TLS: once the TLS
- *                  session is up), before the HTTP/2 session is set up on the socket (server-events.ts)
- *   txn_start      the server's 'stream' event (the request's headers are in), before any listener, the
- *                  compatibility API's 'request' included (it is made from 'stream')
- *   send_resp_hdr  the stream's respond(), respondWithFD() or respondWithFile(): the response's headers go
- *                  out (the compatibility API's writeHead calls respond())
- *   txn_close      the stream's _destroy, which every end of a stream goes through (both sides ended, a
- *                  reset by either side, the session destroyed); or, when the session's socket goes first
- *                  (the client closed the connection or it broke: Node destroys the socket, then the
- *                  session and its streams), the socket's _destroy, for every stream still open on it,
- *                  read before the fd closes
+ *   ssn_start      as for HTTP/1: 'connection' (h2c) or 'secureConnection' (TLS), before the HTTP/2 session is set up
+ *   txn_start      the server's 'stream' event, before any listener (the compatibility API's 'request' included)
+ *   send_resp_hdr  the stream's respond(), respondWithFD() or respondWithFile() (writeHead calls respond())
+ *   txn_close      the stream's _destroy, which every end of a stream goes through; or, when the socket goes first (the
+ *                  client closed or broke the connection), the socket's _destroy for each stream still open, fd still open
  *   ssn_close      as for HTTP/1: the socket's _destroy, after the txn_close of the streams still open
  *
- * Every read is of the session's TCP socket: the net.Socket (or tls.TLSSocket) the server accepted, the
- * one its 'connection' event carried. `session.socket` is a Proxy of it that forbids some calls; the
- * real socket is found through it (SELF below), so every stream of a session, its ssn_start and its
- * ssn_close share one socket: one sampling decision per session with --sample-by=session, one connection
- * id in JSON lines. Many streams read one socket: their lines show the connection's counters at that
- * moment, the traffic of every stream on it so far, not the stream's own.
+ * Every read is of the session's real TCP socket, found through the `session.socket` Proxy (SELF below): a session's
+ * streams and its ssn_start/ssn_close share one socket, so one sampling decision per session with --sample-by=session
+ * and one connection id. Their lines show the connection's counters at that moment, not the stream's own.
  *
- * As for HTTP/1, nothing is added to a stream, a session or a socket: the stream's respond,
- * respondWithFD, respondWithFile and _destroy are wrapped once on the prototype of the server streams
- * (found at the first stream seen), and pass through for streams without an exchange; what the plugin
- * keeps per stream, an Http2Exchange (events.ts; the one object it makes per stream), is in a WeakMap.
+ * Nothing is added to a stream, session or socket: the stream methods are wrapped once on the server streams'
+ * prototype, passing through streams without an exchange; the per-stream Http2Exchange (events.ts) is in a WeakMap.
  */
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Http2ServerRequest } from 'node:http2';
@@ -39,9 +27,8 @@ export function isHttp2Request(req: unknown): boolean {
 }
 
 /**
- * A getter on net.Socket's prototype that returns the socket itself. `session.socket` is a Proxy that hands
- * any other property on to the real socket: through it, this gives the real socket, whatever Node keeps it
- * under. A prototype property, added once: sockets keep their shape.
+ * A getter on net.Socket's prototype returning the socket itself: through the `session.socket` Proxy, it gives the real
+ * socket whatever Node keeps it under. A prototype property, added once: sockets keep their shape.
  */
 const SELF = Symbol('tcpinfo.socket');
 let selfInstalled = false;
@@ -117,10 +104,7 @@ export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: Inco
   a.dispatch(tap, a.TXN_START, socket, exchange);
 }
 
-/**
- * The session's socket is being destroyed, its fd still open: the txn_close of every stream still open on
- * it (Node destroys them after the socket, when the client closed or broke the connection).
- */
+/** The session's socket is being destroyed, fd still open: txn_close of each stream still on it (Node destroys them later). */
 export function closeOpenStreams(tap: Http2Tap, socket: Socket): void {
   const open = openBySocket.get(socket);
   if (open === undefined) return;

@@ -23,9 +23,8 @@ import { closeOpenStreams, isHttp2Request, onStream, setTapAccess } from './http
 
 const kTap = Symbol('tcpinfo.serverTap');
 /**
- * Only while some consumer joined late: for a connection or a response, the last join ticket issued when
- * its ssn_start or txn_start was dispatched. In WeakMaps, like everything the plugin keeps per connection
- * or response: a property would change the socket's or response's shape (see tcpinfo/endpoints.ts).
+ * Only while some consumer joined late: per connection or response, the last join ticket issued at its ssn_start or
+ * txn_start. A WeakMap, like all per-connection state: a property would change the object's shape (tcpinfo/endpoints.ts).
  */
 const seenAt = new WeakMap<Socket | ServerResponse, number>();
 
@@ -43,11 +42,8 @@ interface ServerTap {
   emit: (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
   /** Whether that emit was the server's own property (else it is inherited, and deleting ours restores it). */
   ownEmit: boolean;
-  /**
-   * Pipelined responses waiting behind the one on their connection (Node keeps its queue out of reach),
-   * per connection in order, from their txn_start until they leave their connection; and how many there
-   * are, so connections without any pay one comparison. Null until the server's first.
-   */
+  /** Pipelined responses waiting behind the one on their connection (Node's queue is out of reach), in order, and their
+   * count, so connections without any pay one comparison. Null until the server's first. */
   queued: WeakMap<Socket, ServerResponse[]> | null;
   queuedCount: number;
   /** An HTTP/2 server: its streams are transactions (http2-events.ts). */
@@ -64,10 +60,7 @@ type ServerSocket = Socket & {
 /** Join tickets, issued in order to the late consumers of every server. */
 let lastTicket = 0;
 
-/**
- * `event` to the consumers that want it; with `since`, only to those that joined late after it (a
- * catch-up: they missed it). Nothing at all when no consumer of the server wants the event.
- */
+/** `event` to the consumers that want it; with `since`, only to those that joined late after it (a catch-up). */
 function dispatch(tap: ServerTap, event: number, socket: Socket, res: Transaction | null, since = -1): void {
   const bit = 1 << event;
   if ((tap.mask & bit) === 0) return;
@@ -79,7 +72,6 @@ function dispatch(tap: ServerTap, event: number, socket: Socket, res: Transactio
   }
 }
 
-/** The tap of the server `socket` came to, if that server has one. */
 function tapOf(socket: Socket): ServerTap | undefined {
   return (socket as ServerSocket).server?.[kTap];
 }
@@ -146,9 +138,8 @@ let droppedRequest: IncomingMessage | null = null;
 const CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
 
 /**
- * Whether `res`, at its first writeHead with `status`, is an answer Node gives by itself, with no
- * 'request' event (parserOnIncoming in Node's _http_server): then it has had no txn_start. Called only for
- * 400, 417 and 503, so other responses pay three comparisons.
+ * Whether `res`, at its first writeHead with `status`, is an answer Node gives by itself with no 'request' event
+ * (parserOnIncoming in _http_server), so no txn_start yet. Called only for 400, 417 and 503.
  */
 function nodeAnswered(res: ServerResponse, status: number): boolean {
   const req = res.req;
@@ -164,10 +155,7 @@ function nodeAnswered(res: ServerResponse, status: number): boolean {
   return expect !== undefined && !CONTINUE.test(expect) && server.listenerCount('checkExpectation') === 0;
 }
 
-/**
- * What the log needs of an answer Node writes straight to the socket, with no response object: its
- * status, and a request that was never parsed (no method, no path).
- */
+/** An answer Node writes straight to the socket, with no response object: a status and a never-parsed request. */
 class RawAnswer {
   readonly req: { readonly method: null; readonly url: undefined; readonly headers: Record<string, never>; readonly socket: Socket };
   constructor(readonly statusCode: number, socket: Socket) {
@@ -184,10 +172,8 @@ function rawAnswerStatus(code: unknown): number {
 }
 
 /**
- * The server's 'clientError': with no listener of the app's, Node answers a request it could not read
- * (a parse error, or one that took too long) itself and destroys the socket. That answer is a
- * transaction: txn_start and send_resp_hdr now, txn_close at the destroy, after the responses before it.
- * Node's own test decides whether it answers; with a listener, the app does whatever it does, unlogged.
+ * 'clientError' with no app listener: Node answers an unreadable (or too slow) request itself and destroys the socket.
+ * That answer is a transaction: txn_start and send_resp_hdr now, txn_close at the destroy, after the responses before it.
  */
 function onClientError(server: TappedServer, tap: ServerTap, err: Error & { code?: unknown }, socket: ServerSocket): boolean {
   const handled = tap.emit.call(server, 'clientError', err, socket);
@@ -223,8 +209,7 @@ function unqueueResponse(tap: ServerTap, socket: Socket, res: ServerResponse): v
   if (list.length === 0) tap.queued!.delete(socket);
 }
 
-// The wrappers on the prototypes: installed once, at the first tap, and left in place (they only look
-// for a tap, and pass through where there is none).
+// Prototype wrappers: installed at the first tap and left in place (they pass through where there is no tap).
 const responseProto = ServerResponse.prototype as ServerResponse & { detachSocket(socket: Socket): void };
 type DestroyFn = (this: Socket, err: Error | null, cb: (err: Error | null) => void) => void;
 const socketProto = NetSocket.prototype as Socket & { _destroy: DestroyFn };
@@ -275,9 +260,8 @@ function detachSocketWithEvent(this: ServerResponse, socket: Socket): void {
 }
 
 /**
- * Every socket's close goes through here with its fd still open: for a tapped server's connection, the
- * txn_close of a response still on it (the client reset or went away mid-response), then those of the
- * pipelined responses queued behind it, in order (Node will never write them), then its ssn_close.
+ * Every socket's close, fd still open: for a tapped connection, the txn_close of a response still on it (reset mid-response),
+ * then of the pipelined ones queued behind it, in order (Node will never write them), then its ssn_close.
  */
 function destroyWithEvents(this: ServerSocket, err: Error | null, cb: (err: Error | null) => void): void {
   const tap = tapOf(this);
@@ -320,10 +304,8 @@ function isHttp2Server(server: AnyServer): boolean {
 let http2Prototypes: object[] | undefined;
 
 /**
- * Start delivering a server's events to `consumer`. `late`: connections and requests may already be
- * under way (the server is listening, or the consumer joins from inside a request); each connection
- * then starts for this consumer at first sight (its next request), and catchUpRequest brings it a
- * request already being handled.
+ * Start delivering a server's events to `consumer`. `late`: connections and requests may be under way already; each
+ * connection then starts for this consumer at first sight, and catchUpRequest brings it a request being handled.
  */
 export function addConsumer(server: AnyServer, consumer: EventConsumer, late: boolean = server.listening): void {
   const tapped = server as TappedServer;
@@ -355,10 +337,8 @@ export function addConsumer(server: AnyServer, consumer: EventConsumer, late: bo
   if (consumer.tracksSessions && tap.sessions === null) tap.sessions = new Set();
 }
 /**
- * For a middleware, which runs inside the server's 'request' event: when consumers joined while this
- * request was already being handled, they get what they missed (the connection's first-sight
- * ssn_start, txn_start). Its send_resp_hdr and txn_close reach them as every response's do. Does the
- * work once per request; every other call is two comparisons.
+ * For a middleware (inside 'request'): consumers that joined while this request was being handled get what they missed
+ * (first-sight ssn_start, txn_start). Does the work once per request; every other call is two comparisons.
  */
 export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as ServerSocket;
