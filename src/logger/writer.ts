@@ -98,6 +98,7 @@ export class LogWriter extends EventEmitter {
   /** Since when writes find a pipe with no room (EAGAIN), or 0; and the delay before the next look. */
   private stalledSince = 0;
   private stallDelay = STALL_FIRST_MS;
+  private stallError: unknown = null;
   /** Period start for the next file the pump opens (the end of the roll before it), or 0 for now. */
   private nextStartMs = 0;
   /** Before this time (ms), a small batch waits for the flush timer rather than being written at once. */
@@ -403,6 +404,7 @@ export class LogWriter extends EventEmitter {
     } else {
       this.stallDelay = Math.min(this.stallDelay * 2, this.retryMs);
     }
+    this.stallError = err;
     if (now - this.stalledSince >= this.retryMs) this.fault(FAULT_WRITE, err);
     this.blocked = true;
     this.retryDelay = this.stallDelay;
@@ -429,6 +431,12 @@ export class LogWriter extends EventEmitter {
     });
     await Promise.race([this.drain(until), deadline]);
     clearTimeout(timer);
+    // Lines given up on behind a stall too short to have been reported yet: the loss is reported, never silent.
+    if (this.stalledSince !== 0 && this.queue.waiting > 0 && !this.faults.isReported(FAULT_WRITE)) {
+      this.fault(FAULT_WRITE, this.stallError);
+      // Delivered (it waits a tick, and process warnings another) before close() resolves.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     this.queue.discard();
     this.finished = true;
     for (const timer of [this.flushTimer, this.rollTimer, this.retryTimer]) if (timer !== null) clearTimeout(timer);
