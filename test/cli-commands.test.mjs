@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { runCli } from '../dist/cli/cli.js';
 import { attach } from '../dist/index.js';
+import { spawnCli } from './support/harness.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const ALL_HOOKS = 'ssn_start,txn_start,send_resp_hdr,txn_close';
@@ -54,26 +55,6 @@ async function cli(args, { cwd } = {}) {
   } finally {
     process.chdir(before);
   }
-}
-
-/** The bin as a subprocess, to its end; resolves with { code, signal, stdout, stderr }. */
-function spawnCli(args, { cwd, env, timeoutMs = 10_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tcpinfo ${args.join(' ')}: no exit after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
 }
 
 /** A long-running command (tail): its output so far, a way to wait for output, and its exit. */

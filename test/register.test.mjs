@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { attach, describeLogging, loadConfig, parseOptions } from '../dist/index.js';
-import { countBy, keepAliveRequests, makeCertificate, readLog, tempDir } from './support/harness.mjs';
+import { SELF_ENDING_APP, countBy, keepAliveRequests, makeCertificate, readLog, tempDir } from './support/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REGISTER = path.join(ROOT, 'dist', 'register.js');
@@ -47,17 +47,6 @@ const app = Fastify();
 app.get('/', async () => 'hello');
 await app.listen({ port: 0, host: '127.0.0.1' });
 console.log(JSON.stringify({ http: app.server.address().port }));
-`;
-
-const SELF_ENDING_APP = `
-import http from 'node:http';
-const server = http.createServer((req, res) => res.end('hello'));
-server.listen(0, '127.0.0.1', async () => {
-  const url = 'http://127.0.0.1:' + server.address().port + '/';
-  for (let i = 0; i < 3; i++) await new Promise((r) => http.get(url, { agent: false }, (res) => res.resume().on('end', r)));
-  server.close();
-  console.log('served');
-});
 `;
 
 /** A temp dir holding the app, with node_modules/tcpinfo (this package) and the frameworks linked in. */

@@ -8,7 +8,7 @@ import { parseOptions } from '../dist/index.js';
 import { rolledName } from '../dist/format/rolled-name.js';
 import { nextBoundary } from '../dist/logger/roll-schedule.js';
 import { LogWriter } from '../dist/logger/writer.js';
-import { rolledNameRe, tempDir } from './support/harness.mjs';
+import { logFiles, rolledNameRe, tempDir } from './support/harness.mjs';
 
 const HEADER = 'timestamp event client server rtt\n';
 const HOST = 'web1';
@@ -25,19 +25,6 @@ function writer(file, options) {
     file, header: HEADER, queueLines: 100_000, rollingEnabled: 1, rollingOffsetHr: 0, rollingIntervalSec: 86_400,
     rollingSize: 1024 * MiB, hostname: HOST, ...options,
   });
-}
-
-/** Every log file in `dir`, rolled ones first in the order they were rolled, the live file last. */
-function logFiles(dir) {
-  const rolled = [];
-  for (const name of fs.readdirSync(dir)) {
-    if (name === 'tcpinfo.log') continue;
-    const m = ROLLED_RE.exec(name);
-    assert.ok(m, `${name} is a rolled name: tcpinfo.log_<host>.<start>-<end>[.<n>].old`);
-    rolled.push({ name, start: m[1], end: m[2], version: Number(m[3] ?? 0) });
-  }
-  rolled.sort((a, b) => a.start.localeCompare(b.start) || a.end.localeCompare(b.end) || a.version - b.version);
-  return [...rolled, { name: 'tcpinfo.log' }].map((f) => ({ ...f, file: path.join(dir, f.name) }));
 }
 
 describe('time boundaries', () => {
@@ -167,7 +154,7 @@ test('time or size (3): a size roll inside a period, then the boundary; one file
   await w.flush();
   t.mock.timers.tick(45 * 60_000);
   await w.flush();
-  const files = logFiles(dir);
+  const files = logFiles(dir, ROLLED_RE);
   const text = files.map((f) => fs.readFileSync(f.file, 'utf8')).join('');
   assert.equal(text.split(HEADER).slice(1).join(''), Array.from({ length: 101 }, (_, i) => line(i)).join(''), 'every line once, in order');
   assert.ok(files.every((f) => fs.readFileSync(f.file, 'utf8').startsWith(HEADER)));

@@ -1,36 +1,13 @@
 // `tcpinfo summary` streams: 300,000 lines (more bytes than the heap may hold) through a 16 MB heap, the
 // bin as a subprocess; the rest of the command: test/cli-commands.test.mjs.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { tempDir } from '../support/harness.mjs';
+import { spawnCli, tempDir } from '../support/harness.mjs';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const EVENTS = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close'];
-
-/** The bin as a subprocess, to its end; resolves with { code, signal, stdout, stderr }. */
-function cli(args, { env, timeoutMs = 30_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tcpinfo ${args.join(' ')}: no exit after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 /** Nearest-rank percentile, computed the plain way: sort everything, take rank ceil(p * n / 100). */
 function nearestRank(values, p) {
@@ -56,7 +33,7 @@ test('streams in bounded memory: 300,000 lines through a 16 MB heap; gzip read t
   }
   fs.closeSync(fd);
   assert.ok(fs.statSync(big).size > 16 * 1024 * 1024, 'more bytes than the heap may hold');
-  const { code, stdout, stderr } = await cli(['summary', '--json', '--top=3', big], { env: { NODE_OPTIONS: '--max-old-space-size=16' } });
+  const { code, stdout, stderr } = await spawnCli(['summary', '--json', '--top=3', big], { timeoutMs: 30_000, env: { NODE_OPTIONS: '--max-old-space-size=16' } });
   assert.equal(code, 0, stderr);
   const s = JSON.parse(stdout);
   assert.equal(s.readings, expected.length);
@@ -68,7 +45,7 @@ test('streams in bounded memory: 300,000 lines through a 16 MB heap; gzip read t
 
   const gz = path.join(dir, 'small.log_web1.20261123.00h00m00s-20261124.00h00m00s.old.gz');
   fs.writeFileSync(gz, gzipSync(fs.readFileSync(big).subarray(0, 100_000)));
-  const zipped = JSON.parse((await cli(['summary', '--json', gz])).stdout);
+  const zipped = JSON.parse((await spawnCli(['summary', '--json', gz], { timeoutMs: 30_000 })).stdout);
   assert.equal(zipped.files[0], gz);
   assert.ok(zipped.readings > 1000);
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { attach } from '../../dist/index.js';
-import { helloHandler, keepAliveRequests, listen, tempDir, waitFor } from '../support/harness.mjs';
+import { SELF_ENDING_APP, helloHandler, keepAliveRequests, listen, tempDir, waitFor } from '../support/harness.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRITER_URL = JSON.stringify(new URL('../../dist/logger/writer.js', import.meta.url).href);
@@ -226,16 +226,7 @@ test('a full disk at start-up: attach() returns, requests are answered, and the 
 test('a full disk at start-up: the preload starts the app, which serves, and warns', async (t) => {
   const disk = fullDisk(t);
   if (disk === null) return;
-  const run = await runNode(t, `
-    import http from 'node:http';
-    const server = http.createServer((req, res) => res.end('hello'));
-    server.listen(0, '127.0.0.1', async () => {
-      const url = 'http://127.0.0.1:' + server.address().port + '/';
-      for (let i = 0; i < 3; i++) await new Promise((r) => http.get(url, { agent: false }, (res) => res.resume().on('end', r)));
-      server.close();
-      console.log('served');
-    });
-  `, { args: ['--import', REGISTER], env: { TCPINFO_OPTIONS: `--log-file=${path.join(disk.dir, 'tcpinfo.log')}`, TCPINFO_QUIET: '1' } });
+  const run = await runNode(t, SELF_ENDING_APP, { args: ['--import', REGISTER], env: { TCPINFO_OPTIONS: `--log-file=${path.join(disk.dir, 'tcpinfo.log')}`, TCPINFO_QUIET: '1' } });
   assert.equal(run.timedOut, false, `the child hung (killed after ${CHILD_TIMEOUT_MS} ms)`);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, 'served\n');

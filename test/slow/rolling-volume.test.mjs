@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { LogWriter } from '../../dist/logger/writer.js';
-import { rolledNameRe, tempDir, waitFor } from '../support/harness.mjs';
+import { logFiles, rolledNameRe, tempDir, waitFor } from '../support/harness.mjs';
 
 const HEADER = 'timestamp event client server rtt\n';
 const MiB = 1024 * 1024;
@@ -22,19 +22,6 @@ function writer(file, options) {
     file, header: HEADER, queueLines: 100_000, rollingEnabled: 1, rollingOffsetHr: 0, rollingIntervalSec: 86_400,
     rollingSize: 1024 * MiB, hostname: 'web1', ...options,
   });
-}
-
-/** Every log file in `dir`, rolled ones first in the order they were rolled, the live file last. */
-function logFiles(dir) {
-  const rolled = [];
-  for (const name of fs.readdirSync(dir)) {
-    if (name === 'tcpinfo.log') continue;
-    const m = ROLLED_RE.exec(name);
-    assert.ok(m, `${name} is a rolled name: tcpinfo.log_<host>.<start>-<end>[.<n>].old`);
-    rolled.push({ name, start: m[1], end: m[2], version: Number(m[3] ?? 0) });
-  }
-  rolled.sort((a, b) => a.start.localeCompare(b.start) || a.end.localeCompare(b.end) || a.version - b.version);
-  return [...rolled, { name: 'tcpinfo.log' }].map((f) => ({ ...f, file: path.join(dir, f.name) }));
 }
 
 test('tens of MB through several size rolls: every line once, in order, whole, under its header; mode 0640', async (t) => {
@@ -54,7 +41,7 @@ test('tens of MB through several size rolls: every line once, in order, whole, u
   await w.close();
   assert.ok(bytes > 30 * MiB);
   assert.deepEqual(w.stats, { queued: total, written: total, dropped: 0, lost: 0, writeErrors: 0, rolls: w.stats.rolls });
-  const files = logFiles(dir);
+  const files = logFiles(dir, ROLLED_RE);
   assert.equal(files.length, w.stats.rolls + 1);
   assert.ok(files.length >= 10, `${files.length} files`);
   let next = 0;

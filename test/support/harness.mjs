@@ -12,6 +12,8 @@ const run = promisify(execFile);
 
 /** The package's root (this repository). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The tcpinfo command as built. */
+const CLI_BIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 const tempDirs = [];
 // Removed when the test file's process exits: after every test's after-hooks (which run in the order they
@@ -28,7 +30,7 @@ export function tempDir(_t, prefix = 'tcpinfo-') {
 }
 
 /** The repository's root (the package as installed: package.json, dist/). */
-export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const PACKAGE_ROOT = ROOT;
 
 /**
  * A fresh temp dir where `tcpinfo` resolves as an installed package would (node_modules/tcpinfo, a
@@ -197,6 +199,55 @@ export function rolledNameRe(host = os.hostname(), base = 'tcpinfo.log') {
   const ts = TIMESTAMP_SOURCE;
   return new RegExp(`^${escapeRegExp(base)}_${escapeRegExp(host)}\\.(${ts})-(${ts})(?:\\.(\\d+))?\\.old$`);
 }
+
+/**
+ * Every log file in `dir` (live name `base`), rolled ones first in the order they were rolled, the live file
+ * last; each rolled name must match `rolledRe` (rolledNameRe()).
+ */
+export function logFiles(dir, rolledRe, base = 'tcpinfo.log') {
+  const rolled = [];
+  for (const name of fs.readdirSync(dir)) {
+    if (name === base) continue;
+    const m = rolledRe.exec(name);
+    if (!m) throw new Error(`${name} is not a rolled name: ${base}_<host>.<start>-<end>[.<n>].old`);
+    rolled.push({ name, start: m[1], end: m[2], version: Number(m[3] ?? 0) });
+  }
+  rolled.sort((a, b) => a.start.localeCompare(b.start) || a.end.localeCompare(b.end) || a.version - b.version);
+  return [...rolled, { name: base }].map((f) => ({ ...f, file: path.join(dir, f.name) }));
+}
+
+/** The tcpinfo bin (dist/cli/main.js) as a subprocess, to its end; resolves with { code, signal, stdout, stderr }. */
+export function spawnCli(args, { cwd, env, timeoutMs = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_BIN, ...args], { cwd, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tcpinfo ${args.join(' ')}: no exit after ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** An app (ESM source) that serves 3 requests of its own, closes its server and prints 'served'. */
+export const SELF_ENDING_APP = `
+import http from 'node:http';
+const server = http.createServer((req, res) => res.end('hello'));
+server.listen(0, '127.0.0.1', async () => {
+  const url = 'http://127.0.0.1:' + server.address().port + '/';
+  for (let i = 0; i < 3; i++) await new Promise((r) => http.get(url, { agent: false }, (res) => res.resume().on('end', r)));
+  server.close();
+  console.log('served');
+});
+`;
+
 export const LEVEL1_HEADER = 'timestamp event client server rtt';
 export const LEVEL2_HEADER =
   'timestamp event client server rtt rttvar last_sent last_recv snd_cwnd snd_ssthresh rcv_ssthresh unacked sacked lost retrans fackets all_retrans data_segs_in data_segs_out';
