@@ -6,6 +6,7 @@ import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type 
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
 import { stdioName } from '../config/stdio-name.js';
+import { SYMLINK_REASON } from '../logger/writer.js';
 import { EXIT_FAILURE, EXIT_OK, usageErrors, UsageError } from './args.js';
 import { BOLD, RESET, type Output } from './output.js';
 
@@ -72,13 +73,7 @@ function startupProblems(options: TcpinfoOptions): ConfigProblem[] {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? [] : problem(`cannot be looked at (${code})`);
   }
-  if (info.isSymbolicLink()) {
-    // As start-up says it (logger/writer.ts).
-    return problem(
-      'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
-        'could point it at any file); give the path of the file itself (a symlinked directory is fine)',
-    );
-  }
+  if (info.isSymbolicLink()) return problem(SYMLINK_REASON);
   if (info.isDirectory()) return problem('is a directory; name a file (the .log name in it, e.g. --log-dir for the directory)');
   if (info.isFile()) {
     try {

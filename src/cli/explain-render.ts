@@ -13,8 +13,8 @@ import {
 } from '../explain/verdict.js';
 import { escapeControls as esc, safeJson } from './escape.js';
 import type { ExplainedTransaction, ExplainStats } from './explain-stats.js';
-import type { InputReport } from './log-input.js';
-import { BOLD, RESET, type Output } from './output.js';
+import { fileCount, inputJson, type InputReport } from './log-input.js';
+import { BOLD, RESET, table, type Output } from './output.js';
 import { bytes, grouped, localTime } from './units.js';
 
 /** Milliseconds for a person: one decimal, three below 1 ms. */
@@ -106,13 +106,6 @@ export function evidence(txn: ExplainedTransaction): string {
   return parts.join('; ');
 }
 
-/** Rows as columns padded to their widest cell; `right[i]` right-aligns column i. */
-function table(rows: string[][], right: boolean[]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
-}
-
 function request(txn: ExplainedTransaction): string {
   const parts = [txn.method, txn.url, txn.status === undefined ? undefined : String(txn.status)].filter((p) => p !== undefined);
   return parts.length > 0 ? ' ' + esc(parts.join(' ')) : '';
@@ -120,13 +113,12 @@ function request(txn: ExplainedTransaction): string {
 
 export function renderExplainText(stats: ExplainStats, report: InputReport, top: number, out: Output): string {
   const heading = (text: string): string => (out.color ? BOLD + text + RESET : text);
-  const fileCount = `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
-  if (stats.transactions === 0) return `${fileCount}, no explained transactions (after filters)\n`;
+  if (stats.transactions === 0) return `${fileCount(report)}, no explained transactions (after filters)\n`;
   const slowTime = stats.slowTimeUs();
   const slow = stats.transactions - stats.verdicts.get('ok')!.count;
   const lines = [
-    `${fileCount}, ${grouped(stats.transactions)} explained transactions from ${localTime(stats.first)} to ${localTime(stats.last)}; ` +
-      `${grouped(slow)} slow or not judged, ${ms(slowTime).replace(' ms', '')} ms in all`,
+    `${fileCount(report)}, ${grouped(stats.transactions)} explained transactions from ${localTime(stats.first)} to ${localTime(stats.last)}; ` +
+      `${grouped(slow)} slow or not judged, ${ms(slowTime)} in all`,
     '',
   ];
   const rows = [['verdict', 'transactions', 'share of slow time']];
@@ -176,12 +168,7 @@ export function renderExplainJson(stats: ExplainStats, report: InputReport, top:
     };
   }
   const result = {
-    files: report.files,
-    unreadable: report.unreadable,
-    skipped_lines: report.malformed + report.overlong,
-    transactions: stats.transactions,
-    first: stats.transactions > 0 ? new Date(stats.first).toISOString() : null,
-    last: stats.transactions > 0 ? new Date(stats.last).toISOString() : null,
+    ...inputJson(report, 'transactions', stats.transactions, stats.first, stats.last),
     slow_time_us: slowTime,
     verdicts,
     slowest: stats.slowestTransactions().map((txn) => {

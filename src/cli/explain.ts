@@ -4,7 +4,7 @@ import { EXIT_FAILURE, EXIT_OK, nonNegativeInteger, usageErrors, UsageError } fr
 import { escapeControls as esc } from './escape.js';
 import { renderExplainJson, renderExplainText } from './explain-render.js';
 import { ExplainStats, explainedTransaction } from './explain-stats.js';
-import { readLogs } from './log-input.js';
+import { DEFAULT_TOP, readLogs, REPORT_OPTIONS } from './log-input.js';
 import type { Output } from './output.js';
 import { accepts, recordFilter, type RecordFilter } from './record-filter.js';
 
@@ -36,8 +36,6 @@ Exit status: 0 when every file was read and has explained transactions; 1 when a
 read or has none (the log was written without --explain); 2 for a usage error.
 `;
 
-const DEFAULT_TOP = 10;
-
 interface ExplainArgs {
   files: string[];
   filter: RecordFilter;
@@ -51,15 +49,7 @@ function explainArgs(argv: string[]): ExplainArgs {
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: {
-        since: { type: 'string' },
-        until: { type: 'string' },
-        event: { type: 'string' },
-        client: { type: 'string' },
-        top: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: REPORT_OPTIONS,
     }),
   );
   if (positionals.length === 0) throw new UsageError('explain needs at least one FILE, e.g. tcpinfo explain tcpinfo.log');
@@ -79,7 +69,7 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
   const args = explainArgs(argv);
   const stats = new ExplainStats(args.top);
   // Explained transactions per file, before the filters: a file with none was written without --explain.
-  const explained = new Map<string, number>();
+  const explained = new Set<string>();
   const report = await readLogs({
     command: 'explain',
     files: args.files,
@@ -88,7 +78,7 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
     record: (record, path) => {
       const txn = explainedTransaction(record);
       if (txn === undefined) return;
-      explained.set(path, (explained.get(path) ?? 0) + 1);
+      explained.add(path);
       if (accepts(args.filter, record)) stats.add(txn);
     },
     kept: () => stats.transactions,

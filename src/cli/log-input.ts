@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { ParseArgsConfig } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import { escapeControls as esc } from './escape.js';
 import { LineSplitter } from './line-splitter.js';
@@ -13,6 +14,20 @@ import { LogLineParser, type LogRecord } from '../format/log-record.js';
 import type { Output } from './output.js';
 import { Progress } from './progress.js';
 import { inTimeOrder } from './rolled-files.js';
+
+/** The options of the commands that report on whole logs: the record filter, --top, --json, --help. */
+export const REPORT_OPTIONS = {
+  since: { type: 'string' },
+  until: { type: 'string' },
+  event: { type: 'string' },
+  client: { type: 'string' },
+  top: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** What --top means when it is not given. */
+export const DEFAULT_TOP = 10;
 
 /** What was read: files in the order read, and lines that were not readings. */
 export interface InputReport {
@@ -22,6 +37,23 @@ export interface InputReport {
   overlong: number;
   /** Files read with a guessed column order because they had no header line. */
   headerless: string[];
+}
+
+/** "N files", as the reports begin. */
+export function fileCount(report: InputReport): string {
+  return `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
+}
+
+/** The part of a report's JSON that says what was read: the files, and `count` records under `countKey` from `first` to `last`. */
+export function inputJson(report: InputReport, countKey: string, count: number, first: number, last: number): Record<string, unknown> {
+  return {
+    files: report.files,
+    unreadable: report.unreadable,
+    skipped_lines: report.malformed + report.overlong,
+    [countKey]: count,
+    first: count > 0 ? new Date(first).toISOString() : null,
+    last: count > 0 ? new Date(last).toISOString() : null,
+  };
 }
 
 const READ_CHUNK = 256 * 1024;

@@ -38,3 +38,10 @@ export class Output {
 
 export const BOLD = '\x1b[1m';
 export const RESET = '\x1b[0m';
+
+/** Rows as columns padded to their widest cell; `right[i]` right-aligns column i. */
+export function table(rows: string[][], right: boolean[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => row.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
+}

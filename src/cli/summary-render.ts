@@ -1,7 +1,7 @@
 /** The report of `tcpinfo summary`, as text or JSON; what comes from the logs is escaped (escape.ts). */
 import { escapeControls as esc, safeJson } from './escape.js';
-import type { InputReport } from './log-input.js';
-import { BOLD, RESET, type Output } from './output.js';
+import { fileCount, inputJson, type InputReport } from './log-input.js';
+import { BOLD, RESET, table, type Output } from './output.js';
 import { histogramBuckets, type EventStats, type SummaryStats } from './summary-stats.js';
 import { grouped, localTime, microsAsMs } from './units.js';
 
@@ -19,13 +19,6 @@ function percent(share: number): string {
 
 function ms(us: number | undefined): string {
   return us === undefined ? '-' : microsAsMs(us);
-}
-
-/** Rows as columns padded to their widest cell; `right[i]` right-aligns column i. */
-function table(rows: string[][], right: boolean[]): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (right[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
 }
 
 function bar(count: number, max: number, unicode: boolean): string {
@@ -50,12 +43,11 @@ function retransCell(stats: EventStats): string {
 export function renderSummaryText(stats: SummaryStats, report: InputReport, args: RenderArgs, out: Output): string {
   const heading = (text: string): string => (out.color ? BOLD + text + RESET : text);
   const lines: string[] = [];
-  const fileCount = `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
   if (stats.readings === 0) {
-    return `${fileCount}, no readings${report.files.length > 0 ? ' (after filters)' : ''}\n`;
+    return `${fileCount(report)}, no readings${report.files.length > 0 ? ' (after filters)' : ''}\n`;
   }
   lines.push(
-    `${fileCount}, ${grouped(stats.readings)} readings from ${localTime(stats.first)} to ${localTime(stats.last)}`,
+    `${fileCount(report)}, ${grouped(stats.readings)} readings from ${localTime(stats.first)} to ${localTime(stats.last)}`,
     'times in ms; percentiles are nearest-rank',
     '',
   );
@@ -128,12 +120,7 @@ export function renderSummaryJson(stats: SummaryStats, report: InputReport, args
   }
   const rtt = stats.allRtt();
   const summary = {
-    files: report.files,
-    unreadable: report.unreadable,
-    skipped_lines: report.malformed + report.overlong,
-    readings: stats.readings,
-    first: stats.readings > 0 ? new Date(stats.first).toISOString() : null,
-    last: stats.readings > 0 ? new Date(stats.last).toISOString() : null,
+    ...inputJson(report, 'readings', stats.readings, stats.first, stats.last),
     percentiles: 'nearest-rank',
     events,
     clients:

@@ -7,7 +7,7 @@ import {
   usageErrors,
   UsageError,
 } from './args.js';
-import { readLogs } from './log-input.js';
+import { DEFAULT_TOP, readLogs, REPORT_OPTIONS } from './log-input.js';
 import type { Output } from './output.js';
 import { accepts, recordFilter, type RecordFilter } from './record-filter.js';
 import { renderSummaryJson, renderSummaryText } from './summary-render.js';
@@ -52,8 +52,6 @@ Examples:
 Exit status: 0 when every file was read, 1 when a file could not be read, 2 for a usage error.
 `;
 
-const DEFAULT_TOP = 10;
-
 interface SummaryArgs {
   files: string[];
   filter: RecordFilter;
@@ -68,16 +66,7 @@ function summaryArgs(argv: string[]): SummaryArgs {
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: {
-        since: { type: 'string' },
-        until: { type: 'string' },
-        event: { type: 'string' },
-        client: { type: 'string' },
-        top: { type: 'string' },
-        'min-count': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { ...REPORT_OPTIONS, 'min-count': { type: 'string' } },
     }),
   );
   if (positionals.length === 0) throw new UsageError('summary needs at least one FILE, e.g. tcpinfo summary tcpinfo.log');

@@ -5,7 +5,6 @@ import { EVENT_NAMES } from '../events.js';
 import {
   EXIT_FAILURE,
   EXIT_OK,
-  eventList,
   nonNegativeDecimal,
   nonNegativeInteger,
   usageErrors,
@@ -15,7 +14,7 @@ import { escapeControls } from './escape.js';
 import { LogFollower } from './follow.js';
 import { LogLineParser, type LogRecord } from '../format/log-record.js';
 import type { Output } from './output.js';
-import { accepts, clientList, type RecordFilter } from './record-filter.js';
+import { accepts, recordFilter, type RecordFilter } from './record-filter.js';
 import { AlignedRenderer, JsonRenderer, PlainRenderer, type RecordRenderer } from './tail-render.js';
 
 export const TAIL_HELP = `Usage: tcpinfo tail [options] [FILE]
@@ -93,9 +92,7 @@ function tailArgs(args: string[], out: Output): TailArgs {
   if ([values.json, values.pretty, values.plain].filter(Boolean).length > 1) {
     throw new UsageError('--json, --pretty and --plain exclude each other; give one');
   }
-  const filter: RecordFilter = {};
-  if (values.event !== undefined) filter.events = eventList('--event', values.event);
-  if (values.client !== undefined) filter.clients = clientList('--client', values.client);
+  const filter = recordFilter(values);
   if (values['min-rtt'] !== undefined) {
     // Rounded to the nanosecond: 0.011 ms must be 11 µs, not 11.000000000000002.
     filter.minRttUs = Math.round(nonNegativeDecimal('--min-rtt', values['min-rtt']) * 1e6) / 1e3;

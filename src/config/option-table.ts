@@ -6,7 +6,7 @@ import { defineOption, InvalidValue, type OptionSpec } from './option-spec.js';
 import { HOOK_NAMES } from '../events.js';
 import {
   checkPathText, decimalInteger, parseFields, parseFileMode, parseHooks, parseLogFile, parseQueueBytes,
-  parseRollingInterval, parseRollingSize, parseSwitch, SECONDS_PER_DAY, showByteSize,
+  oneOf, parseRollingInterval, parseRollingSize, parseSwitch, SECONDS_PER_DAY, showByteSize, showSwitch,
 } from './value-parsers.js';
 
 /** Every option, in parse and doc order (`log-dir` before `log-file`, which resolves against it). */
@@ -170,10 +170,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     default: 'ats',
     allowed: 'ats or json',
     description: 'ats: Traffic Server text lines under a header; json: one JSON object a line.',
-    parse: (text) => {
-      if (text !== 'ats' && text !== 'json') throw new InvalidValue();
-      return text;
-    },
+    parse: oneOf('ats', 'json'),
   }),
   defineOption({
     long: 'log-url',
@@ -184,7 +181,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'With --format=json, add the request path to transaction events (never the query string).',
     flag: true,
     parse: parseSwitch,
-    show: (on) => (on ? '1' : '0'),
+    show: showSwitch,
   }),
   defineOption({
     long: 'sample-by',
@@ -193,10 +190,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     default: 'event',
     allowed: 'event or session',
     description: 'event: each event is sampled on its own (as ATS); session: a connection is sampled whole.',
-    parse: (text) => {
-      if (text !== 'event' && text !== 'session') throw new InvalidValue();
-      return text;
-    },
+    parse: oneOf('event', 'session'),
   }),
   defineOption({
     long: 'explain',
@@ -207,7 +201,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: "Time each transaction and judge its slowness (server, network or client) from the kernel's accounting: columns on txn_close lines (docs/explain.md).",
     flag: true,
     parse: parseSwitch,
-    show: (on) => (on ? '1' : '0'),
+    show: showSwitch,
   }),
   defineOption({
     long: 'slow-ms',
@@ -227,7 +221,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'Keep aggregate TCP metrics (Envoy tcp_stats, Istio) on prom-client, from every connection.',
     flag: true,
     parse: parseSwitch,
-    show: (on) => (on ? '1' : '0'),
+    show: showSwitch,
   }),
   defineOption({
     long: 'metrics-port',

@@ -26,6 +26,19 @@ export function parseSwitch(text: string): boolean {
   throw new InvalidValue();
 }
 
+/** A switch as the options string writes it. */
+export function showSwitch(on: boolean): string {
+  return on ? '1' : '0';
+}
+
+/** The parser of an option that takes one of `choices`. */
+export function oneOf<const T extends string>(...choices: T[]): (text: string) => T {
+  return (text) => {
+    if (!(choices as readonly string[]).includes(text)) throw new InvalidValue();
+    return text as T;
+  };
+}
+
 export function parseFields(text: string): string[] {
   if (text === 'all') return [...TCP_INFO_FIELD_NAMES];
   const names = text.split(',').map((name) => name.trim());
@@ -129,7 +142,7 @@ export function parseRollingSize(text: string, context: ParseContext): number {
   if (plain && bytes > PLAIN_ROLLING_SIZE_WARN) {
     context.notices.push(
       `--rolling-size=${text} is in MiB, as in Traffic Server: the file rolls at ${showLargeSize(bytes)}; ` +
-        `for ${number} bytes write --rolling-size=${bytesWithSuffix(number)}` +
+        `for ${number} bytes write --rolling-size=${showByteSize(number)}` +
         (number < MIN_ROLLING_SIZE ? ` (the least allowed is 10M)` : ''),
     );
   }
@@ -145,22 +158,18 @@ export function parseQueueBytes(text: string): number {
   return bytes;
 }
 
-/** `n` bytes with the suffix that writes them exactly, K rounded up where none does. */
-function bytesWithSuffix(n: number): string {
-  if (n % GiB === 0) return `${n / GiB}G`;
-  if (n % MiB === 0) return `${n / MiB}M`;
-  return `${Math.ceil(n / KiB)}K`;
-}
-
 /** 10 TiB, 96 GiB: a large size for a reader. */
 function showLargeSize(bytes: number): string {
   const TiB = 1024 * GiB;
   return bytes >= TiB ? `${+(bytes / TiB).toFixed(1)} TiB` : `${+(bytes / GiB).toFixed(1)} GiB`;
 }
 
-/** Bytes in the largest unit that divides them, so `tcpinfo check` shows `1024M` rather than 1073741824. */
+/**
+ * Bytes in the largest unit that divides them, so `tcpinfo check` shows `1024M` rather than 1073741824; K
+ * rounded up where none does.
+ */
 export function showByteSize(bytes: number): string {
   if (bytes % GiB === 0) return `${bytes / GiB}G`;
   if (bytes % MiB === 0) return `${bytes / MiB}M`;
-  return `${bytes / KiB}K`;
+  return `${Math.ceil(bytes / KiB)}K`;
 }

@@ -469,6 +469,11 @@ function faultOf(err: unknown): FaultKind {
   return failedWriting(err) ? FAULT_WRITE : FAULT_OPEN;
 }
 
+/** Why a symlink at the log path is refused: start-up's error, and `tcpinfo check`'s. */
+export const SYMLINK_REASON =
+  'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
+  'could point it at any file); give the path of the file itself (a symlinked directory is fine)';
+
 /** The error attach() throws for a log file that cannot be opened at start-up. */
 function startupError(file: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
@@ -477,8 +482,7 @@ function startupError(file: string, err: unknown): Error {
       [{
         option: '--log-file',
         value: file,
-        reason: 'is a symbolic link, and the log file is never opened through one (whoever can write the directory ' +
-          'could point it at any file); give the path of the file itself (a symlinked directory is fine)',
+        reason: SYMLINK_REASON,
       }],
       { cause: err },
     );
