@@ -26,7 +26,7 @@ import { failedWriting, LiveFile, LOG_FILE_MODE } from './live-file.js';
 import { pruneRolled } from './retention.js';
 import { sweepLeftovers } from './roll-claim.js';
 import { RollPolicy } from './roll-policy.js';
-import { StdioFile } from './stream-sink.js';
+import { PIPE_BUF, StdioFile } from './stream-sink.js';
 
 /** As TcpinfoOptions (config/types.ts), where the names are the same. */
 export interface LogWriterOptions {
@@ -68,8 +68,6 @@ const EAGER_BATCH_CHARS = 256 * 1024;
  * Why a crash tears at most one line: docs/design.md#whole-lines-one-torn-line-at-most
  */
 const MAX_WRITE_BYTES = 256 * 1024;
-/** PIPE_BUF: a pipe write up to this is atomic, and on O_NONBLOCK lands whole or not at all (EAGAIN). */
-const PIPE_WRITE_BYTES = 4096;
 /** close() writes out what it can for about this long, then gives up on the rest (counted in `lost`). */
 const CLOSE_WAIT_MS = 1000;
 /** A pipe with no room (EAGAIN) is tried again this soon, then twice as late each time, up to retryMs. */
@@ -265,7 +263,10 @@ export class LogWriter extends EventEmitter {
     queue.takeBatch();
     if (queue.heldLines === 0) return false;
     // A stat per write: the name may have gone or been rolled elsewhere; the size counts others' writes.
-    if (!(await live.isInPlace())) {
+    const inPlace = await live.isInPlace();
+    // While it looked, close() may have given up on the lines, or exit written them out: nothing left here.
+    if (this.finished || queue.heldLines === 0) return false;
+    if (!inPlace) {
       await this.follow();
       return true;
     }
@@ -277,7 +278,8 @@ export class LogWriter extends EventEmitter {
     if (queue.outgoing === null) {
       // By size: only up to the line that passes the size, so a rolled file passes it by less than a line.
       if (live.regular) queue.cutNextWrite(Math.min(MAX_WRITE_BYTES, this.policy.roomBeforeSize(live.size)), false);
-      else queue.cutNextWrite(PIPE_WRITE_BYTES, true);
+      // PIPE_BUF: atomic on a pipe, and on O_NONBLOCK whole or not at all (EAGAIN).
+      else queue.cutNextWrite(PIPE_BUF, true);
     }
     return this.writeOutgoing();
   }

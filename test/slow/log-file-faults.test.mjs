@@ -232,3 +232,30 @@ test('a full disk at start-up: the preload starts the app, which serves, and war
   assert.equal(run.stdout, 'served\n');
   assert.match(run.stderr, /\[TCPINFO_WRITE_FAILED\] Warning: tcpinfo: writing .*tcpinfo\.log failed \(ENOSPC\)/);
 });
+
+test('close() giving up while a write step waits on its stat: the step stops there, no false fault is reported', async (t) => {
+  const dir = tempDir(t);
+  // The stat before each write takes 1.5 s: close() gives up (after ~1 s) while the pump waits on it.
+  const run = await runNode(t, `
+    import fs from 'node:fs';
+    import { syncBuiltinESMExports } from 'node:module';
+    const lstat = fs.lstat;
+    fs.lstat = (...args) => setTimeout(() => lstat(...args), 1500);
+    syncBuiltinESMExports();
+    const { LogWriter } = await import(${WRITER_URL});
+    const writer = new LogWriter({ file: ${JSON.stringify(path.join(dir, 'tcpinfo.log'))}, header: 'h\\n', queueLines: 100,
+      rollingEnabled: 0, rollingOffsetHr: 0, rollingIntervalSec: 86400, rollingSize: 1e9 });
+    const warnings = [];
+    writer.on('warning', (w) => warnings.push(w.message));
+    writer.write('a line\\n');
+    await new Promise((r) => setTimeout(r, 50));
+    await writer.close();
+    await new Promise((r) => setTimeout(r, 1000));
+    console.log(JSON.stringify({ stats: writer.stats, warnings }));
+  `);
+  assert.equal(run.code, 0, run.stderr);
+  const { stats, warnings } = lastJson(run.stdout);
+  assert.deepEqual(warnings, []);
+  assert.equal(stats.writeErrors, 0);
+  assert.equal(stats.lost, 1);
+});
