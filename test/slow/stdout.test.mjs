@@ -150,8 +150,11 @@ test('stdout a pipe nobody reads: lines past the queue dropped and counted, the 
   assert.equal(s.written + s.lost + s.dropped, 20_000);
   // The queue empties into the pipe's 64 KiB at first (each time a new report), then the stall is reported once.
   assert.ok(stats.warnings.includes('TCPINFO_QUEUE_FULL'));
-  assert.deepEqual(stats.warnings.filter((w) => w === 'TCPINFO_WRITE_FAILED'), ['TCPINFO_WRITE_FAILED']);
-  assert.match(out.stderr, /writing stdout failed \(EAGAIN\)/);
+  // The stall is reported once it has lasted a second, or when close() gives up on lines behind it; never twice.
+  const reported = stats.warnings.filter((w) => w === 'TCPINFO_WRITE_FAILED');
+  assert.ok(reported.length <= 1, JSON.stringify(stats));
+  if (s.lost > 0) assert.equal(reported.length, 1, `lines lost behind the stall, and no report: ${JSON.stringify(stats)}`);
+  if (reported.length > 0) assert.match(out.stderr, /writing stdout failed \(EAGAIN\)/);
   assert.ok(stats.timerLateMs < 200, `a 10 ms timer fired ${stats.timerLateMs} ms late`);
   assert.ok(stats.closeMs < 2000, `close took ${stats.closeMs} ms`);
   // What did reach the pipe is whole lines.
