@@ -10,6 +10,9 @@
  *   r        (h), and the server's handler itself calls readRaw in `readShare` of its requests, as many
  *            reads as (c) logs lines (1% of 3 events a request): (c) as it would be if formatting and
  *            writing its lines cost nothing
+ * Two more say what stops (a) and (b), the rows whose every event is logged:
+ *   ra, rb   no plugin: a consumer of the plugin's event tap reads TCP_INFO at each event (a) or (b) logs, at the
+ *            moment the plugin reads, and writes nothing: the row with its lines free, only its getsockopt calls
  * And one over HTTP/2:
  *   h2c      (c) on an h2c server (node:http2, the compatibility API's handler), both sides loaded by h2load
  *            (Debian's nghttp2-client; autocannon speaks HTTP/1 only); skipped with a note without it
@@ -29,6 +32,8 @@ export const CASES = [
     readShare: 0.03,
     helloOnly: true,
   },
+  { id: 'ra', label: "(a)'s reads alone: a getsockopt at each event (a) logs, no plugin, no line", options: null, readEvents: ['ssn_start', 'txn_start'], helloOnly: true },
+  { id: 'rb', label: "(b)'s reads alone: a getsockopt at each event (b) logs, no plugin, no line", options: null, readEvents: ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close'], helloOnly: true },
   { id: 'c', label: 'level 2, all hooks, rate 10', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10` },
   // --explain's added cost: (b) and (c) with it (a baseline read at each sampled txn_start, the columns).
   { id: 'be', label: '(b) with --explain', options: `${ALL_HOOKS} --log-level=2 --sample-rate=1000 --explain` },

@@ -1,4 +1,5 @@
-// Section 2, HTTP overhead: the same server bare and with the plugin, under autocannon in its own process.
+// Section 2, HTTP overhead: the same server bare and with the plugin, under wrk (autocannon where wrk is not
+// installed, or with --load=autocannon) in its own process.
 // Per row, a bare server and a plugin server are started side by side and both warmed up; then short
 // measured slices alternate between them in pairs (the order flipped every other pair, so neither side
 // always runs first). Short interleaved slices put both sides under the same conditions of a shared,
@@ -11,6 +12,7 @@ import { parseOptions } from '../dist/index.js';
 import { CASES, HANDLERS, NGINX_CASE } from './http-cases.mjs';
 import { h2load, H2LOAD_HINT, hasH2load } from './h2load.mjs';
 import { Child } from './ipc.mjs';
+import { hasWrk, wrk, WRK_HINT } from './wrk.mjs';
 import { findNginx, INSTALL_HINT, NGINX_ACCESS_LOG, NGINX_LOG_FORMAT, nginxMeter, nginxVersion, startNginx } from './nginx.mjs';
 import { median, medianOfPairs } from './stats.mjs';
 
@@ -54,7 +56,15 @@ export function childMeter(child) {
 /** A server process for one run, starting; `ready` resolves with its port; `meter` opens and closes its windows. */
 export function spawnServer(run) {
   const logDir = run.options === null ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'tcpinfo-bench-'));
-  const config = { handler: run.handler, options: run.options, logDir, probe: run.probe === true, readShare: run.readShare ?? 0, http2: run.protocol === 'h2c' };
+  const config = {
+    handler: run.handler,
+    options: run.options,
+    logDir,
+    probe: run.probe === true,
+    readShare: run.readShare ?? 0,
+    readEvents: run.readEvents ?? [],
+    http2: run.protocol === 'h2c',
+  };
   const child = new Child(SERVER, [JSON.stringify(config)], { name: 'bench server' });
   const ready = child.next('listening', 15_000).then((m) => m.port);
   ready.catch(() => {}); // awaited by the run; a failure is reported there
@@ -128,6 +138,10 @@ function summarize(pairs) {
     addedCpuUsPerLoggedEvent: medianOfPairs(pairs, (p) =>
       p.plugin.loggedPerRequest > 0 ? (p.plugin.cpuUsPerRequest - p.bare.cpuUsPerRequest) / p.plugin.loggedPerRequest : NaN,
     ),
+    // Rows whose reads are made without a line (r, ra, rb): what one read adds.
+    addedCpuUsPerRead: medianOfPairs(pairs, (p) =>
+      p.plugin.handlerReadsPerRequest > 0 ? (p.plugin.cpuUsPerRequest - p.bare.cpuUsPerRequest) / p.plugin.handlerReadsPerRequest : NaN,
+    ),
     addedLoopDelayP99Ms: medianOfPairs(pairs, (p) => p.plugin.loopDelayP99Ms - p.bare.loopDelayP99Ms),
     clientErrors: pairs.reduce((n, p) => n + p.bare.clientErrors + p.plugin.clientErrors, 0),
     dropped: pairs.reduce((n, p) => n + p.plugin.dropped, 0),
@@ -169,7 +183,7 @@ export async function measurePairs(load, start, s, log, what) {
 function measureRow(load, handler, c, s, log) {
   const start = async (side) => {
     const run = side === 'bare' ? { options: null } : c;
-    const server = spawnServer({ handler, options: run.options, readShare: run.readShare, protocol: c.protocol });
+    const server = spawnServer({ handler, options: run.options, readShare: run.readShare, readEvents: run.readEvents, protocol: c.protocol });
     try {
       return { port: await server.ready, meter: server.meter, dispose: () => server.dispose() };
     } catch (err) {
@@ -177,7 +191,7 @@ function measureRow(load, handler, c, s, log) {
       throw err;
     }
   };
-  // HTTP/2 (case h2c): h2load instead of autocannon, which speaks HTTP/1 only.
+  // HTTP/2 (case h2c): h2load (neither wrk nor autocannon speaks HTTP/2).
   return measurePairs(c.protocol === 'h2c' ? h2load() : load, start, s, log, `${handler} (${c.id})`);
 }
 
@@ -228,14 +242,29 @@ async function measureNginxRow(load, s, log) {
   };
 }
 
+/** The HTTP/1 rows' clients: `--load`'s values. */
+export const LOAD_GENERATORS = ['wrk', 'autocannon'];
+
+/** The HTTP/1 rows' client: `s.load`, else wrk when it is installed, else autocannon; and a note when wrk was wanted and missing. */
+export async function startLoad(s, log) {
+  const name = s.load ?? (hasWrk() ? 'wrk' : 'autocannon');
+  if (name === 'wrk') {
+    if (!hasWrk()) throw new Error(`--load=wrk: ${WRK_HINT}`);
+    return { name, load: wrk() };
+  }
+  if (s.load === undefined) log(`http: ${WRK_HINT}`);
+  const load = new Child(LOAD, [], { name: 'load generator' });
+  await load.next('ready', 15_000);
+  return { name, load };
+}
+
 export async function measureHttpOverhead(s, log) {
   const { runnable, skipped } = runnableCases(s.cases);
   for (const c of skipped) log(`http: case (${c.id}) ${c.note}`);
-  const load = new Child(LOAD, [], { name: 'load generator' });
+  const { name: loadGenerator, load } = await startLoad(s, log);
   const results = [];
   let nginx;
   try {
-    await load.next('ready', 15_000);
     for (const handler of s.handlers) {
       // The control says how far apart two bare servers measure: once, on the handler of the targets.
       for (const c of runnable.filter((x) => !x.helloOnly || handler === 'hello')) {
@@ -247,5 +276,5 @@ export async function measureHttpOverhead(s, log) {
   } finally {
     await load.stop();
   }
-  return { settings: s, results, skipped, ...(nginx && { nginx }) };
+  return { settings: s, loadGenerator, results, skipped, ...(nginx && { nginx }) };
 }

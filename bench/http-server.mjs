@@ -2,17 +2,21 @@
 // window with 'start' and 'stop'; the server reports its own CPU time (process.cpuUsage), the requests
 // it answered, the plugin's counts and its event-loop delay over the window.
 // With `readShare`, the handler calls readRaw in that share of requests, before its work.
+// With `readEvents` (hook names), no plugin: a consumer of the plugin's own event tap calls readRaw at each of
+// those events, at the moment the plugin would read for its line, and writes nothing: a row's reads alone.
 // With `probe`, each request first times one call, in turn: nothing (the timer itself), a no-op C call
 // through koffi, and readRaw of the request's socket: what a read costs in a busy server, where the
 // HTTP work between two reads has evicted what a tight loop keeps in the caches.
 //
-//   node bench/http-server.mjs '{"handler":"hello","options":null|"--log-level=2 ...","logDir":"/tmp/x","probe":false,"readShare":0}'
+//   node bench/http-server.mjs '{"handler":"hello","options":null|"--log-level=2 ...","logDir":"/tmp/x","probe":false,"readShare":0,"readEvents":[]}'
 import http from 'node:http';
 import http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { attach } from '../dist/index.js';
-import { readRaw } from '../dist/tcpinfo/read.js';
+import { eventBit } from '../dist/events.js';
+import { addConsumer } from '../dist/tap/server-events.js';
+import { beginEvent, readRaw } from '../dist/tcpinfo/read.js';
 import { HANDLERS } from './http-cases.mjs';
 import { serveMessages } from './ipc.mjs';
 import { median } from './stats.mjs';
@@ -68,6 +72,18 @@ const server = (config.http2 ? http2 : http).createServer(
         },
 );
 const plugin = config.options === null ? null : attach(server, `${config.options} --log-dir=${config.logDir} --log-file=bench.log`);
+if (config.readEvents?.length > 0) {
+  // The reads of a logging row without its lines: on the same tap, at the same events, one read an event.
+  addConsumer(server, {
+    eventMask: config.readEvents.reduce((mask, hook) => mask | eventBit(hook), 0),
+    tracksSessions: false,
+    onEvent(event, socket) {
+      beginEvent();
+      readRaw(socket);
+      handlerReads++;
+    },
+  });
+}
 
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 let window = null;

@@ -1,14 +1,13 @@
-// Section 1, in a busy server: what one read costs inside a request handler of a bare server under
-// autocannon, where the HTTP work between two reads has evicted what a tight loop keeps in the caches.
+// Section 1, in a busy server: what one read costs inside a request handler of a bare server under load
+// (the HTTP rows' client: wrk, or autocannon), where the HTTP work between two reads has evicted what a
+// tight loop keeps in the caches.
 // Each request times one call, in turn: nothing (the timer's own cost, subtracted), a no-op C call
 // through koffi (the FFI's own cost), and readRaw of the request's socket.
-import { LOAD, measureSlice, spawnServer } from './http-overhead.mjs';
-import { Child } from './ipc.mjs';
+import { measureSlice, spawnServer, startLoad } from './http-overhead.mjs';
 
 export async function measureReadInRequest(s) {
-  const load = new Child(LOAD, [], { name: 'load generator' });
+  const { name: loadGenerator, load } = await startLoad(s, () => {});
   try {
-    await load.next('ready', 15_000);
     const server = spawnServer({ handler: 'hello', options: null, probe: true });
     let run;
     try {
@@ -22,6 +21,7 @@ export async function measureReadInRequest(s) {
       koffiNoopNs: koffiNoop - timer,
       timerNs: timer,
       requestsPerSecond: run.requestsPerSecond,
+      loadGenerator,
     };
   } finally {
     await load.stop();

@@ -53,7 +53,7 @@ function readSection(read, events, inRequest) {
     table(['one read of a live loopback connection', 'ns', 'x raw getsockopt'], rows),
     '',
     'Tight loops on one socket, except the in-request rows: medians over requests of a bare hello-world server under ' +
-      `autocannon, each request timing one call first thing in its handler (the timer's own cost subtracted). Plugin event rows ` +
+      `${inRequest?.loadGenerator === 'wrk' ? 'wrk' : 'autocannon'}, each request timing one call first thing in its handler (the timer's own cost subtracted). Plugin event rows ` +
       `alternate rounds with bare \`readRaw\` calls; their last column is the median of round ratios. ${read.notes.join('; ')}.`,
     ...(events?.skipped ?? []).map((v) => `\n${v.label}: ${v.note}.`),
     ...(events?.error ? [`\nPlugin event rows failed: ${events.error}`] : []),
@@ -90,6 +90,11 @@ function nginxRow(n) {
   ].join('\n');
 }
 
+/** The HTTP/1 rows' client, as the run names it (runs before wrk was the client have no name: autocannon). */
+function loadGeneratorText(http) {
+  return (http.loadGenerator ?? 'autocannon') === 'wrk' ? 'wrk (one thread)' : 'autocannon';
+}
+
 function httpSection(http) {
   const s = http.settings;
   const rows = http.results.map((r) => [
@@ -103,15 +108,16 @@ function httpSection(http) {
     num(r.addedCpuUsPerRequest, 1),
     num(r.plugin.loggedPerRequest, 2),
     num(r.addedCpuUsPerLoggedEvent, 2),
+    Number.isFinite(r.addedCpuUsPerRead) ? `${num(r.addedCpuUsPerRead, 2)} (${num(r.plugin.handlerReadsPerRequest, 2)}/req)` : '',
     `${num(r.bare.loopDelayP99Ms, 2)} / ${num(r.plugin.loopDelayP99Ms, 2)} (${signed(r.addedLoopDelayP99Ms, 2)})`,
   ]);
   const lines = [
     table(
-      ['handler', 'case', 'bare req/s', 'plugin req/s', 'req/s ratio', 'bare CPU us/req', 'plugin CPU us/req', 'added CPU us/req', 'lines/req', 'added CPU us/line', 'loop delay p99 ms bare / plugin (added)'],
+      ['handler', 'case', 'bare req/s', 'plugin req/s', 'req/s ratio', 'bare CPU us/req', 'plugin CPU us/req', 'added CPU us/req', 'lines/req', 'added CPU us/line', 'added CPU us/read, no line (reads/req)', 'loop delay p99 ms bare / plugin (added)'],
       rows,
     ),
     '',
-    `autocannon in its own process, ${s.connections} keep-alive connections to 127.0.0.1. Per row, ${s.processPairs} time(s) a bare and ` +
+    `${loadGeneratorText(http)} in its own process, ${s.connections} keep-alive connections to 127.0.0.1. Per row, ${s.processPairs} time(s) a bare and ` +
       `a plugin server run side by side, each warmed up by ${s.warmupSlices} unmeasured slice(s), then ${s.pairs} pair(s) of slices ` +
       `alternate between them (${s.processPairs * s.pairs} pairs a row); each slice is ${s.warmupSeconds} s of warm-up on new connections ` +
       `and ${s.seconds} s measured on the same ones. ` +
@@ -169,8 +175,37 @@ function targetsSection(targets) {
   return table(['target (issues 8, 18)', 'measured', 'limit', 'result'], rows);
 }
 
-/** The whole report as markdown, headings at `level` (## in docs/performance.md). */
+/** The targets of several runs: each run's figure, the median, and the result on the median. */
+function targetsOverRuns(targets, n) {
+  const figure = (x) => (x === null ? 'n/a' : num(x, x < 10 ? 3 : 0));
+  const rows = targets.map((t) => [
+    t.target,
+    ...t.runs.map(figure),
+    `**${figure(t.measured)}**`,
+    figure(t.limit),
+    `**${t.status}**${t.text ? ` (${t.text})` : ''}`,
+  ]);
+  return table(['target (issues 8, 18)', ...Array.from({ length: n }, (_, i) => `run ${i + 1}`), 'median', 'limit', 'result (on the median; notes from the run nearest it)'], rows);
+}
+
+/** The whole report as markdown, headings at `level` (## in docs/performance.md): one run's, or several runs' (the
+ * targets over all of them first, then each run's tables). */
 export function renderReport(results, level = '###') {
+  if (results.runs !== undefined) {
+    const n = results.runs.length;
+    return [
+      `${n} full runs, one after the other; the targets are judged on the median of the runs' figures.`,
+      '',
+      `${level} Targets over ${n} runs`,
+      '',
+      targetsOverRuns(results.targets, n),
+      ...results.runs.flatMap((run, i) => ['', `${level} Run ${i + 1} of ${n}`, '', renderOneRun(run, `${level}#`)]),
+    ].join('\n');
+  }
+  return renderOneRun(results, level);
+}
+
+function renderOneRun(results, level) {
   const parts = [`Machine: ${machineLine(results.machine)}.`];
   const section = (title, present, render) => {
     if (present === undefined) return;
@@ -194,6 +229,13 @@ export function renderReport(results, level = '###') {
 
 /** The README's block: the recommended options line and what it cost in this run's HTTP rows. */
 export function renderRecommended(results) {
+  if (results.runs !== undefined) {
+    // The median run's rows: the run whose (c) hello-world ratio is the median of the runs'.
+    const ratioOf = (run) => run.http?.results?.find((r) => r.case === RECOMMENDED_CASE && r.handler === 'hello')?.throughputRatio ?? NaN;
+    const sorted = [...results.runs].sort((a, b) => ratioOf(a) - ratioOf(b));
+    const middle = sorted[(sorted.length - 1) >> 1];
+    return `${renderRecommended(middle)}\n\nThe median of ${results.runs.length} runs (by the hello-world ratio); all of them: [docs/performance.md](docs/performance.md).`;
+  }
   const rows = (results.http?.results ?? []).filter((r) => r.case === RECOMMENDED_CASE);
   if (rows.length === 0) return `The bench run has no HTTP row for case (${RECOMMENDED_CASE}): run \`npm run bench\`.`;
   return [
@@ -202,7 +244,7 @@ export function renderRecommended(results) {
     '```',
     '',
     `That is ${rows[0].label} (\`--sample-rate\` counts per 1000 events). Its cost, measured by \`npm run bench\` ` +
-      `(${machineLine(results.machine)}) against the same server without the plugin, under autocannon with ` +
+      `(${machineLine(results.machine)}) against the same server without the plugin, under ${loadGeneratorText(results.http)} with ` +
       `${results.http.settings.connections} keep-alive connections on loopback:`,
     '',
     table(

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CASES } from '../../bench/http-cases.mjs';
 import { findNginx } from '../../bench/nginx.mjs';
+import { hasWrk, wrkErrors } from '../../bench/wrk.mjs';
 import { PERFORMANCE_BEGIN, PERFORMANCE_END, README_BEGIN, README_END } from '../../bench/report.mjs';
 import { tempDir } from '../support/harness.mjs';
 
@@ -66,12 +67,21 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
     const logs = c.options !== null && !/--sample-rate=0(\s|$)/.test(c.options);
     assert.equal(r.plugin.loggedPerRequest > 0, logs, `${what}: lines were logged (none without sampling)`);
     for (const key of ['throughputRatio', 'cpuRatio', 'addedLoopDelayP99Ms', ...(logs ? ['addedCpuUsPerLoggedEvent'] : [])]) assertFinite(r[key], `${what} ${key}`);
-    // (r)'s server reads in its handler, in about readShare of its requests; no other server does.
+    // (r)'s server reads in its handler, in about readShare of its requests; (ra) and (rb) at each of their events
+    // (ssn_start once a connection: about one a request fewer); no other server reads without logging.
     const reads = r.plugin.handlerReadsPerRequest;
     if (c.readShare) assert.ok(reads > c.readShare / 3 && reads < c.readShare * 3, `${what}: handler reads ${reads} per request`);
-    else assert.equal(reads, 0, `${what}: no handler reads`);
+    else if (c.readEvents) {
+      assert.ok(reads >= c.readEvents.length - 1 && reads <= c.readEvents.length, `${what}: ${reads} reads per request at ${c.readEvents}`);
+      assertFinite(r.addedCpuUsPerRead, `${what} added CPU per read`);
+    } else assert.equal(reads, 0, `${what}: no handler reads`);
     assert.equal(r.clientErrors, 0, `${what}: client errors`);
   }
+
+  // The HTTP/1 rows' client: wrk when it is on the PATH (as .ci/run installs it), else autocannon.
+  assert.equal(results.http.loadGenerator, hasWrk() ? 'wrk' : 'autocannon');
+  assert.equal(results.inRequest.loadGenerator, results.http.loadGenerator);
+  assert.ok(stdout.includes(hasWrk() ? 'wrk (one thread) in its own process' : 'autocannon in its own process'), 'the report names the client');
 
   // The nginx anchor row (issue 18): measured when nginx is on the PATH, every request's line written; else skipped, saying how to install it.
   const nginx = results.http.nginx;
@@ -124,13 +134,37 @@ test('bench --smoke: every section, with numbers, and every target checked', { t
     assert.equal(target.status, 'N/A', `target ${id}`);
     assert.match(target.text, findNginx() === null ? /apt-get install nginx-light/ : /nginx's figure is not above 0, no ratio/);
   }
-  for (const id of ['b-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'memory-url-8k', 'loop-delay', ...checked]) {
+  for (const id of ['b-throughput', 'a-throughput', 'cm-throughput', 'b-cpu-per-event', 'c-throughput', 'writer-plain', 'writer-size', 'memory-65536', 'memory-url-8k', 'loop-delay', ...checked]) {
     const target = results.targets.find((x) => x.id === id);
     assert.ok(target, `target ${id} missing (have ${ids.join(', ')})`);
     assert.match(target.status, /^(PASS|FAIL)$/, `target ${id}: ${target.status} ${target.text ?? ''}`);
     assertFinite(target.measured, `target ${id} measured`);
     assert.ok(stdout.includes(target.target), `target ${id} printed`);
   }
+});
+
+test("bench --runs=2: each run whole, the targets judged on the median of the runs, each run's figure shown", { timeout: 60_000 }, async (t) => {
+  const out = path.join(tempDir(t), 'results.json');
+  const { code, stdout, stderr } = await runBench(['--smoke', '--only=read', '--runs=2', `--out=${out}`]);
+  assert.equal(code, 0, stderr);
+  const results = JSON.parse(fs.readFileSync(out, 'utf8'));
+  assert.equal(results.runs.length, 2);
+  const target = results.targets.find((x) => x.id === 'b-cpu-per-event');
+  assert.equal(target.runs.length, 2);
+  assert.equal(target.status, 'N/A', 'no HTTP rows in a read-only run');
+  for (const run of results.runs) assertFinite(run.read.rawGetsockoptNs, 'each run measured the read cost');
+  assert.ok(stdout.includes('### Targets over 2 runs') && stdout.includes('### Run 1 of 2') && stdout.includes('### Run 2 of 2'), stdout.slice(0, 2000));
+  // The docs take three or more full runs, never a smoke run.
+  const refused = await runBench([`--from=${out}`, '--write-docs']);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /three or more runs/);
+});
+
+test("wrk's summary: its socket errors and non-2xx answers count as the client's errors", () => {
+  const clean = 'Running 3s test @ http://127.0.0.1:1/\n  1 threads and 10 connections\n  108172 requests in 3.00s, 10.32MB read\nRequests/sec:  36046.62\n';
+  assert.equal(wrkErrors(clean), 0);
+  assert.equal(wrkErrors(`${clean}  Socket errors: connect 0, read 2, write 1, timeout 3\n  Non-2xx or 3xx responses: 4\n`), 10);
+  assert.equal(wrkErrors('unable to connect to 127.0.0.1:1 Connection refused\n'), null, 'no summary: not a clean run');
 });
 
 test('bench without nginx on the PATH: the anchor row is skipped, saying how to install nginx', { timeout: 60_000 }, async (t) => {
