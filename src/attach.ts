@@ -197,7 +197,15 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       this.failedReads++;
       return;
     }
-    if (this.writer!.write(this.formatter!.format(EVENT_NAMES[event], socket, res, reading, explained))) this.loggedCounts[event]++;
+    const writer = this.writer!;
+    const formatter = this.formatter!;
+    if (formatter.maxLineBytes > 0) {
+      // Text lines go straight into the writer's bytes: no string per line.
+      const buf = writer.reserveLine(formatter.maxLineBytes);
+      if (buf !== null && writer.commitLine(formatter.formatInto!(buf, writer.lineStart, event, socket, res, reading, explained))) this.loggedCounts[event]++;
+    } else if (writer.write(formatter.format(EVENT_NAMES[event], socket, res, reading, explained))) {
+      this.loggedCounts[event]++;
+    }
   }
 
   /** With --explain, a transaction event: its line (sampled per event) and its timing. Whether its txn_close is logged is

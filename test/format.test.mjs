@@ -126,3 +126,55 @@ test('column units come from the struct layout, for level-2 names too', () => {
   assert.equal(columnUnit('delivery_rate'), 'bytes/s');
   assert.equal(columnUnit('conn'), undefined);
 });
+
+test('a text line written as bytes (formatInto, the hot path) is the same line as format\'s string, byte for byte', () => {
+  const EVENTS = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close', 'periodic'];
+  const V6 = { _peername: { address: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', port: 1 }, _sockname: { address: '::ffff:192.0.2.2', port: 2 } };
+  // No address readable (a connection reset before the first read): `-` in both.
+  const GONE = { _handle: null };
+  const explained = {
+    verdict: 'network',
+    timing: { ttfb_us: 1234, duration_us: 98765, resp_bytes: 12, txn_retrans: 0, txn_busy_us: NaN, txn_rwnd_limited_us: 10, txn_sndbuf_limited_us: 0, txn_app_limited_us: 4294967295, unsent_bytes: NaN, unacked_segs: 3 },
+  };
+  // Values at every digit-count boundary, a seeded mix of them per word.
+  const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 65535, 999999, 1_000_000, 2 ** 31 - 1, 2 ** 31, 4294967294, 4294967295];
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0);
+  const cases = [
+    [{ logLevel: 1 }, 280],
+    [{ logLevel: 2 }, 280],
+    [{ logLevel: 2 }, 104], // an old kernel: the level-2 columns it lacks are `-`
+    [{ fields: 'rtt,bytes_acked,pacing_rate,state,ca_state,retransmits,min_rtt,rcv_wnd,delivery_rate' }, 136],
+    [{ fields: 'all' }, 280],
+    [{ logLevel: 2, explain: true }, 280],
+  ];
+  let compared = 0;
+  for (const [options, length] of cases) {
+    const formatter = createLineFormatter(parseOptions(options), 280);
+    assert.ok(formatter.maxLineBytes > 0, 'text lines have the byte path');
+    for (let round = 0; round < 40; round++) {
+      const r = reading(length);
+      for (let w = 0; w < r.words.length; w++) r.words[w] = round === 0 ? 4294967295 : edges[next() % edges.length];
+      const socket = [SOCKET, V6, GONE][round % 3];
+      const event = EVENTS[round % EVENTS.length];
+      for (const why of options.explain ? [explained, null] : [undefined]) {
+        const buf = Buffer.alloc(formatter.maxLineBytes + 8, 0xff);
+        for (let tries = 0; tries < 3; tries++) {
+          const second = Math.floor(Date.now() / 1000);
+          const text = formatter.format(event, socket, null, r, why);
+          const end = formatter.formatInto(buf, 3, EVENTS.indexOf(event), socket, null, r, why);
+          // Not across a second's turn: the timestamps would differ.
+          if (Math.floor(Date.now() / 1000) !== second) continue;
+          assert.equal(buf.toString('latin1', 3, end), text, `${JSON.stringify(options)} round ${round}`);
+          assert.ok(end - 3 <= formatter.maxLineBytes, `${end - 3} bytes within maxLineBytes ${formatter.maxLineBytes}`);
+          assert.equal(buf[2], 0xff, 'nothing written before `at`');
+          compared++;
+          break;
+        }
+      }
+    }
+  }
+  assert.ok(compared >= 200, `${compared} lines compared`);
+  // JSON lines stay strings (their path is free text).
+  assert.equal(createLineFormatter(parseOptions({ format: 'json' }), 280).maxLineBytes, 0);
+});

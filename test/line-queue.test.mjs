@@ -27,7 +27,7 @@ test('a line without its newline gets one; the batch grows by what was added', (
   const q = new LineQueue(10, 1000, c);
   assert.equal(q.add('a b c'), 6);
   assert.equal(q.add('d\n'), 8);
-  assert.equal(q.batch, 'a b c\nd\n');
+  assert.equal(q.batchText(), 'a b c\nd\n');
   assert.equal(q.waiting, 2);
   assert.deepEqual(c, { queued: 2, written: 0, dropped: 0, lost: 0 });
 });
@@ -194,7 +194,7 @@ test('discard counts every line waiting as lost and empties the queue', () => {
   assert.deepEqual(c, { queued: 5, written: 0, dropped: 0, lost: 5 });
   assert.equal(q.waiting, 0);
   assert.equal(q.heldBytes, 0);
-  assert.equal(q.batch, '');
+  assert.equal(q.batchText(), '');
   assert.equal(q.outgoing, null);
 });
 
@@ -230,7 +230,7 @@ test('any sequence of adds, takes, cuts and short writes: lines land once, whole
         q.wrote(n);
       }
       assert.ok(q.waiting <= maxLines, `seed ${seed}: lines within the bound`);
-      assert.ok(q.batch.length + q.heldBytes <= maxBytes + bare, `seed ${seed}: bytes within the bound`);
+      assert.ok(q.batchBytes + q.heldBytes <= maxBytes + bare, `seed ${seed}: bytes within the bound`);
       assert.equal(c.queued, c.written + c.lost + q.waiting, `seed ${seed}: every line accepted is written, lost or waiting`);
       assert.equal(c.queued + c.dropped, next, `seed ${seed}: every line offered is accepted or dropped`);
     }

@@ -14,11 +14,16 @@ import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
 import type { Reading } from '../tcpinfo/read.js';
 import type { ExplainedTransaction } from '../explain/transaction-state.js';
 import { EXPLAIN_COLUMNS, LEVEL2_COLUMNS, headerLine } from './columns.js';
-import { atsTimestampNow, isoNow } from './timestamp.js';
+import { EVENT_NAMES } from '../events.js';
+import { atsTimestampNow, isoNow, writeAtsTimestampNow } from './timestamp.js';
 
 export interface LineFormatter {
   /** The header line at the top of a new file (with its newline); '' for JSON lines, which have none. */
   readonly header: string;
+  /** The most bytes formatInto writes for a line; 0 for a formatter that makes strings only (format; JSON). */
+  readonly maxLineBytes: number;
+  /** The line of `format`, written as bytes into `buf` from `at` (room for maxLineBytes): the offset after its newline. */
+  formatInto?(buf: Buffer, at: number, event: number, socket: Socket, res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): number;
   /** The line (with its newline) for an event on `socket`, showing `reading`; with --explain, a txn_close line also shows
    * `explained` (its columns are `-` on other lines of the text format, absent in JSON). */
   format(event: string, socket: Socket, res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string;
@@ -67,8 +72,36 @@ function columnText(spec: FieldSpec, reading: Reading, missing: string): string 
   return fieldText(spec, reading.bytes, reading.length);
 }
 
+/** Bytes of an ASCII string written at `at` (addresses, decoded fields, the --explain columns): the offset after it. */
+function writeAscii(buf: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+  return at + text.length;
+}
+
+/** A u32 (or any integer below 2^53) in decimal at `at`: the offset after it. No string made. */
+function writeUint(buf: Buffer, at: number, n: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  const end = at + digits;
+  for (let i = end - 1; i >= at; i--) {
+    const q = Math.floor(n / 10);
+    buf[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return end;
+}
+
+const SPACE = 0x20;
+const DASH = 0x2d;
+const NEWLINE = 0x0a;
+/** Bytes an address may take: the longest IPv6 text (45), or '-'. */
+const MAX_ADDRESS_BYTES = 45;
+/** Bytes a column may take: a space and a u64 in decimal (20 digits). */
+const MAX_COLUMN_BYTES = 21;
+
 class AtsFormatter implements LineFormatter {
   readonly header: string;
+  readonly maxLineBytes: number;
   private readonly specs: FieldSpec[];
   /** Per column, made once: the u32 word it is (-1 for other sizes), and the struct length it needs. */
   private readonly words: Int32Array;
@@ -79,6 +112,32 @@ class AtsFormatter implements LineFormatter {
     this.words = Int32Array.from(this.specs, (spec) => (spec.size === 4 ? spec.offset >> 2 : -1));
     this.ends = Int32Array.from(this.specs, (spec) => spec.offset + spec.size);
     this.header = headerLine([...columns.map((c) => c.name), ...(explain ? EXPLAIN_COLUMNS : [])]);
+    const longestEvent = Math.max(...EVENT_NAMES.map((name) => name.length));
+    // Timestamp (18), event, two addresses, the columns (the --explain ones too, a verdict at most 7), a newline.
+    this.maxLineBytes = 18 + 1 + longestEvent + 2 * (1 + MAX_ADDRESS_BYTES) + MAX_COLUMN_BYTES * (columns.length + (explain ? EXPLAIN_COLUMNS.length : 0)) + 1;
+  }
+
+  formatInto(buf: Buffer, at: number, event: number, socket: Socket, _res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): number {
+    const ends = endpointsOf(socket);
+    let p = writeAtsTimestampNow(buf, at);
+    buf[p++] = SPACE;
+    p = writeAscii(buf, p, EVENT_NAMES[event]);
+    buf[p++] = SPACE;
+    p = ends.remoteAddress === undefined ? ((buf[p] = DASH), p + 1) : writeAscii(buf, p, ends.remoteAddress);
+    buf[p++] = SPACE;
+    p = ends.localAddress === undefined ? ((buf[p] = DASH), p + 1) : writeAscii(buf, p, ends.localAddress);
+    const { words, ends: needs } = this;
+    const { length, words: values } = reading;
+    for (let i = 0; i < words.length; i++) {
+      buf[p++] = SPACE;
+      const word = words[i];
+      if (needs[i] > length) buf[p++] = DASH;
+      else if (word >= 0) p = writeUint(buf, p, values[word]);
+      else p = writeAscii(buf, p, fieldText(this.specs[i], reading.bytes, length));
+    }
+    if (this.explain) p = writeAscii(buf, p, explained != null ? explainedText(explained, false) : NO_EXPLAIN_TEXT);
+    buf[p++] = NEWLINE;
+    return p;
   }
 
   format(event: string, socket: Socket, _res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): string {
@@ -100,6 +159,8 @@ const TRANSACTION_EVENTS = new Set(['txn_start', 'send_resp_hdr', 'txn_close']);
 
 class JsonFormatter implements LineFormatter {
   readonly header = '';
+  /** JSON lines are strings (format): the path is free text, escaped as a string. */
+  readonly maxLineBytes = 0;
   private readonly specs: FieldSpec[];
   /** `,"name":` for each column, made once. */
   private readonly keys: string[];

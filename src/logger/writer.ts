@@ -62,7 +62,7 @@ const DEFAULT_FLUSH_MS = 20;
 const DEFAULT_QUEUE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_RETRY_MS = 1000;
 /** A batch this large is written at once rather than waiting for the timer. */
-const EAGER_BATCH_CHARS = 256 * 1024;
+const EAGER_BATCH_BYTES = 256 * 1024;
 /**
  * Whole lines a write, about this much at most: bounds how far other processes' rolls pass the size.
  * Why a crash tears at most one line: docs/design.md#whole-lines-one-torn-line-at-most
@@ -138,20 +138,49 @@ export class LogWriter extends EventEmitter {
 
   /** Queue one line (with its newline). False when it was dropped: queue full, or writer closed. */
   write(line: string): boolean {
+    return this.accepted(this.queue.add(line));
+  }
+
+  /**
+   * A line written straight into the queue's bytes (the text formatter's way: no string made): room for at most
+   * `max` bytes in the returned buffer from `lineStart`, then commitLine(end). Null when the line is dropped.
+   */
+  reserveLine(max: number): Buffer | null {
+    const buffer = this.queue.reserve(max);
+    if (buffer === null) this.refused();
+    return buffer;
+  }
+
+  /** Where the reserved line starts in reserveLine's buffer. */
+  get lineStart(): number {
+    return this.queue.fill;
+  }
+
+  /** The reserved line ends at `end` (its newline included). False when it was dropped (the queue's bytes full). */
+  commitLine(end: number): boolean {
+    return this.accepted(this.queue.commit(end));
+  }
+
+  /** After a line was offered: the batch's bytes, or -1 when it was dropped. Starts a write, or its timer. */
+  private accepted(batchBytes: number): boolean {
     const queue = this.queue;
-    const batchChars = queue.add(line);
-    if (batchChars < 0) {
-      if (!queue.closed) this.faults.raise(QUEUE_FULL, undefined);
+    if (batchBytes < 0) {
+      this.refused();
       return false;
     }
     if (!this.pumping && !this.blocked) {
-      if (batchChars >= EAGER_BATCH_CHARS) this.kick();
+      // holdsTaken: a full chunk went to the taken bytes (queue.reserve): time to write.
+      if (batchBytes >= EAGER_BATCH_BYTES || queue.holdsTaken) this.kick();
       else if (this.flushTimer === null) this.flushTimer = setTimeout(this.onFlushTimer, this.flushMs).unref();
-    } else if (batchChars >= EAGER_BATCH_CHARS) {
-      // Pump held up: keep what waits as bytes, several times smaller than a string of lines (bench: memory).
+    } else if (batchBytes >= EAGER_BATCH_BYTES) {
+      // Pump held up: what waits goes to the taken bytes, so the batch's chunk can be let go once written.
       queue.takeBatch();
     }
     return true;
+  }
+
+  private refused(): void {
+    if (!this.queue.closed) this.faults.raise(QUEUE_FULL, undefined);
   }
 
   /** Resolves once every line queued so far is in the file, or the writer is held up by a fault. */
@@ -256,7 +285,7 @@ export class LogWriter extends EventEmitter {
     // One write (and stat) per flushMs, not per loop turn: hundreds of thread-pool trips a second cost more
     // CPU than the lines themselves (measured).
     const now = Date.now();
-    if (now < this.nextWriteAt && this.idleWaiters.length === 0 && !queue.holdsTaken && queue.batch.length < EAGER_BATCH_CHARS) {
+    if (now < this.nextWriteAt && this.idleWaiters.length === 0 && !queue.holdsTaken && queue.batchBytes < EAGER_BATCH_BYTES) {
       if (this.flushTimer === null) this.flushTimer = setTimeout(this.onFlushTimer, this.nextWriteAt - now).unref();
       return false;
     }
