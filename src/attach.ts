@@ -295,6 +295,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       if (this.periodicTimer !== null) clearInterval(this.periodicTimer);
       if (this.sliceTimer !== null) clearTimeout(this.sliceTimer);
       this.round = null;
+      this.transactions?.dispose();
       removeConsumer(this.server, this);
       if (this.metrics !== null) removeConsumer(this.server, this.metrics);
       if (this.metricsServer !== null) releaseMetricsServer(this.metricsServer);

@@ -123,7 +123,7 @@ test('timings: ttfb, duration, and the deltas of the counters between the two re
     total_retrans: 5, busy_time: 301_000, rwnd_limited: 200_100, sndbuf_limited: 10, bytes_sent: 1_005_000, bytes_retrans: 3_000,
     notsent_bytes: 20_000, unacked: 7, rtt: 900, min_rtt: 20,
   });
-  const t = transactionTiming(base, close, { startUs: 1_000.4, headerUs: 11_000.2, closeUs: 411_000.6 });
+  const t = transactionTiming(base, close, 1_000.4, 11_000.2, 411_000.6);
   assert.deepEqual(t, {
     baseline: true,
     ttfb_us: 10_000,
@@ -144,7 +144,7 @@ test('timings: ttfb, duration, and the deltas of the counters between the two re
 
 test('timings: no baseline leaves the deltas unknown (verdict unknown); no header makes ttfb the duration', () => {
   const close = reading({ busy_time: 5, total_retrans: 0, notsent_bytes: 3, unacked: 1, rtt: 10, min_rtt: 5 });
-  const t = transactionTiming(null, close, { startUs: 0, headerUs: NaN, closeUs: 200_000 });
+  const t = transactionTiming(null, close, 0, NaN, 200_000);
   assert.equal(t.baseline, false);
   assert.equal(t.ttfb_us, 200_000);
   assert.ok(Number.isNaN(t.txn_busy_us) && Number.isNaN(t.txn_retrans) && Number.isNaN(t.resp_bytes) && Number.isNaN(t.txn_app_limited_us));
@@ -158,11 +158,11 @@ test('timings: a kernel without chronographs (struct shorter than busy_time) giv
   const r = readingFromStruct(short, 168); // 4.9's length: up to delivery_rate
   assert.equal(r.total_retrans, 9);
   assert.ok(Number.isNaN(r.busy_time) && Number.isNaN(r.bytes_sent));
-  const t = transactionTiming(r, r, { startUs: 0, headerUs: 1_000, closeUs: 300_000 });
+  const t = transactionTiming(r, r, 0, 1_000, 300_000);
   assert.equal(verdictRule(t), 'no-chronographs');
 });
 
 test('timings: a counter that went backwards (another connection read) is unknown, not negative', () => {
-  const t = transactionTiming(reading({ busy_time: 10 }), reading({ busy_time: 5 }), { startUs: 0, headerUs: 0, closeUs: 1 });
+  const t = transactionTiming(reading({ busy_time: 10 }), reading({ busy_time: 5 }), 0, 0, 1);
   assert.ok(Number.isNaN(t.txn_busy_us));
 });

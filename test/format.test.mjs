@@ -134,7 +134,7 @@ test('a text line written as bytes (formatInto, the hot path) is the same line a
   const GONE = { _handle: null };
   const explained = {
     verdict: 'network',
-    timing: { ttfb_us: 1234, duration_us: 98765, resp_bytes: 12, txn_retrans: 0, txn_busy_us: NaN, txn_rwnd_limited_us: 10, txn_sndbuf_limited_us: 0, txn_app_limited_us: 4294967295, unsent_bytes: NaN, unacked_segs: 3 },
+    timing: { ttfb_us: 1234, duration_us: 98765, resp_bytes: -12, txn_retrans: 0, txn_busy_us: NaN, txn_rwnd_limited_us: 10.5, txn_sndbuf_limited_us: 0, txn_app_limited_us: 4294967295, unsent_bytes: NaN, unacked_segs: 3 },
   };
   // Values at every digit-count boundary, a seeded mix of them per word.
   const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 65535, 999999, 1_000_000, 2 ** 31 - 1, 2 ** 31, 4294967294, 4294967295];

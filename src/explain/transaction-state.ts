@@ -1,7 +1,7 @@
 /**
  * What --explain keeps per transaction from txn_start to txn_close: start and header times and the baseline reading. Only
- * for transactions chosen at txn_start (all with --metrics --explain), in WeakMaps keyed by the request (a property would
- * change every request's shape: tcpinfo/endpoints.ts).
+ * for transactions chosen at txn_start (all with --metrics --explain), in a WeakMap per logger keyed by the request (a
+ * property would change every request's shape: tcpinfo/endpoints.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -35,15 +35,21 @@ export function nowUs(): number {
 /** The transaction's timings from its start to now, with the struct just read (`length` bytes; -1: the read failed), and its verdict. */
 export function timingNow(state: TransactionState, bytes: Buffer, length: number): ExplainedTransaction {
   const close = readingFromStruct(bytes, length < 0 ? 0 : length);
-  const timing = transactionTiming(length < 0 ? null : state.base, close, { startUs: state.startUs, headerUs: state.headerUs, closeUs: nowUs() });
+  const timing = transactionTiming(length < 0 ? null : state.base, close, state.startUs, state.headerUs, nowUs());
   return { timing, verdict: verdictOf(timing, state.slowMs) };
 }
 
-/** For requestTcpInfo: a request's transaction as some logger explains it (a logged one over one read for the metrics only). */
-const published = new WeakMap<object, TransactionState>();
+/** Every TransactionStates in use (one per logger with --explain), for requestTcpInfo to look a request up in. */
+const explainers = new Set<TransactionStates>();
 
+/** For requestTcpInfo: a request's transaction as some logger explains it (a logged one over one read for the metrics only). */
 export function publishedTransaction(req: IncomingMessage): TransactionState | undefined {
-  return published.get(req);
+  let found: TransactionState | undefined;
+  for (const explainer of explainers) {
+    const state = explainer.get(req);
+    if (state !== undefined && (found === undefined || (state.logged && !found.logged))) found = state;
+  }
+  return found;
 }
 
 /** One logger's transactions under way (each logger decides for itself). */
@@ -51,7 +57,14 @@ export class TransactionStates {
   /** By request: an http IncomingMessage, or an HTTP/2 stream's exchange (its own request side). */
   private readonly states = new WeakMap<object, TransactionState>();
 
-  constructor(private readonly slowMs: number) {}
+  constructor(private readonly slowMs: number) {
+    explainers.add(this);
+  }
+
+  /** Its logger is closed: requestTcpInfo no longer looks here. */
+  dispose(): void {
+    explainers.delete(this);
+  }
 
   /** A transaction starts, with the struct just read into `bytes` (`length` bytes, -1 when the read failed). */
   begin(req: object, bytes: Buffer, length: number, logged: boolean): void {
@@ -64,7 +77,6 @@ export class TransactionStates {
       closed: null,
     };
     this.states.set(req, state);
-    if (logged || !published.has(req)) published.set(req, state);
   }
 
   /** The response's headers were written. */

@@ -25,11 +25,22 @@ export interface TxnReading {
   min_rtt: number;
 }
 
-const READING_FIELDS = [
-  'total_retrans', 'busy_time', 'rwnd_limited', 'sndbuf_limited', 'bytes_sent', 'bytes_retrans',
-  'notsent_bytes', 'unacked', 'rtt', 'min_rtt',
-] as const satisfies readonly (keyof TxnReading)[];
-const READING_SPECS: readonly FieldSpec[] = READING_FIELDS.map((name) => fieldSpec(name)!);
+const spec = (name: keyof TxnReading): FieldSpec => fieldSpec(name)!;
+const TOTAL_RETRANS = spec('total_retrans');
+const BUSY_TIME = spec('busy_time');
+const RWND_LIMITED = spec('rwnd_limited');
+const SNDBUF_LIMITED = spec('sndbuf_limited');
+const BYTES_SENT = spec('bytes_sent');
+const BYTES_RETRANS = spec('bytes_retrans');
+const NOTSENT_BYTES = spec('notsent_bytes');
+const UNACKED = spec('unacked');
+const RTT = spec('rtt');
+const MIN_RTT = spec('min_rtt');
+
+/** A field of the struct, NaN when the kernel did not return it. */
+function field(s: FieldSpec, bytes: Buffer, length: number): number {
+  return decodeField(s, bytes, length) ?? NaN;
+}
 
 /** An empty reading: every field NaN (not known). */
 export function emptyReading(): TxnReading {
@@ -39,12 +50,20 @@ export function emptyReading(): TxnReading {
   };
 }
 
-/** The reading's fields from a raw struct of `length` bytes, into `out` (a fresh one when not given). */
-export function readingFromStruct(bytes: Buffer, length: number, out: TxnReading = emptyReading()): TxnReading {
-  for (let i = 0; i < READING_SPECS.length; i++) {
-    out[READING_FIELDS[i]] = decodeField(READING_SPECS[i], bytes, length) ?? NaN;
-  }
-  return out;
+/** The reading's fields from a raw struct of `length` bytes, as one object literal (one shape: no keyed stores per field). */
+export function readingFromStruct(bytes: Buffer, length: number): TxnReading {
+  return {
+    total_retrans: field(TOTAL_RETRANS, bytes, length),
+    busy_time: field(BUSY_TIME, bytes, length),
+    rwnd_limited: field(RWND_LIMITED, bytes, length),
+    sndbuf_limited: field(SNDBUF_LIMITED, bytes, length),
+    bytes_sent: field(BYTES_SENT, bytes, length),
+    bytes_retrans: field(BYTES_RETRANS, bytes, length),
+    notsent_bytes: field(NOTSENT_BYTES, bytes, length),
+    unacked: field(UNACKED, bytes, length),
+    rtt: field(RTT, bytes, length),
+    min_rtt: field(MIN_RTT, bytes, length),
+  };
 }
 
 /** The columns `--explain` adds to a txn_close line (see docs/explain.md), with what the verdict needs. */
@@ -57,23 +76,19 @@ export interface TransactionTiming extends VerdictInput {
   readonly unacked_segs: number;
 }
 
-/** Times of a transaction's events on one monotonic clock, in microseconds. */
-export interface TransactionTimes {
-  readonly startUs: number;
-  /** When the response's headers were written; NaN when they never were (then ttfb is the whole duration). */
-  readonly headerUs: number;
-  readonly closeUs: number;
-}
-
 /** A delta between two readings of a counter that only grows; NaN when either is unknown. */
 function delta(after: number, before: number): number {
   return after >= before ? after - before : NaN;
 }
 
-/** The columns from the baseline (read at txn_start; null when not read) and the txn_close reading; whole microseconds. */
-export function transactionTiming(base: TxnReading | null, close: TxnReading, times: TransactionTimes): TransactionTiming {
-  const duration = Math.max(0, Math.round(times.closeUs - times.startUs));
-  const ttfb = Number.isNaN(times.headerUs) ? duration : Math.min(duration, Math.max(0, Math.round(times.headerUs - times.startUs)));
+/**
+ * The columns from the baseline (read at txn_start; null when not read) and the txn_close reading; whole microseconds.
+ * Times are on one monotonic clock, in microseconds; `headerUs` NaN when the headers never were written (then ttfb is
+ * the whole duration).
+ */
+export function transactionTiming(base: TxnReading | null, close: TxnReading, startUs: number, headerUs: number, closeUs: number): TransactionTiming {
+  const duration = Math.max(0, Math.round(closeUs - startUs));
+  const ttfb = Number.isNaN(headerUs) ? duration : Math.min(duration, Math.max(0, Math.round(headerUs - startUs)));
   const transfer = transferUs({ duration_us: duration, ttfb_us: ttfb });
   let busy = NaN;
   let rwnd = NaN;

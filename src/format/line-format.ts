@@ -91,6 +91,33 @@ function writeUint(buf: Buffer, at: number, n: number): number {
   return end;
 }
 
+/** A column of the --explain ones: a space, then the number, or `-` when it is not known (explainedText's text). */
+function writeNumberColumn(buf: Buffer, at: number, n: number): number {
+  buf[at++] = SPACE;
+  if (Number.isNaN(n)) {
+    buf[at] = DASH;
+    return at + 1;
+  }
+  return Number.isInteger(n) && n >= 0 ? writeUint(buf, at, n) : writeAscii(buf, at, String(n));
+}
+
+/** The --explain columns of a text line, as explainedText(explained, false) has them. */
+function writeExplained(buf: Buffer, at: number, explained: ExplainedTransaction): number {
+  const t = explained.timing;
+  let p = writeNumberColumn(buf, at, t.ttfb_us);
+  p = writeNumberColumn(buf, p, t.duration_us);
+  p = writeNumberColumn(buf, p, t.resp_bytes);
+  p = writeNumberColumn(buf, p, t.txn_retrans);
+  p = writeNumberColumn(buf, p, t.txn_busy_us);
+  p = writeNumberColumn(buf, p, t.txn_rwnd_limited_us);
+  p = writeNumberColumn(buf, p, t.txn_sndbuf_limited_us);
+  p = writeNumberColumn(buf, p, t.txn_app_limited_us);
+  p = writeNumberColumn(buf, p, t.unsent_bytes);
+  p = writeNumberColumn(buf, p, t.unacked_segs);
+  buf[p++] = SPACE;
+  return writeAscii(buf, p, explained.verdict);
+}
+
 const SPACE = 0x20;
 const DASH = 0x2d;
 const NEWLINE = 0x0a;
@@ -135,7 +162,7 @@ class AtsFormatter implements LineFormatter {
       else if (word >= 0) p = writeUint(buf, p, values[word]);
       else p = writeAscii(buf, p, fieldText(this.specs[i], reading.bytes, length));
     }
-    if (this.explain) p = writeAscii(buf, p, explained != null ? explainedText(explained, false) : NO_EXPLAIN_TEXT);
+    if (this.explain) p = explained != null ? writeExplained(buf, p, explained) : writeAscii(buf, p, NO_EXPLAIN_TEXT);
     buf[p++] = NEWLINE;
     return p;
   }

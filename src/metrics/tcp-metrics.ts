@@ -39,7 +39,18 @@ const UNACKED = fieldSpec('unacked')!;
 /** A read must reach the last of these fields (bytes_sent: Linux 4.19) for every metric to be taken from it. */
 const NEEDED_LENGTH = Math.max(...[...COUNTED.map((c) => c.spec), RTT, RTTVAR, UNSENT, UNACKED].map((f) => f.offset + f.size));
 
+/** Where each counter and gauge waits in a server's pending deltas (MetricSet.pending): the hot path adds to a
+ * Float64Array; prom-client gets the sums when it is read (its collect), not an inc call (~1k instructions) per value. */
+const OPENED = 0;
+const CLOSED = 1;
+const FIRST_COUNTED = 2;
+const UNSENT_SUM = FIRST_COUNTED + COUNTED.length;
+const UNACKED_SUM = UNSENT_SUM + 1;
+const PENDING_SLOTS = UNACKED_SUM + 1;
+
 interface MetricSet {
+  /** Per `server` label: the deltas not yet handed to prom-client (flushPending). */
+  pending: Map<string, Float64Array>;
   opened: Counter<'server'>;
   closed: Counter<'server'>;
   counters: Counter<'server'>[];
@@ -66,9 +77,12 @@ export function loadPromClient(): PromClient {
 function metricSet(client: PromClient, registry: Registry): MetricSet {
   const existing = setsByRegistry.get(registry);
   if (existing !== undefined) return existing;
-  const common = { labelNames: ['server'] as const, registers: [registry] };
+  const pending = new Map<string, Float64Array>();
+  // Read (a scrape, registry.metrics(), get()): every pending delta goes to prom-client first.
+  const common = { labelNames: ['server'] as const, registers: [registry], collect: () => flushPending(set) };
   const counter = (name: string, help: string): Counter<'server'> => new client.Counter({ name, help, ...common });
   const set: MetricSet = {
+    pending,
     opened: counter('tcpinfo_connections_opened_total', 'Client connections opened.'),
     closed: counter('tcpinfo_connections_closed_total', 'Client connections closed.'),
     counters: COUNTED.map((c) => counter(c.name, c.help)),
@@ -91,6 +105,30 @@ function metricSet(client: PromClient, registry: Registry): MetricSet {
   };
   setsByRegistry.set(registry, set);
   return set;
+}
+
+/** Hand the pending deltas of every server to prom-client, and zero them. */
+function flushPending(set: MetricSet): void {
+  for (const [server, deltas] of set.pending) {
+    const labels = { server };
+    for (let slot = 0; slot < PENDING_SLOTS; slot++) {
+      const delta = deltas[slot];
+      if (delta === 0) continue;
+      deltas[slot] = 0;
+      if (slot === OPENED) set.opened.inc(labels, delta);
+      else if (slot === CLOSED) set.closed.inc(labels, delta);
+      else if (slot === UNSENT_SUM) set.unsent.inc(labels, delta);
+      else if (slot === UNACKED_SUM) set.unacked.inc(labels, delta);
+      else set.counters[slot - FIRST_COUNTED].inc(labels, delta);
+    }
+  }
+}
+
+/** The pending deltas of `server` in `set`, made at first use. */
+function pendingOf(set: MetricSet, server: string): Float64Array {
+  let deltas = set.pending.get(server);
+  if (deltas === undefined) set.pending.set(server, (deltas = new Float64Array(PENDING_SLOTS)));
+  return deltas;
 }
 
 /** With --explain: transactions by verdict, and their durations. */
@@ -140,6 +178,10 @@ export class TcpMetrics implements EventConsumer {
   /** Each connection's state (a WeakMap, not a property: see tcpinfo/endpoints.ts). */
   private readonly states = new WeakMap<Socket, ConnectionState>();
   private serverLabel = '';
+  /** This server's pending deltas, once its label is known. */
+  private serverPending: Float64Array | null = null;
+  /** `{ server }` for the histograms, made once. */
+  private labels: { server: string } | null = null;
   /** Reads that failed (socket gone, or a kernel too old for the counters). */
   failedReads = 0;
 
@@ -159,6 +201,7 @@ export class TcpMetrics implements EventConsumer {
       if (address === null) return 'unknown';
       this.serverLabel = typeof address === 'string' ? address : address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
       this.startSeries(this.serverLabel);
+      this.serverPending = pendingOf(this.set, this.serverLabel);
     }
     return this.serverLabel;
   }
@@ -186,27 +229,28 @@ export class TcpMetrics implements EventConsumer {
   onEvent(event: number, socket: Socket, _res: Transaction | null): void {
     let state = this.states.get(socket);
     const server = this.label();
+    const pending = this.serverPending ?? pendingOf(this.set, server);
     if (state === undefined) {
       // ssn_start, or the first sight of a connection opened before the metrics were attached.
       state = { last: new Float64Array(COUNTED.length), unsent: 0, unacked: 0 };
       this.states.set(socket, state);
-      this.set.opened.inc({ server });
+      pending[OPENED]++;
     }
     const reading = readForEvent(socket);
-    if (reading !== null && reading.length >= NEEDED_LENGTH) this.record(state, server, reading);
+    if (reading !== null && reading.length >= NEEDED_LENGTH) this.record(state, server, pending, reading);
     else this.failedReads++;
     if (event === SSN_CLOSE) {
-      this.set.closed.inc({ server });
+      pending[CLOSED]++;
       // Its share leaves the sums with it.
-      if (state.unsent !== 0) this.set.unsent.dec({ server }, state.unsent);
-      if (state.unacked !== 0) this.set.unacked.dec({ server }, state.unacked);
+      pending[UNSENT_SUM] -= state.unsent;
+      pending[UNACKED_SUM] -= state.unacked;
       state.unsent = 0;
       state.unacked = 0;
     }
   }
 
   /** From a read that reaches NEEDED_LENGTH, so every field is there. */
-  private record(state: ConnectionState, server: string, reading: Reading): void {
+  private record(state: ConnectionState, server: string, pending: Float64Array, reading: Reading): void {
     const { bytes, length } = reading;
     const set = this.set;
     const last = state.last;
@@ -217,7 +261,7 @@ export class TcpMetrics implements EventConsumer {
       const value = decodeField(c.spec, bytes, length)!;
       const delta = value - last[i];
       if (delta > 0) {
-        set.counters[i].inc({ server }, delta);
+        pending[FIRST_COUNTED + i] += delta;
         last[i] = value;
       }
       if (i === TX_DATA_SEGS) txDataDelta = Math.max(0, delta);
@@ -225,12 +269,13 @@ export class TcpMetrics implements EventConsumer {
     }
     const unsent = decodeField(UNSENT, bytes, length)!;
     const unacked = decodeField(UNACKED, bytes, length)!;
-    if (unsent !== state.unsent) set.unsent.inc({ server }, unsent - state.unsent);
-    if (unacked !== state.unacked) set.unacked.inc({ server }, unacked - state.unacked);
+    pending[UNSENT_SUM] += unsent - state.unsent;
+    pending[UNACKED_SUM] += unacked - state.unacked;
     state.unsent = unsent;
     state.unacked = unacked;
-    set.rtt.observe({ server }, decodeField(RTT, bytes, length)!);
-    set.rttvar.observe({ server }, decodeField(RTTVAR, bytes, length)!);
-    if (txDataDelta > 0) set.retransPercent.observe({ server }, (100 * retransDelta) / txDataDelta);
+    const labels = this.labels?.server === server ? this.labels : (this.labels = { server });
+    set.rtt.observe(labels, decodeField(RTT, bytes, length)!);
+    set.rttvar.observe(labels, decodeField(RTTVAR, bytes, length)!);
+    if (txDataDelta > 0) set.retransPercent.observe(labels, (100 * retransDelta) / txDataDelta);
   }
 }
