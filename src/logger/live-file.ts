@@ -69,8 +69,10 @@ export class LiveFile {
       }
       try {
         let st = fs.fstatSync(fd);
-        if (!created && prepareSync(this.path, fd, st, this.header)) st = fs.fstatSync(fd);
+        const prepared = created ? NOTHING_WRITTEN : prepareSync(this.path, fd, st, this.header);
+        if (prepared === WROTE) st = fs.fstatSync(fd);
         this.adopt(fd, st, created, startMs);
+        this.midLineAt = prepared;
         return;
       } catch (err) {
         fs.closeSync(fd);
@@ -94,8 +96,10 @@ export class LiveFile {
       }
       try {
         let st = await fstat(fd);
-        if (!created && (await prepare(this.path, fd, st, this.header))) st = await fstat(fd);
+        const prepared = created ? NOTHING_WRITTEN : await prepare(this.path, fd, st, this.header);
+        if (prepared === WROTE) st = await fstat(fd);
         this.adopt(fd, st, created, startMs);
+        this.midLineAt = prepared;
         return;
       } catch (err) {
         await close(fd).catch(ignore);
@@ -104,8 +108,20 @@ export class LiveFile {
     }
   }
 
+  /** The file ended mid-line at open, at this size (prepare); -1 when it did not, or once that was seen to. */
+  private midLineAt = NOTHING_WRITTEN;
+
+  /** Before the first write: a file that ended mid-line at open, and has not grown since (no other process is
+   * writing it: a crash tore its last line), gets the newline that starts our first line on a line of its own. */
+  private async endTornLine(): Promise<void> {
+    const still = (await fstat(this.fd)).size === this.midLineAt;
+    this.midLineAt = NOTHING_WRITTEN;
+    if (still) this.size += (await write(this.fd, NEWLINE_BUF, 0, 1, null)).bytesWritten;
+  }
+
   /** Bytes of `buf` the one write(2) took: fewer when the disk filled up on the way; a full pipe: EAGAIN. */
   async write(buf: Buffer): Promise<number> {
+    if (this.midLineAt >= 0) await this.endTornLine();
     const writing = write(this.fd, buf, 0, buf.length, null);
     this.inflight = writing;
     try {
@@ -122,6 +138,11 @@ export class LiveFile {
   writeSync(buf: Buffer): number {
     let done = 0;
     try {
+      if (this.midLineAt >= 0) {
+        const still = fs.fstatSync(this.fd).size === this.midLineAt;
+        this.midLineAt = NOTHING_WRITTEN;
+        if (still) this.size += fs.writeSync(this.fd, NEWLINE_BUF);
+      }
       while (done < buf.length) {
         const n = fs.writeSync(this.fd, buf, done);
         if (n === 0) break;
@@ -299,67 +320,66 @@ function createEmptySync(file: string, mode: number): void {
   }
 }
 
+/** prepare's results besides a size: it wrote (the header), or nothing. */
+const WROTE = -2;
+const NOTHING_WRITTEN = -1;
+
 /**
  * Before the first write to a file this process did not create (`fd`, appending; `st`, its fstat): make
- * sure it starts with the header and ends with a newline. Resolves true when it wrote something.
+ * sure it starts with the header. WROTE when it wrote the header; the file's size when it ends mid-line
+ * (LiveFile's first write ends that line, if the file has not grown since); else NOTHING_WRITTEN.
  * - An empty FIFO or device gets the header appended: each reader of a FIFO gets one.
  * - A regular file without its header gets it at offset 0 through a second descriptor: every process
  *   writes the same bytes at the same place, so one header (docs/design.md#several-processes-the-roll-claim).
- * - A file ending mid-line gets a newline (two processes may both add one: a blank line, readers skip it).
+ * - A file ending mid-line gets a newline before this process's first line, if it has not grown by then: another
+ *   process's write under way shows its pages one by one, so a shared file's end may look mid-line for a moment
+ *   (two processes may still both add one: a blank line, readers skip it).
  */
-async function prepare(file: string, fd: number, st: fs.Stats, header: Buffer): Promise<boolean> {
-  if (!st.isFile()) return st.size === 0 ? (await writeAll(fd, header), true) : false;
+async function prepare(file: string, fd: number, st: fs.Stats, header: Buffer): Promise<number> {
+  if (!st.isFile()) return st.size === 0 ? (await writeAll(fd, header), WROTE) : NOTHING_WRITTEN;
   let again: number;
   try {
     again = await open(file, READ_WRITE);
   } catch {
     // No read permission on a file someone else made: what can be done without reading it.
-    return st.size === 0 ? (await writeAll(fd, header), true) : false;
+    return st.size === 0 ? (await writeAll(fd, header), WROTE) : NOTHING_WRITTEN;
   }
   try {
     const now = await fstat(again);
     // The name moved on since (rolled, replaced): this file takes no line; the first look before a write follows the name.
-    if (now.dev !== st.dev || now.ino !== st.ino) return false;
+    if (now.dev !== st.dev || now.ino !== st.ino) return NOTHING_WRITTEN;
     const head = Buffer.alloc(Math.min(now.size, header.length));
     if (head.length > 0) await read(again, head, 0, head.length, 0);
     if (head.length < header.length && head.equals(header.subarray(0, head.length))) {
       await writeAll(again, header, 0);
-      return true;
+      return WROTE;
     }
     const last = Buffer.alloc(1);
-    if ((await read(again, last, 0, 1, now.size - 1)).bytesRead === 1 && last[0] !== NEWLINE) {
-      await writeAll(fd, NEWLINE_BUF);
-      return true;
-    }
-    return false;
+    return (await read(again, last, 0, 1, now.size - 1)).bytesRead === 1 && last[0] !== NEWLINE ? now.size : NOTHING_WRITTEN;
   } finally {
     await close(again).catch(ignore);
   }
 }
 
-function prepareSync(file: string, fd: number, st: fs.Stats, header: Buffer): boolean {
-  if (!st.isFile()) return st.size === 0 ? (writeAllSync(fd, header), true) : false;
+function prepareSync(file: string, fd: number, st: fs.Stats, header: Buffer): number {
+  if (!st.isFile()) return st.size === 0 ? (writeAllSync(fd, header), WROTE) : NOTHING_WRITTEN;
   let again: number;
   try {
     again = fs.openSync(file, READ_WRITE);
   } catch {
-    return st.size === 0 ? (writeAllSync(fd, header), true) : false;
+    return st.size === 0 ? (writeAllSync(fd, header), WROTE) : NOTHING_WRITTEN;
   }
   try {
     const now = fs.fstatSync(again);
-    if (now.dev !== st.dev || now.ino !== st.ino) return false;
+    if (now.dev !== st.dev || now.ino !== st.ino) return NOTHING_WRITTEN;
     const head = Buffer.alloc(Math.min(now.size, header.length));
     if (head.length > 0) fs.readSync(again, head, 0, head.length, 0);
     if (head.length < header.length && head.equals(header.subarray(0, head.length))) {
       writeAllSync(again, header, 0);
-      return true;
+      return WROTE;
     }
     const last = Buffer.alloc(1);
-    if (fs.readSync(again, last, 0, 1, now.size - 1) === 1 && last[0] !== NEWLINE) {
-      writeAllSync(fd, NEWLINE_BUF);
-      return true;
-    }
-    return false;
+    return fs.readSync(again, last, 0, 1, now.size - 1) === 1 && last[0] !== NEWLINE ? now.size : NOTHING_WRITTEN;
   } finally {
     closeQuietlySync(again);
   }
