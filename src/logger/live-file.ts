@@ -114,9 +114,13 @@ export class LiveFile {
   /** Before the first write: a file that ended mid-line at open, and has not grown since (no other process is
    * writing it: a crash tore its last line), gets the newline that starts our first line on a line of its own. */
   private async endTornLine(): Promise<void> {
-    const still = (await fstat(this.fd)).size === this.midLineAt;
+    const at = this.midLineAt;
     this.midLineAt = NOTHING_WRITTEN;
-    if (still) this.size += (await write(this.fd, NEWLINE_BUF, 0, 1, null)).bytesWritten;
+    if ((await fstat(this.fd)).size !== at) return;
+    // A writer of another process may only be paused (a busy machine): a torn file holds still for longer.
+    await new Promise((resolve) => setTimeout(resolve, TORN_LINE_WAIT_MS));
+    if ((await fstat(this.fd)).size !== at) return;
+    this.size += (await write(this.fd, NEWLINE_BUF, 0, 1, null)).bytesWritten;
   }
 
   /** Bytes of `buf` the one write(2) took: fewer when the disk filled up on the way; a full pipe: EAGAIN. */
@@ -319,6 +323,9 @@ function createEmptySync(file: string, mode: number): void {
     closeQuietlySync(fd);
   }
 }
+
+/** How long a file that ended mid-line at open must hold still before the first write ends that line. */
+const TORN_LINE_WAIT_MS = 50;
 
 /** prepare's results besides a size: it wrote (the header), or nothing. */
 const WROTE = -2;
