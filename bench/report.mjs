@@ -61,19 +61,26 @@ function readSection(read, events, inRequest) {
   ].join('\n');
 }
 
+/** A row's measured cells, bare against plugin (or logging nginx): req/s, their ratio, CPU per request, lines per request. */
+function pairCells(r) {
+  return [
+    num(r.bare.requestsPerSecond),
+    num(r.plugin.requestsPerSecond),
+    `**${num(r.throughputRatio, 3)}**`,
+    num(r.bare.cpuUsPerRequest, 1),
+    num(r.plugin.cpuUsPerRequest, 1),
+    num(r.addedCpuUsPerRequest, 1),
+    num(r.plugin.loggedPerRequest, 2),
+  ];
+}
+
 /** The nginx anchor row (bench/nginx.mjs): a table of its own, the HTTP table's columns, or why it was not run. */
 function nginxRow(n) {
   if (n.skipped) return `The nginx anchor row (issue 18) was not run: ${n.skipped}.`;
   const row = [
     'hello world (12 B)',
     `(nginx) nginx ${n.version}, 4 \`$tcpinfo_*\` in its access log`,
-    num(n.bare.requestsPerSecond),
-    num(n.plugin.requestsPerSecond),
-    `**${num(n.throughputRatio, 3)}**`,
-    num(n.bare.cpuUsPerRequest, 1),
-    num(n.plugin.cpuUsPerRequest, 1),
-    num(n.addedCpuUsPerRequest, 1),
-    num(n.plugin.loggedPerRequest, 2),
+    ...pairCells(n),
     `**${num(n.addedCpuUsPerLoggedEvent, 2)}**`,
   ];
   return [
@@ -100,13 +107,7 @@ function httpSection(http) {
   const rows = http.results.map((r) => [
     r.handlerLabel,
     `(${r.case}) ${r.label}`,
-    num(r.bare.requestsPerSecond),
-    num(r.plugin.requestsPerSecond),
-    `**${num(r.throughputRatio, 3)}**`,
-    num(r.bare.cpuUsPerRequest, 1),
-    num(r.plugin.cpuUsPerRequest, 1),
-    num(r.addedCpuUsPerRequest, 1),
-    num(r.plugin.loggedPerRequest, 2),
+    ...pairCells(r),
     num(r.addedCpuUsPerLoggedEvent, 2),
     Number.isFinite(r.addedCpuUsPerRead) ? `${num(r.addedCpuUsPerRead, 2)} (${num(r.plugin.handlerReadsPerRequest, 2)}/req)` : '',
     `${num(r.bare.loopDelayP99Ms, 2)} / ${num(r.plugin.loopDelayP99Ms, 2)} (${signed(r.addedLoopDelayP99Ms, 2)})`,

@@ -15,7 +15,7 @@ import type { Reading } from '../tcpinfo/read.js';
 import type { ExplainedTransaction } from '../explain/transaction-state.js';
 import { EXPLAIN_COLUMNS, LEVEL2_COLUMNS, headerLine } from './columns.js';
 import { EVENT_NAMES } from '../events.js';
-import { atsTimestampNow, isoNow, writeAtsTimestampNow } from './timestamp.js';
+import { atsTimestampNow, isoNow } from './timestamp.js';
 
 export interface LineFormatter {
   /** The header line at the top of a new file (with its newline); '' for JSON lines, which have none. */
@@ -146,7 +146,8 @@ class AtsFormatter implements LineFormatter {
 
   formatInto(buf: Buffer, at: number, event: number, socket: Socket, _res: Transaction | null, reading: Reading, explained?: ExplainedTransaction | null): number {
     const ends = endpointsOf(socket);
-    let p = writeAtsTimestampNow(buf, at);
+    // The second's timestamp is one cached string (atsTimestampNow): its 18 characters copied as bytes.
+    let p = writeAscii(buf, at, atsTimestampNow());
     buf[p++] = SPACE;
     p = writeAscii(buf, p, EVENT_NAMES[event]);
     buf[p++] = SPACE;

@@ -30,22 +30,6 @@ export function atsTimestampNow(): string {
   return cachedText;
 }
 
-let bytesSecond = -1;
-/** The ATS timestamp of now as bytes (ASCII), for lines written as bytes: the same buffer, refilled once a second. */
-const timestampBytes = Buffer.alloc(32);
-let timestampLength = 0;
-
-/** Write the ATS timestamp of now into `buf` at `at`: the offset after it. */
-export function writeAtsTimestampNow(buf: Buffer, at: number): number {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== bytesSecond) {
-    bytesSecond = second;
-    timestampLength = timestampBytes.write(atsTimestamp(second * 1000), 0, 'latin1');
-  }
-  for (let i = 0; i < timestampLength; i++) buf[at + i] = timestampBytes[i];
-  return at + timestampLength;
-}
-
 const ATS_TIMESTAMP = /^(\d{4})(\d{2})(\d{2})\.(\d{2})h(\d{2})m(\d{2})s$/;
 
 let lastParsedText = '';
