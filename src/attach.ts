@@ -13,17 +13,18 @@ import { parseOptions } from './config/options.js';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from './config/types.js';
 import { withCode } from './errors.js';
 import {
-  EVENT_NAMES, PERIODIC, SEND_RESP_HDR, SSN_CLOSE, SSN_START, TXN_CLOSE, TXN_START, eventBit,
+  EVENT_NAMES, PERIODIC, SEND_RESP_HDR, SSN_CLOSE, SSN_START, TXN_CLOSE, TXN_DELIVERED, TXN_START, eventBit,
   type AnyServer, type EventConsumer, type EventName, type Transaction,
 } from './events.js';
-import { TransactionStates, type ExplainedTransaction } from './explain/transaction-state.js';
+import { connectionClosing, followDelivery, giveUp, holdDeliveries, releaseDeliveries, type DeliveryOwner, type PendingDelivery } from './explain/delivery.js';
+import { explain, TransactionStates, type ExplainedTransaction, type TransactionState } from './explain/transaction-state.js';
 import { createLineFormatter, type LineFormatter } from './format/line-format.js';
 import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
 import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
 import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
 import { addConsumer, openSessions, removeConsumer } from './tap/server-events.js';
-import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage } from './tcpinfo/read.js';
+import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage, Reading } from './tcpinfo/read.js';
 
 /** Counts since attach, per event where it says so. */
 export interface TcpinfoStats {
@@ -71,6 +72,8 @@ const SLICE_MS = 4;
 
 /** The struct's bytes for a read that failed (length -1): never looked at. */
 const NO_BYTES = Buffer.alloc(0);
+/** A verdict line's reading when the connection could not be read any more (closed): every TCP_INFO column `-`. */
+const NO_READING = new Reading(Buffer.alloc(0), 0);
 
 /** The open loggers of each server, so an integration can tell that a server is already logged to a file. */
 const loggersByServer = new WeakMap<AnyServer, Set<TcpinfoLogger>>();
@@ -81,7 +84,7 @@ function perEvent(counts: Float64Array): Record<EventName, number> {
   return byName;
 }
 
-class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle {
+class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle, DeliveryOwner {
   readonly options: TcpinfoOptions;
   readonly eventMask: number;
   readonly tracksSessions: boolean;
@@ -94,7 +97,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readonly random: () => number;
   /** With --sample-by=session: this logger's decision for each connection (a WeakMap: see tcpinfo/endpoints.ts). */
   private readonly sessionChoices: WeakMap<Socket, boolean> | null;
-  /** With --explain: the transaction events it times (txn_start, send_resp_hdr, txn_close); 0 without. */
+  /** With --explain: the transaction events it times (txn_start, send_resp_hdr, txn_close, and ssn_close, which ends the
+   * follow-ups of a connection); 0 without. */
   private readonly explainMask: number = 0;
   /** With --explain: the transactions under way that it explains. */
   private readonly transactions: TransactionStates | null = null;
@@ -149,7 +153,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (this.sessionChoices !== null) mask |= 1 << SSN_START;
     if (options.explain) {
       // A transaction is timed from its txn_start and its headers, whichever events are logged.
-      this.explainMask = (1 << TXN_START) | (1 << SEND_RESP_HDR) | (1 << TXN_CLOSE);
+      this.explainMask = (1 << TXN_START) | (1 << SEND_RESP_HDR) | (1 << TXN_CLOSE) | (1 << SSN_CLOSE);
       this.transactions = new TransactionStates(options.slowMs);
       this.explainAll = options.metrics;
       mask |= this.explainMask;
@@ -162,6 +166,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.writer = acquireWriter(options, this.formatter.header);
     this.writer.on('warning', this.forwardWarning);
     for (const notice of options.notices) process.emitWarning(`tcpinfo: ${notice}`, { code: 'TCPINFO_NOTICE' });
+    if (options.explain) holdDeliveries();
     addConsumer(server, this, late);
     let loggers = loggersByServer.get(server);
     if (loggers === undefined) loggersByServer.set(server, (loggers = new Set()));
@@ -188,11 +193,12 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (this.sample(event, socket)) this.log(event, socket, res, null);
   }
 
-  /** A sampled event: its line, when the event is one the log has. */
-  private log(event: number, socket: Socket, res: Transaction | null, explained: ExplainedTransaction | null): void {
-    if ((this.logMask & (1 << event)) === 0) return;
+  /** A sampled event: its line, when the event is one the log has (txn_delivered goes with txn_close). `given`: the
+   * reading already taken (null: none could be). */
+  private log(event: number, socket: Socket, res: Transaction | null, explained: ExplainedTransaction | null, given?: Reading | null): void {
+    if ((this.logMask & (1 << (event === TXN_DELIVERED ? TXN_CLOSE : event))) === 0) return;
     this.sampledCounts[event]++;
-    const reading = readForEvent(socket);
+    const reading = given === undefined ? readForEvent(socket) : (given ?? NO_READING);
     if (reading === null) {
       this.failedReads++;
       return;
@@ -211,6 +217,12 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   /** With --explain, a transaction event: its line (sampled per event) and its timing. Whether its txn_close is logged is
    * decided at its txn_start, and only then (or with --metrics, always) is the baseline read. */
   private onTransactionEvent(event: number, socket: Socket, res: Transaction): void {
+    if (event === SSN_CLOSE) {
+      // Its follow-ups end here, fd still open: their verdict lines come before the ssn_close line.
+      connectionClosing(socket);
+      if (this.sample(SSN_CLOSE, socket)) this.log(SSN_CLOSE, socket, res, null);
+      return;
+    }
     const transactions = this.transactions!;
     const req = res.req;
     if (event === TXN_START) {
@@ -218,7 +230,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0 && this.sample(TXN_CLOSE, socket);
       if (logged || this.explainAll) {
         const reading = readForEvent(socket);
-        transactions.begin(req, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length, logged);
+        transactions.begin(res, socket, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length, logged);
       }
       return;
     }
@@ -230,10 +242,26 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     // No state: not chosen at its txn_start (or under way before this logger was attached): no line.
     const state = transactions.get(req);
     if (state === undefined) return;
+    transactions.handoff(state, socket);
+    if (state.logged) this.log(TXN_CLOSE, socket, res, null);
     const reading = readForEvent(socket);
-    const explained = transactions.close(state, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length);
+    if (reading === null) this.judged(state, res, socket, null, null);
+    else followDelivery(this, socket, res, state, reading);
+  }
+
+  /** A transaction's follow-up ended (delivery.ts): its verdict, on its line and in the metrics. */
+  delivered(p: PendingDelivery, reading: Reading | null): void {
+    this.judged(p.state as TransactionState, p.txn, p.socket, p, reading);
+  }
+
+  private judged(state: TransactionState, txn: Transaction, socket: Socket, p: PendingDelivery | null, reading: Reading | null): void {
+    const explained = explain(state, txn, p);
+    state.closed = explained;
     this.metrics?.observeTransaction(explained);
-    if (state.logged) this.log(TXN_CLOSE, socket, res, explained);
+    if (state.logged) {
+      this.seen[TXN_DELIVERED]++;
+      this.log(TXN_DELIVERED, socket, txn, explained, reading);
+    }
   }
 
   /** Per event (as ATS), or per connection: decided once at its ssn_start or first sight. */
@@ -295,6 +323,11 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       if (this.periodicTimer !== null) clearInterval(this.periodicTimer);
       if (this.sliceTimer !== null) clearTimeout(this.sliceTimer);
       this.round = null;
+      // Follow-ups still under way get their verdict lines now, before the file is closed.
+      if (this.transactions !== null) {
+        giveUp(this);
+        releaseDeliveries();
+      }
       this.transactions?.dispose();
       removeConsumer(this.server, this);
       if (this.metrics !== null) removeConsumer(this.server, this.metrics);

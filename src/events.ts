@@ -9,8 +9,9 @@ import type { Socket } from 'node:net';
 /** The points of an HTTP transaction at which TCP_INFO can be read, by their Traffic Server names. */
 export const HOOK_NAMES = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close'] as const;
 export type HookName = (typeof HOOK_NAMES)[number];
-/** Every event a line can carry: the hooks, and `periodic` (on when `updatePeriod` > 0). */
-export const EVENT_NAMES = [...HOOK_NAMES, 'periodic'] as const;
+/** Every event a line can carry: the hooks, `periodic` (on when `updatePeriod` > 0) and, with `--explain`, the
+ * transaction's `txn_delivered` (its last byte acknowledged by the client, or the follow-up's end: docs/explain.md). */
+export const EVENT_NAMES = [...HOOK_NAMES, 'periodic', 'txn_delivered'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
 // The events by number: indices into EVENT_NAMES.
@@ -20,6 +21,7 @@ export const SEND_RESP_HDR = 2;
 export const TXN_CLOSE = 3;
 export const SSN_CLOSE = 4;
 export const PERIODIC = 5;
+export const TXN_DELIVERED = 6;
 
 /** The bit of an event in an EventConsumer's eventMask. */
 export function eventBit(name: EventName): number {
@@ -52,6 +54,13 @@ export class Http2Exchange {
   statusCode: number | null = null;
   /** Its txn_close has been dispatched (or was not wanted). */
   closed = false;
+  /** For --explain: when the app ended the stream (end(), or respond() with endStream), on explain's clock; NaN before. */
+  appEndUs = NaN;
+  /** For --explain: time the app waited on the stream's drain before ending it, and when the current wait began. */
+  backlogUs = 0;
+  backlogSince = NaN;
+  /** Another stream of its connection was open during it: the connection's counters are shared. */
+  shared = false;
   constructor(
     /** The session's TCP socket. */
     readonly socket: Socket,

@@ -292,7 +292,7 @@ describe('close()', () => {
     await handle.close();
     const counts = countBy(readLog(logFile).records);
     assert.deepEqual(counts, { txn_start: 400, send_resp_hdr: 400, txn_close: 400 });
-    assert.deepEqual(logged, { ssn_start: 0, txn_start: 400, send_resp_hdr: 400, txn_close: 400, ssn_close: 0, periodic: 0 });
+    assert.deepEqual(logged, { ssn_start: 0, txn_start: 400, send_resp_hdr: 400, txn_close: 400, ssn_close: 0, periodic: 0, txn_delivered: 0 });
     assert.equal(handle.stats().written, 1200);
   });
 

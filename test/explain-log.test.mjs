@@ -1,5 +1,5 @@
 // --explain in the log and the metrics, on a real node:http server on loopback: the columns (text: after
-// the level's, named in the header, `-` on other events; JSON: keys on txn_close lines only), the verdict
+// the level's, named in the header, `-` on other events; JSON: keys on txn_delivered lines only), the verdict
 // of a slow handler and of a quick answer, one decision per transaction at its txn_start, session
 // sampling, and with --metrics every transaction counted by verdict.
 import assert from 'node:assert/strict';
@@ -11,11 +11,12 @@ import client from 'prom-client';
 import { attach } from '../dist/index.js';
 import { DEFAULT_SLOW_MS } from '../dist/explain/verdict.js';
 import { parseOptions } from '../dist/index.js';
-import { keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir } from './support/harness.mjs';
+import { keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir, waitFor } from './support/harness.mjs';
 
 const EXPLAIN_COLUMNS = [
-  'ttfb_us', 'duration_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us', 'txn_sndbuf_limited_us',
-  'txn_app_limited_us', 'unsent_bytes', 'unacked_segs', 'verdict',
+  'ttfb_us', 'end_us', 'duration_us', 'delivered_us', 'judged_us', 'server_us', 'client_us', 'network_us', 'upload_us',
+  'ack_delay_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us', 'txn_sndbuf_limited_us',
+  'wnd_limited_us', 'flow_held_us', 'unsent_bytes', 'min_rtt_us', 'ended', 'shared', 'verdict',
 ];
 
 /** /slow thinks 150 ms, anything else answers at once; 1 KB either way. */
@@ -41,6 +42,8 @@ test('text: the columns after the level 2 ones, named in the header, - on other 
   const { handle, port, logFile } = await server(t, '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2 --explain');
   await request({ host: '127.0.0.1', port, path: '/slow' });
   await request({ host: '127.0.0.1', port, path: '/' });
+  // The verdicts come at delivery (close() would judge what is still followed as gave_up).
+  await waitFor(() => handle.stats().logged.txn_delivered === 2, 3000, 'both verdicts');
   await handle.close();
   const { headers, records } = readLog(logFile);
   assert.deepEqual(headers, [`${LEVEL2_HEADER} ${EXPLAIN_COLUMNS.join(' ')}`]);
@@ -48,49 +51,60 @@ test('text: the columns after the level 2 ones, named in the header, - on other 
   for (const r of records) {
     assert.equal(r.cols.length, level2 + EXPLAIN_COLUMNS.length, r.line);
     const explain = r.cols.slice(level2);
-    if (r.event !== 'txn_close') assert.deepEqual(explain, EXPLAIN_COLUMNS.map(() => '-'), r.line);
+    if (r.event !== 'txn_delivered') assert.deepEqual(explain, EXPLAIN_COLUMNS.map(() => '-'), r.line);
   }
-  const closes = records.filter((r) => r.event === 'txn_close').map((r) => Object.fromEntries(EXPLAIN_COLUMNS.map((c, i) => [c, r.cols[level2 + i]])));
-  assert.equal(closes.length, 2);
-  const [slow, quick] = closes;
+  assert.equal(records.filter((r) => r.event === 'txn_close').length, 2, 'txn_close still logged, without a verdict');
+  const verdicts = records.filter((r) => r.event === 'txn_delivered').map((r) => Object.fromEntries(EXPLAIN_COLUMNS.map((c, i) => [c, r.cols[level2 + i]])));
+  assert.equal(verdicts.length, 2);
+  const [slow, quick] = verdicts;
   assert.equal(slow.verdict, 'server');
   assert.ok(Number(slow.ttfb_us) >= 150_000 && Number(slow.duration_us) >= Number(slow.ttfb_us), JSON.stringify(slow));
+  assert.ok(Number(slow.server_us) >= 149_000 && Number(slow.judged_us) >= Number(slow.server_us), JSON.stringify(slow));
   assert.equal(quick.verdict, 'ok');
-  assert.ok(Number(quick.duration_us) < 100_000);
-  for (const c of closes) {
-    // 1 KB of body plus the headers, all handed over and sent; no retransmission on loopback.
+  assert.ok(Number(quick.judged_us) < 100_000);
+  for (const c of verdicts) {
+    assert.equal(c.ended, 'acked');
+    assert.equal(Number(c.server_us) + Number(c.client_us) + Number(c.network_us), Number(c.judged_us), 'the shares sum to the judged time');
+    assert.ok(Number(c.delivered_us) >= Number(c.duration_us) - 1000, 'delivered after the hand-off (within a ms tick)');
+    // 1 KB of body plus the headers, as Node wrote them; no retransmission on loopback.
     assert.ok(Number(c.resp_bytes) > 1024 && Number(c.resp_bytes) < 1400, c.resp_bytes);
     assert.equal(c.txn_retrans, '0');
   }
 });
 
-test('JSON: the keys on txn_close lines only; --slow-ms moves the line between ok and a verdict', async (t) => {
+test('JSON: the keys on txn_delivered lines only; --slow-ms moves the line between ok and a verdict', async (t) => {
   const { handle, port, logFile } = await server(t, { hooks: 'txn_start,txn_close', format: 'json', explain: true, slowMs: 1000 });
   await request({ host: '127.0.0.1', port, path: '/slow' });
+  await waitFor(() => handle.stats().logged.txn_delivered === 1, 3000, 'the verdict');
   await handle.close();
   const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(lines.map((l) => l.event), ['txn_start', 'txn_close']);
-  assert.ok(!('verdict' in lines[0]) && !('ttfb_us' in lines[0]));
-  assert.deepEqual(Object.keys(lines[1]).slice(-EXPLAIN_COLUMNS.length), EXPLAIN_COLUMNS);
-  assert.equal(lines[1].verdict, 'ok', 'a 150 ms transaction is ok under --slow-ms=1000');
-  assert.equal(typeof lines[1].txn_busy_us, 'number');
+  assert.deepEqual(lines.map((l) => l.event), ['txn_start', 'txn_close', 'txn_delivered']);
+  assert.ok(!('verdict' in lines[0]) && !('ttfb_us' in lines[0]) && !('verdict' in lines[1]));
+  assert.deepEqual(Object.keys(lines[2]).slice(-EXPLAIN_COLUMNS.length), EXPLAIN_COLUMNS);
+  assert.equal(lines[2].verdict, 'ok', 'a 150 ms transaction is ok under --slow-ms=1000');
+  assert.equal(typeof lines[2].txn_busy_us, 'number');
+  assert.equal(lines[2].shared, false);
+  assert.equal(lines[2].method, 'GET');
+  assert.equal(lines[2].status, 200);
 });
 
 test('one decision per transaction, at its txn_start: every txn_close logged has its baseline; the others are not logged', async (t) => {
   const { handle, port, logFile } = await server(t, '--hooks=txn_close --explain --sample-rate=500 --sample-seed=7 --format=json');
   await keepAliveRequests(port, 60, { path: '/' });
   await handle.close();
-  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const all = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = all.filter((l) => l.event === 'txn_delivered');
   assert.ok(lines.length > 5 && lines.length < 55, `${lines.length} of 60 logged at rate 500`);
   for (const l of lines) assert.equal(typeof l.txn_retrans, 'number', 'a baseline read at its txn_start');
   assert.equal(handle.stats().sampled.txn_close, lines.length);
+  assert.equal(all.filter((l) => l.event === 'txn_close').length, lines.length, 'one verdict line per logged txn_close');
 });
 
 test('--sample-by=session: a sampled connection has every transaction explained', async (t) => {
   const { handle, port, logFile } = await server(t, '--hooks=txn_close --explain --sample-by=session --sample-rate=500 --sample-seed=3 --format=json');
   for (let i = 0; i < 8; i++) await keepAliveRequests(port, 5, { path: '/' });
   await handle.close();
-  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.event === 'txn_delivered');
   const perConnection = new Map();
   for (const l of lines) perConnection.set(l.conn, [...(perConnection.get(l.conn) ?? []), l]);
   assert.ok(perConnection.size > 0 && perConnection.size < 8, `${perConnection.size} of 8 connections`);
@@ -105,7 +119,12 @@ test('--metrics --explain: every transaction counted by verdict (the log still s
   const { handle, port } = await server(t, { hooks: 'txn_close', explain: true, sampleRate: 0, metrics: registry });
   await keepAliveRequests(port, 3, { path: '/' });
   await request({ host: '127.0.0.1', port, path: '/slow' });
-  const text = await registry.metrics();
+  // The verdicts are counted at delivery: the client's ACK of the last byte, a follow-up read after the response.
+  let text = '';
+  for (let i = 0; i < 100 && !/verdict="server"} 1$/m.test(text); i++) {
+    text = await registry.metrics();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const label = `server="127.0.0.1:${port}"`;
   const value = (name) => Number(new RegExp(`^${name.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
   assert.equal(value(`tcpinfo_transactions_total{${label},verdict="ok"}`), 3);

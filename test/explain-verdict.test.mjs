@@ -1,168 +1,171 @@
-// The verdict rule table and the transaction timings on their own (pure functions, no sockets): every
-// rule, its threshold on both sides, and the deltas from two readings.
+// The verdict judged at delivery, on its own (pure functions, no sockets): the judged time split into the
+// server's, the client's and the network's shares, each class of cause of docs/explain.md with its numbers,
+// the `mixed` threshold on both sides, and the columns from the readings.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  DEFAULT_SLOW_MS,
-  MIN_TRANSFER_US,
-  verdictOf,
-  verdictRule,
-} from '../dist/explain/verdict.js';
-import { emptyReading, readingFromStruct, transactionTiming } from '../dist/explain/transaction-timing.js';
+import { ACK_DELAY_MAX_US, DEFAULT_SLOW_MS, SECOND_CAUSE_SHARE, judge, largestShare } from '../dist/explain/verdict.js';
+import { readingFromStruct, streamEnd, transactionTiming, windowLimited } from '../dist/explain/transaction-timing.js';
 
-/** A slow transaction (500 ms: 10 ms ttfb, 490 ms transfer) with nothing dominating; override what a case needs. */
-function txn(over = {}) {
+/** A transaction on a quiet path: ended at 5 ms, handed off at 6 ms, acknowledged at 10 ms; override what a case needs. */
+function input(over = {}) {
   return {
-    baseline: true,
-    ttfb_us: 10_000,
-    duration_us: 500_000,
-    txn_retrans: 0,
-    txn_busy_us: 200_000,
-    txn_rwnd_limited_us: 50_000,
-    txn_sndbuf_limited_us: 0,
-    txn_app_limited_us: 100_000,
-    rtt_us: 300,
-    min_rtt_us: 50,
-    ...over,
+    baseline: true, until_us: 10_000, ack_delay_us: 0, end_us: 5_000, handoff_us: 6_000, upload_us: 0, backlog_us: 0,
+    flow_held_us: 0, busy_us: 5_000, rwnd_limited_us: 0, sndbuf_limited_us: 0, wnd_limited_us: 0, ...over,
   };
 }
-const TRANSFER = 490_000;
 
-test('the default transaction judged by nothing dominant is mixed', () => {
-  assert.equal(verdictRule(txn()), 'mixed');
-  assert.equal(verdictOf(txn()), 'mixed');
-});
-
-test('unknown: no baseline, or no chronographs (kernel before 4.10); both before every other rule', () => {
-  assert.equal(verdictRule(txn({ baseline: false, duration_us: 10 })), 'no-baseline');
-  assert.equal(verdictRule(txn({ txn_busy_us: NaN, duration_us: 10 })), 'no-chronographs');
-  assert.equal(verdictOf(txn({ baseline: false })), 'unknown');
-  assert.equal(verdictOf(txn({ txn_busy_us: NaN })), 'unknown');
-});
-
-test('ok: duration below --slow-ms (default 100), strictly', () => {
-  assert.equal(DEFAULT_SLOW_MS, 100);
-  assert.equal(verdictOf(txn({ duration_us: 99_999, ttfb_us: 90_000 })), 'ok');
-  assert.equal(verdictOf(txn({ duration_us: 100_000, ttfb_us: 90_000 })), 'server');
-  assert.equal(verdictOf(txn({ duration_us: 40_000, ttfb_us: 30_000 }), 50), 'ok');
-  assert.equal(verdictOf(txn({ duration_us: 40_000, ttfb_us: 30_000 }), 30), 'server');
-  assert.equal(verdictOf(txn({ duration_us: 0, ttfb_us: 0 }), 0), 'server');
-});
-
-test('server by ttfb: at least half of the duration, before the client and network rules', () => {
-  assert.equal(verdictRule(txn({ ttfb_us: 250_000, txn_rwnd_limited_us: 250_000 })), 'ttfb');
-  assert.equal(verdictRule(txn({ ttfb_us: 249_999, duration_us: 500_000, txn_rwnd_limited_us: 250_001 })), 'rwnd');
-});
-
-test('below MIN_TRANSFER_US of transfer: judged from ttfb and retransmissions alone', () => {
-  assert.equal(MIN_TRANSFER_US, 20_000);
-  const short = { duration_us: 35_000, ttfb_us: 16_000, txn_rwnd_limited_us: 19_000, txn_busy_us: 19_000 };
-  assert.equal(verdictRule(txn(short), 30), 'short');
-  assert.equal(verdictOf(txn(short), 30), 'mixed');
-  assert.equal(verdictRule(txn({ ...short, txn_retrans: 1 }), 30), 'short-retrans');
-  assert.equal(verdictOf(txn({ ...short, txn_retrans: 1 }), 30), 'network');
-  // Exactly MIN_TRANSFER_US of transfer is judged by the chronographs.
-  assert.equal(verdictRule(txn({ duration_us: 36_000, ttfb_us: 16_000, txn_rwnd_limited_us: 10_000 }), 30), 'rwnd');
-});
-
-test('client: receive window limited at least half of the transfer', () => {
-  assert.equal(verdictOf(txn({ txn_rwnd_limited_us: TRANSFER / 2, txn_busy_us: 400_000 })), 'client');
-  assert.equal(verdictRule(txn({ txn_rwnd_limited_us: TRANSFER / 2 - 1, txn_busy_us: TRANSFER / 2 - 1 })), 'mixed');
-});
-
-test('network: network-limited (busy - rwnd - sndbuf) at least half of the transfer', () => {
-  assert.equal(verdictRule(txn({ txn_busy_us: 50_000 + TRANSFER / 2, txn_rwnd_limited_us: 50_000 })), 'network-limited');
-  assert.equal(verdictRule(txn({ txn_busy_us: 50_000 + TRANSFER / 2 - 1, txn_rwnd_limited_us: 50_000 })), 'mixed');
-  // sndbuf-limited time is not the network's.
-  assert.equal(
-    verdictRule(txn({ txn_busy_us: 300_000, txn_rwnd_limited_us: 0, txn_sndbuf_limited_us: 100_000, txn_app_limited_us: 0 })),
-    'mixed',
-  );
-});
-
-test('network: retransmissions with network-limited time at least a quarter of the transfer', () => {
-  const quarter = { txn_busy_us: 50_000 + TRANSFER / 4, txn_rwnd_limited_us: 50_000 };
-  assert.equal(verdictRule(txn({ ...quarter, txn_retrans: 3 })), 'retrans');
-  assert.equal(verdictRule(txn(quarter)), 'mixed');
-  assert.equal(verdictRule(txn({ txn_busy_us: 50_000 + TRANSFER / 4 - 1, txn_rwnd_limited_us: 50_000, txn_retrans: 3 })), 'mixed');
-});
-
-test('network: rtt above 4 x min_rtt + 10 ms (queueing); the floor keeps loopback RTTs out', () => {
-  assert.equal(verdictRule(txn({ rtt_us: 4 * 50 + 10_001 })), 'queueing');
-  assert.equal(verdictRule(txn({ rtt_us: 4 * 50 + 10_000 })), 'mixed');
-  assert.equal(verdictRule(txn({ rtt_us: 48_000, min_rtt_us: 300 })), 'queueing');
-  // 20x min_rtt on loopback is still microseconds: not queueing.
-  assert.equal(verdictRule(txn({ rtt_us: 1_000, min_rtt_us: 50 })), 'mixed');
-  // Unknown rtt is no evidence.
-  assert.equal(verdictRule(txn({ rtt_us: NaN })), 'mixed');
-});
-
-test('server by app: app-limited plus sndbuf-limited at least half of the transfer', () => {
-  const base = { txn_busy_us: 250_000, txn_rwnd_limited_us: 0, txn_sndbuf_limited_us: 100_000 };
-  assert.equal(verdictRule(txn({ ...base, txn_app_limited_us: TRANSFER / 2 - 100_000 })), 'app');
-  assert.equal(verdictOf(txn({ ...base, txn_app_limited_us: TRANSFER / 2 - 100_000 })), 'server');
-  assert.equal(verdictRule(txn({ ...base, txn_app_limited_us: TRANSFER / 2 - 100_001 })), 'mixed');
-});
-
-test('first match wins: client before network, network before app', () => {
-  // Both the receive window and the app account for half: the client rule comes first.
-  assert.equal(verdictOf(txn({ txn_rwnd_limited_us: 300_000, txn_busy_us: 300_000, txn_app_limited_us: 300_000 })), 'client');
-  assert.equal(verdictOf(txn({ txn_busy_us: 300_000, txn_rwnd_limited_us: 0, txn_app_limited_us: 300_000 })), 'network');
-});
-
-function reading(over = {}) {
-  return { ...emptyReading(), ...over };
+function sumOf(j) {
+  return j.server_us + j.client_us + j.network_us;
 }
 
-test('timings: ttfb, duration, and the deltas of the counters between the two readings', () => {
-  const base = reading({
-    total_retrans: 2, busy_time: 1_000, rwnd_limited: 100, sndbuf_limited: 10, bytes_sent: 5_000, bytes_retrans: 1_000,
-    notsent_bytes: 0, unacked: 0, rtt: 40, min_rtt: 20,
-  });
-  const close = reading({
-    total_retrans: 5, busy_time: 301_000, rwnd_limited: 200_100, sndbuf_limited: 10, bytes_sent: 1_005_000, bytes_retrans: 3_000,
-    notsent_bytes: 20_000, unacked: 7, rtt: 900, min_rtt: 20,
-  });
-  const t = transactionTiming(base, close, 1_000.4, 11_000.2, 411_000.6);
-  assert.deepEqual(t, {
-    baseline: true,
-    ttfb_us: 10_000,
-    duration_us: 410_000,
-    resp_bytes: 998_000 + 20_000,
-    txn_retrans: 3,
-    txn_busy_us: 300_000,
-    txn_rwnd_limited_us: 200_000,
-    txn_sndbuf_limited_us: 0,
-    txn_app_limited_us: 100_000,
-    unsent_bytes: 20_000,
-    unacked_segs: 7,
-    rtt_us: 900,
-    min_rtt_us: 20,
-  });
-  assert.equal(verdictOf(t), 'client');
+test('the shares always sum to the judged time', () => {
+  const cases = [
+    input(), input({ until_us: 2_000_000, end_us: 1_500_000, busy_us: 400_000, rwnd_limited_us: 100_000 }),
+    input({ until_us: 3_000_000, upload_us: 2_000_000, end_us: 2_100_000 }), input({ ack_delay_us: 40_000, until_us: 45_000 }),
+    input({ until_us: 900_000, end_us: 100, wnd_limited_us: 500_000, busy_us: 899_000, rwnd_limited_us: 300_000 }),
+  ];
+  for (const c of cases) {
+    const j = judge(c);
+    assert.equal(sumOf(j), j.judged_us, JSON.stringify(c));
+  }
 });
 
-test('timings: no baseline leaves the deltas unknown (verdict unknown); no header makes ttfb the duration', () => {
-  const close = reading({ busy_time: 5, total_retrans: 0, notsent_bytes: 3, unacked: 1, rtt: 10, min_rtt: 5 });
-  const t = transactionTiming(null, close, 0, NaN, 200_000);
-  assert.equal(t.baseline, false);
-  assert.equal(t.ttfb_us, 200_000);
-  assert.ok(Number.isNaN(t.txn_busy_us) && Number.isNaN(t.txn_retrans) && Number.isNaN(t.resp_bytes) && Number.isNaN(t.txn_app_limited_us));
-  assert.equal(t.unsent_bytes, 3);
-  assert.equal(verdictOf(t), 'unknown');
+test('ok below --slow-ms, strictly; unknown without a baseline or chronographs', () => {
+  assert.equal(DEFAULT_SLOW_MS, 100);
+  assert.equal(judge(input({ until_us: 99_999, end_us: 99_000 })).verdict, 'ok');
+  assert.equal(judge(input({ until_us: 100_000, end_us: 99_000 })).verdict, 'server');
+  assert.equal(judge(input({ until_us: 40_000, end_us: 39_000 }), 30).verdict, 'server');
+  assert.equal(judge(input({ baseline: false })).verdict, 'unknown');
+  assert.equal(judge(input({ busy_us: NaN, until_us: 5_000_000 })).verdict, 'unknown');
 });
 
-test('timings: a kernel without chronographs (struct shorter than busy_time) gives unknown', () => {
-  const short = Buffer.alloc(280);
-  short.writeUInt32LE(9, 100); // total_retrans
-  const r = readingFromStruct(short, 168); // 4.9's length: up to delivery_rate
-  assert.equal(r.total_retrans, 9);
-  assert.ok(Number.isNaN(r.busy_time) && Number.isNaN(r.bytes_sent));
-  const t = transactionTiming(r, r, 0, 1_000, 300_000);
-  assert.equal(verdictRule(t), 'no-chronographs');
+test('a slow handler: the time before end() with no backlog is the server\'s', () => {
+  const j = judge(input({ until_us: 305_000, end_us: 300_000, handoff_us: 300_100, busy_us: 4_000 }));
+  assert.equal(j.verdict, 'server');
+  assert.equal(j.server_us, 300_000);
 });
 
-test('timings: a counter that went backwards (another connection read) is unknown, not negative', () => {
-  const t = transactionTiming(reading({ busy_time: 10 }), reading({ busy_time: 5 }), 0, 0, 1);
-  assert.ok(Number.isNaN(t.txn_busy_us));
+test('a slow producer at a real RTT is the server\'s, though the chunks kept data in flight (busy) all along', () => {
+  // Five chunks 100 ms apart over a 50 ms RTT: busy about half of the time, the last ACK one RTT after end().
+  const j = judge(input({ until_us: 550_000, end_us: 500_000, handoff_us: 500_200, busy_us: 300_000 }));
+  assert.equal(j.verdict, 'server');
+  assert.ok(j.network_us <= 50_000, JSON.stringify(j));
+});
+
+test('round trips are the network\'s: 1 KB over a 100 ms RTT is slow and `network`', () => {
+  const j = judge(input({ until_us: 103_000, end_us: 3_000, handoff_us: 3_100, busy_us: 100_000 }));
+  assert.equal(j.verdict, 'network');
+  assert.equal(j.network_us, 100_000);
+});
+
+test('the client\'s delayed ACK is taken off, up to ACK_DELAY_MAX_US: a quick answer on a quiet link stays ok', () => {
+  const j = judge(input({ until_us: 141_500, ack_delay_us: 40_000, end_us: 500, handoff_us: 600, busy_us: 41_000 }));
+  assert.equal(j.judged_us, 101_500);
+  assert.equal(judge(input({ until_us: 41_500, ack_delay_us: 40_000, end_us: 500, handoff_us: 600, busy_us: 41_000 })).verdict, 'ok');
+  const quick = judge(input({ until_us: 41_500, ack_delay_us: 40_000, end_us: 500, handoff_us: 600, busy_us: 41_000 }), 1);
+  assert.equal(quick.judged_us, 1_500);
+  assert.equal(ACK_DELAY_MAX_US, 200_000);
+  assert.equal(judge(input({ until_us: 1_000_000, ack_delay_us: 900_000 })).judged_us, 800_000);
+});
+
+test('a slow reader: the receive window\'s share of the transfer is the client\'s', () => {
+  const j = judge(input({ until_us: 1_500_000, end_us: 200, handoff_us: 5_000, busy_us: 1_490_000, rwnd_limited_us: 1_200_000 }));
+  assert.equal(j.verdict, 'client');
+  assert.ok(j.client_us > 1_100_000, JSON.stringify(j));
+});
+
+test('under BBR the window samples stand in for a receive-window chronograph that pacing hid', () => {
+  const base = { until_us: 2_000_000, end_us: 100, handoff_us: 1_000_000, busy_us: 1_990_000, rwnd_limited_us: 700_000 };
+  assert.equal(judge(input(base)).verdict, 'mixed', '35% rwnd alone: network ahead, client a second cause');
+  const j = judge(input({ ...base, wnd_limited_us: 1_800_000 }));
+  assert.equal(j.verdict, 'client');
+});
+
+test('an upload is the client\'s; the app\'s time after it the server\'s', () => {
+  const j = judge(input({ until_us: 4_050_000, upload_us: 4_000_000, end_us: 4_010_000, handoff_us: 4_010_100 }));
+  assert.equal(j.verdict, 'client');
+  assert.equal(j.server_us, 10_000);
+});
+
+test('waiting on a drain before end() is transfer, judged as the drain is', () => {
+  // The app piped a file to a slow reader: end() came at 2 s, 1.9 s of which it waited on drains.
+  const j = judge(input({ until_us: 2_100_000, end_us: 2_000_000, backlog_us: 1_900_000, busy_us: 2_050_000, rwnd_limited_us: 1_800_000 }));
+  assert.equal(j.verdict, 'client');
+  assert.ok(j.server_us <= 100_000, JSON.stringify(j));
+});
+
+test('HTTP/2 flow control: data held in Node after end() with the connection idle is the client\'s', () => {
+  const j = judge(input({ until_us: 1_020_000, end_us: 15_000, handoff_us: 1_000_000, flow_held_us: 950_000, busy_us: 40_000 }));
+  assert.equal(j.verdict, 'client');
+});
+
+test('a second cause: mixed when the second share is at least a third of the judged time, on both sides', () => {
+  assert.equal(SECOND_CAUSE_SHARE, 1 / 3);
+  // A 1.5 s handler, then a 2.2 s transfer limited by the network.
+  const both = judge(input({ until_us: 3_700_000, end_us: 1_500_000, handoff_us: 1_510_000, busy_us: 2_200_000 }));
+  assert.equal(both.verdict, 'mixed');
+  assert.equal(largestShare(350, 400, 250, 1000), 'mixed');
+  assert.equal(largestShare(300, 400, 300, 1000), 'client');
+  assert.equal(largestShare(332, 668, 0, 1000), 'client');
+  assert.equal(largestShare(333.4, 666.6, 0, 1000), 'mixed');
+  assert.equal(largestShare(0, 100, 900, 1000), 'network');
+});
+
+test('the send buffer\'s share is the server\'s', () => {
+  const j = judge(input({ until_us: 1_000_000, end_us: 100, handoff_us: 900_000, busy_us: 999_000, sndbuf_limited_us: 900_000 }));
+  assert.equal(j.verdict, 'server');
+});
+
+/** A struct with the given fields set (everything else 0), as the kernel returns it. */
+function struct(fields) {
+  const bytes = Buffer.alloc(280);
+  const at = { bytes_sent: 200, bytes_retrans: 208, bytes_acked: 120, notsent_bytes: 144, snd_wnd: 228, snd_cwnd: 80, snd_mss: 16, busy_time: 168, rwnd_limited: 176, sndbuf_limited: 184, total_retrans: 100, dsack_dups: 216, last_data_recv: 52, last_data_sent: 44, last_ack_recv: 56, rtt: 68, min_rtt: 148 };
+  for (const [name, value] of Object.entries(fields)) {
+    if ([200, 208, 120, 168, 176, 184].includes(at[name])) bytes.writeBigUInt64LE(BigInt(value), at[name]);
+    else bytes.writeUInt32LE(value, at[name]);
+  }
+  return readingFromStruct(bytes, 280);
+}
+
+test('delivery by position: the stream offset past everything handed to the kernel', () => {
+  assert.equal(streamEnd(struct({ bytes_sent: 5_000, bytes_retrans: 1_000, notsent_bytes: 3_000 })), 7_000);
+});
+
+test('window limited: data waiting, the window full, and below the congestion window', () => {
+  const full = { bytes_sent: 200_000, bytes_acked: 136_000, notsent_bytes: 50_000, snd_wnd: 65_536, snd_cwnd: 100, snd_mss: 1_448 };
+  assert.equal(windowLimited(struct(full)), true);
+  assert.equal(windowLimited(struct({ ...full, notsent_bytes: 0 })), false, 'nothing waiting');
+  assert.equal(windowLimited(struct({ ...full, snd_wnd: 4_000_000 })), false, 'a wide window');
+  assert.equal(windowLimited(struct({ ...full, snd_cwnd: 40 })), false, 'the congestion window is the smaller');
+  assert.equal(windowLimited(struct({ ...full, bytes_acked: 190_000 })), false, 'the window not full');
+});
+
+test('columns: retransmissions less DSACKs, the upload from last_data_recv, delivery and the shares', () => {
+  const base = struct({ total_retrans: 2, dsack_dups: 1, busy_time: 1_000 });
+  const handoff = struct({ total_retrans: 2, busy_time: 2_000, last_data_recv: 40, rtt: 1_000, min_rtt: 900 });
+  const last = struct({ total_retrans: 12, dsack_dups: 5, busy_time: 201_000, rwnd_limited: 100_000, last_data_sent: 10, last_ack_recv: 0 });
+  const facts = {
+    base, handoff, last, startUs: 1_000_000, headerUs: 1_050_000, endUs: 1_049_000, handoffUs: 1_050_500, lastUs: 1_300_000,
+    deliveredUs: 1_299_000, ended: 'acked', hasBody: true, backlogUs: 0, sampledUs: 0, wndLimitedUs: 0, respBytes: 2_000,
+    shared: false, http2: false,
+  };
+  const t = transactionTiming(facts, 100);
+  assert.equal(t.txn_retrans, 6, '10 retransmissions, 4 of them shown spurious by DSACKs');
+  assert.equal(t.upload_us, 10_500, 'the body\'s last bytes 40 ms before the hand-off\'s reading');
+  assert.equal(t.delivered_us, 299_000);
+  assert.equal(t.ttfb_us, 50_000);
+  assert.equal(t.end_us, 49_000);
+  assert.equal(t.duration_us, 50_500);
+  assert.equal(t.txn_busy_us, 200_000);
+  // The last data left 10 ms before the last reading, its ACK 9 ms later: one RTT (1 ms) of it the path's, 8 ms a delayed ACK.
+  assert.equal(t.ack_delay_us, 8_000);
+  assert.equal(t.judged_us, 299_000 - 8_000);
+  assert.equal(t.server_us + t.client_us + t.network_us, t.judged_us);
+  assert.equal(t.ended, 'acked');
+  const noBase = transactionTiming({ ...facts, base: null }, 100);
+  assert.equal(noBase.verdict, 'unknown');
+  assert.ok(Number.isNaN(noBase.txn_busy_us));
+  const gaveUp = transactionTiming({ ...facts, ended: 'gave_up', deliveredUs: NaN }, 100);
+  assert.equal(gaveUp.judged_us, 300_000, 'judged until the last reading');
+  assert.ok(Number.isNaN(gaveUp.ack_delay_us));
 });

@@ -128,13 +128,18 @@ test('column units come from the struct layout, for level-2 names too', () => {
 });
 
 test('a text line written as bytes (formatInto, the hot path) is the same line as format\'s string, byte for byte', () => {
-  const EVENTS = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close', 'periodic'];
+  const EVENTS = ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close', 'periodic', 'txn_delivered'];
   const V6 = { _peername: { address: '2001:db8:ffff:ffff:ffff:ffff:ffff:ffff', port: 1 }, _sockname: { address: '::ffff:192.0.2.2', port: 2 } };
   // No address readable (a connection reset before the first read): `-` in both.
   const GONE = { _handle: null };
   const explained = {
     verdict: 'network',
-    timing: { ttfb_us: 1234, duration_us: 98765, resp_bytes: -12, txn_retrans: 0, txn_busy_us: NaN, txn_rwnd_limited_us: 10.5, txn_sndbuf_limited_us: 0, txn_app_limited_us: 4294967295, unsent_bytes: NaN, unacked_segs: 3 },
+    timing: {
+      ttfb_us: 1234, end_us: NaN, duration_us: 98765, delivered_us: 2 ** 40 + 1, judged_us: 0, server_us: 1, client_us: 99,
+      network_us: 4294967295, upload_us: 0, ack_delay_us: NaN, resp_bytes: -12, txn_retrans: 0, txn_busy_us: NaN,
+      txn_rwnd_limited_us: 10.5, txn_sndbuf_limited_us: 0, wnd_limited_us: 4294967296, flow_held_us: 7, unsent_bytes: NaN,
+      min_rtt_us: 3, ended: 'gave_up', shared: true,
+    },
   };
   // Values at every digit-count boundary, a seeded mix of them per word.
   const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 65535, 999999, 1_000_000, 2 ** 31 - 1, 2 ** 31, 4294967294, 4294967295];

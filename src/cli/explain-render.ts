@@ -10,7 +10,7 @@ import {
   verdictRule,
   VERDICTS,
   type VerdictRule,
-} from '../explain/verdict.js';
+} from '../explain/legacy-verdict.js';
 import { escapeControls as esc, safeJson } from './escape.js';
 import type { ExplainedTransaction, ExplainStats } from './explain-stats.js';
 import { fileCount, inputJson, type InputReport } from './log-input.js';

@@ -5,7 +5,7 @@
  * by the number of verdicts, `top` transactions and the distinct client networks.
  */
 import { isIP } from 'node:net';
-import { VERDICTS, type Verdict, type VerdictInput } from '../explain/verdict.js';
+import { VERDICTS, type Verdict, type VerdictInput } from '../explain/legacy-verdict.js';
 import type { LogRecord } from '../format/log-record.js';
 
 /** One explained transaction, as the log has it. */

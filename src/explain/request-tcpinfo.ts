@@ -1,14 +1,14 @@
 /**
  * requestTcpInfo(req): for the app's own request logger (pino-http's customProps, a morgan token), the
  * connection's TCP_INFO fields of interest now (one getsockopt), and with --explain the transaction's
- * timings so far (or, after its txn_close, the ones its log line has) and its verdict.
+ * columns so far (or, once judged, the ones its verdict line has) and its verdict.
  */
 import type { IncomingMessage } from 'node:http';
 import { rawInfo, readRaw } from '../tcpinfo/read.js';
 import { decodeField, fieldSpec, type FieldSpec } from '../tcpinfo/layout.js';
-import { publishedTransaction, timingNow } from './transaction-state.js';
-import type { TransactionTiming } from './transaction-timing.js';
-import type { Verdict } from './verdict.js';
+import { explainSoFar, publishedTransaction } from './transaction-state.js';
+import { EXPLAIN_NUMBER_COLUMNS } from './transaction-timing.js';
+import type { DeliveryEnd, Verdict } from './verdict.js';
 
 /** The fields requestTcpInfo reads, by their kernel names (units as the kernel's: see docs/api.md). */
 const FIELDS = [
@@ -17,10 +17,17 @@ const FIELDS = [
 ] as const;
 const SPECS: readonly FieldSpec[] = FIELDS.map((name) => fieldSpec(name)!);
 
-/** A transaction's --explain columns so far, and its verdict so far (final once txn_close has passed). */
-export type RequestTransaction = { [K in Exclude<keyof TransactionTiming, 'baseline' | 'rtt_us' | 'min_rtt_us'>]: number | null } & {
-  /** Whether txn_close has passed: then these are the values of the transaction's log line. */
-  readonly closed: boolean;
+/** A transaction's --explain columns so far, and its verdict so far (final once `pending` is false). */
+export type RequestTransaction = { [K in (typeof EXPLAIN_NUMBER_COLUMNS)[number]]: number | null } & {
+  /**
+   * True until the transaction is judged (its last byte acknowledged, or its follow-up ended): until then the columns
+   * and the verdict are what is known now, as if it ended now. An app's request logger, which runs at the response's
+   * end, before delivery, sees it pending.
+   */
+  readonly pending: boolean;
+  /** How the follow-up ended (`gave_up` while pending). */
+  readonly ended: DeliveryEnd;
+  readonly shared: boolean;
   readonly verdict: Verdict;
 };
 
@@ -36,7 +43,7 @@ function known(n: number): number | null {
 
 /**
  * The connection's TCP_INFO fields of interest for the request `req`, read now (null where the kernel does
- * not return one), and with --explain the transaction's timings; null when the connection is closed or
+ * not return one), and with --explain the transaction's columns; null when the connection is closed or
  * TCP_INFO cannot be read here. Never throws.
  */
 export function requestTcpInfo(req: IncomingMessage): RequestTcpInfo | null {
@@ -49,21 +56,14 @@ export function requestTcpInfo(req: IncomingMessage): RequestTcpInfo | null {
   const state = publishedTransaction(req);
   let transaction: RequestTransaction | null = null;
   if (state !== undefined) {
-    const { timing, verdict } = state.closed ?? timingNow(state, rawInfo, length);
-    transaction = {
-      ttfb_us: known(timing.ttfb_us),
-      duration_us: known(timing.duration_us),
-      resp_bytes: known(timing.resp_bytes),
-      txn_retrans: known(timing.txn_retrans),
-      txn_busy_us: known(timing.txn_busy_us),
-      txn_rwnd_limited_us: known(timing.txn_rwnd_limited_us),
-      txn_sndbuf_limited_us: known(timing.txn_sndbuf_limited_us),
-      txn_app_limited_us: known(timing.txn_app_limited_us),
-      unsent_bytes: known(timing.unsent_bytes),
-      unacked_segs: known(timing.unacked_segs),
-      closed: state.closed !== null,
-      verdict,
-    };
+    const { timing, verdict } = state.closed ?? explainSoFar(state, state.txn, rawInfo, length);
+    const columns: Record<string, unknown> = {};
+    for (const name of EXPLAIN_NUMBER_COLUMNS) columns[name] = known(timing[name]);
+    columns.pending = state.closed === null;
+    columns.ended = timing.ended;
+    columns.shared = timing.shared;
+    columns.verdict = verdict;
+    transaction = columns as RequestTransaction;
   }
   info.transaction = transaction;
   return info as RequestTcpInfo;

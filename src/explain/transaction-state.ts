@@ -1,14 +1,17 @@
 /**
- * What --explain keeps per transaction from txn_start to txn_close: start and header times and the baseline reading. Only
- * for transactions chosen at txn_start (all with --metrics --explain), in a WeakMap per logger keyed by the request (a
+ * What --explain keeps per transaction from txn_start to its verdict: start and header times, the baseline reading,
+ * what the hand-off adds. Only for transactions chosen at txn_start, in a WeakMap per logger keyed by the request (a
  * property would change every request's shape: tcpinfo/endpoints.ts).
  */
 import type { IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
+import { Http2Exchange, type Transaction } from '../events.js';
+import type { PendingDelivery } from './delivery.js';
+import { appEndUs, backlogUs, nowUs, timeTransaction } from './timeline.js';
 import { readingFromStruct, transactionTiming, type TransactionTiming, type TxnReading } from './transaction-timing.js';
-import { verdictOf, type Verdict } from './verdict.js';
+import type { Verdict } from './verdict.js';
 
-/** A transaction at its txn_close: its columns and verdict, as its log line has them. */
+/** A transaction with its verdict: its columns, as its log line has them. */
 export interface ExplainedTransaction {
   readonly timing: TransactionTiming;
   readonly verdict: Verdict;
@@ -17,32 +20,79 @@ export interface ExplainedTransaction {
 export interface TransactionState {
   readonly startUs: number;
   headerUs: number;
-  /** The TCP_INFO reading at txn_start; null when the read failed. */
+  /** The TCP_INFO reading at txn_start; null when the read failed (or the transaction was under way at attach). */
   readonly base: TxnReading | null;
-  /** Whether the transaction's txn_close goes to the log (decided at txn_start); else it is read for the metrics only. */
+  /** Whether the transaction's verdict goes to the log (decided at txn_start); else it is judged for the metrics only. */
   readonly logged: boolean;
   /** --slow-ms of the logger that explains it. */
   readonly slowMs: number;
-  /** Set at txn_close: what the log line and the metrics got, for requestTcpInfo after it. */
+  /** The connection's bytesWritten at txn_start: what Node wrote for the response is the growth at the hand-off. */
+  readonly startBytesWritten: number;
+  readonly hasBody: boolean;
+  /** Set at the hand-off; NaN before. */
+  handoffUs: number;
+  respBytes: number;
+  /** Set at the verdict: what the log line and the metrics got, for requestTcpInfo after it. */
   closed: ExplainedTransaction | null;
+  /** The transaction, for requestTcpInfo's columns so far (the state lives no longer than its request). */
+  readonly txn: Transaction;
 }
 
-/** Microseconds on the monotonic clock the timings are taken on. */
-export function nowUs(): number {
-  return performance.now() * 1000;
+/** The readings of a transaction whose hand-off could not be read: nothing known. */
+const NOT_READ: TxnReading = readingFromStruct(Buffer.alloc(0), 0);
+
+/** Whether the request has a body (an upload to time). */
+function hasBody(txn: Transaction): boolean {
+  if (txn instanceof Http2Exchange) return txn.method === 'POST' || txn.method === 'PUT' || txn.method === 'PATCH';
+  const headers = (txn.req as IncomingMessage | undefined)?.headers;
+  if (headers === undefined) return false;
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** The transaction's timings from its start to now, with the struct just read (`length` bytes; -1: the read failed), and its verdict. */
-export function timingNow(state: TransactionState, bytes: Buffer, length: number): ExplainedTransaction {
-  const close = readingFromStruct(bytes, length < 0 ? 0 : length);
-  const timing = transactionTiming(length < 0 ? null : state.base, close, state.startUs, state.headerUs, nowUs());
-  return { timing, verdict: verdictOf(timing, state.slowMs) };
+function bytesWritten(socket: Socket): number {
+  const n = socket.bytesWritten;
+  return typeof n === 'number' ? n : NaN;
+}
+
+/** The verdict of a transaction whose follow-up `p` ended (or, for requestTcpInfo, so far: `p` null, `now` the reading now). */
+export function explain(state: TransactionState, txn: Transaction, p: PendingDelivery | null, now?: TxnReading): ExplainedTransaction {
+  const us = nowUs();
+  const handoff = p?.handoff ?? now ?? NOT_READ;
+  const timing = transactionTiming(
+    {
+      base: state.base,
+      handoff,
+      last: p?.last ?? handoff,
+      startUs: state.startUs,
+      headerUs: state.headerUs,
+      endUs: appEndUs(txn),
+      handoffUs: p?.handoffUs ?? us,
+      lastUs: p?.lastUs ?? us,
+      deliveredUs: p?.deliveredUs ?? NaN,
+      ended: p?.ended ?? 'gave_up',
+      hasBody: state.hasBody,
+      backlogUs: backlogUs(txn),
+      sampledUs: p?.sampledUs ?? 0,
+      wndLimitedUs: p?.wndLimitedUs ?? 0,
+      respBytes: state.respBytes,
+      shared: txn instanceof Http2Exchange && txn.shared,
+      http2: txn instanceof Http2Exchange,
+    },
+    state.slowMs,
+  );
+  return { timing, verdict: timing.verdict };
+}
+
+/** For requestTcpInfo: the transaction's columns so far, from the struct just read (`length` bytes). */
+export function explainSoFar(state: TransactionState, txn: Transaction, bytes: Buffer, length: number): ExplainedTransaction {
+  return explain(state, txn, null, readingFromStruct(bytes, Math.max(0, length)));
 }
 
 /** Every TransactionStates in use (one per logger with --explain), for requestTcpInfo to look a request up in. */
 const explainers = new Set<TransactionStates>();
 
-/** For requestTcpInfo: a request's transaction as some logger explains it (a logged one over one read for the metrics only). */
+/** For requestTcpInfo: a request's transaction as some logger explains it (a logged one over one for the metrics only). */
 export function publishedTransaction(req: IncomingMessage): TransactionState | undefined {
   let found: TransactionState | undefined;
   for (const explainer of explainers) {
@@ -67,16 +117,40 @@ export class TransactionStates {
   }
 
   /** A transaction starts, with the struct just read into `bytes` (`length` bytes, -1 when the read failed). */
-  begin(req: object, bytes: Buffer, length: number, logged: boolean): void {
+  begin(txn: Transaction, socket: Socket, bytes: Buffer, length: number, logged: boolean): void {
+    timeTransaction(txn);
     const state: TransactionState = {
       startUs: nowUs(),
       headerUs: NaN,
       base: length < 0 ? null : readingFromStruct(bytes, length),
       logged,
       slowMs: this.slowMs,
+      startBytesWritten: bytesWritten(socket),
+      hasBody: hasBody(txn),
+      handoffUs: NaN,
+      respBytes: NaN,
       closed: null,
+      txn,
     };
-    this.states.set(req, state);
+    this.states.set(txn.req, state);
+  }
+
+  /** A transaction already under way when the logger was attached: judged `unknown` (no baseline). */
+  beginLate(txn: Transaction, logged: boolean): void {
+    const state: TransactionState = {
+      startUs: nowUs(),
+      headerUs: NaN,
+      base: null,
+      logged,
+      slowMs: this.slowMs,
+      startBytesWritten: NaN,
+      hasBody: false,
+      handoffUs: NaN,
+      respBytes: NaN,
+      closed: null,
+      txn,
+    };
+    this.states.set(txn.req, state);
   }
 
   /** The response's headers were written. */
@@ -89,8 +163,9 @@ export class TransactionStates {
     return this.states.get(req);
   }
 
-  /** The transaction closes (txn_close), with the struct just read: its timings and verdict, kept for requestTcpInfo. */
-  close(state: TransactionState, bytes: Buffer, length: number): ExplainedTransaction {
-    return (state.closed ??= timingNow(state, bytes, length));
+  /** The hand-off (txn_close): what Node wrote for the response. */
+  handoff(state: TransactionState, socket: Socket): void {
+    state.handoffUs = nowUs();
+    state.respBytes = bytesWritten(socket) - state.startBytesWritten;
   }
 }

@@ -1,137 +1,112 @@
 /**
- * The verdict of a slow transaction: was the time spent in the server, the network or the client?
- * One rule table, first match wins, from the transaction's own timings and the kernel's chronographs
- * (see docs/explain.md, which states these thresholds as the code has them).
+ * The verdict of a transaction, judged at delivery: its time split into the server's, the client's and the
+ * network's shares (summing to the judged time), then the largest share, or `mixed` when a second cause is
+ * large too. Pure: the transaction's times and the kernel's accounting come in, the shares go out. The model,
+ * side by side with M-Lab NDT's triage, and every threshold as this file has it: docs/explain.md.
  *
- * The chronographs (Linux 4.10+): `busy_time` is the time with data in flight or queued and includes
- * `rwnd_limited` (the peer's receive window stopped the sender) and `sndbuf_limited` (the send buffer
- * was too small to keep the pipe full). What is left, busy - rwnd_limited - sndbuf_limited, is the time
- * the network itself limited the sender (congestion window, loss recovery). Transfer time when the
- * sender was not busy at all is the app's: it did not feed the socket.
+ *   txn_start --(upload)--(server: think, produce)--> end() --(transfer)--> hand-off --(drain)--> delivered
+ *
+ * server   the app's time before end() with no backlog in Node (a slow producer stays the server's), and the
+ *          time the send buffer limited the sender
+ * client   the upload (the request body's arrival), the receive window (the chronograph, or the window samples
+ *          where BBR's pacing hides it), data HTTP/2 flow control held in Node
+ * network  the rest of the transfer: round trips, loss recovery, congestion-limited time
  */
 
 /** What a transaction's verdict can be. */
 export type Verdict = 'unknown' | 'ok' | 'server' | 'client' | 'network' | 'mixed';
 
-/** Every verdict, in the order the rule table first gives each. */
+/** Every verdict. */
 export const VERDICTS: readonly Verdict[] = ['unknown', 'ok', 'server', 'client', 'network', 'mixed'];
 
-/**
- * Which rule of the table decided: the verdict and why, so the CLI can say the evidence in words.
- *   no-chronographs  the kernel returned no busy_time (older than 4.10)     -> unknown
- *   no-baseline      TCP_INFO was not read at txn_start                      -> unknown
- *   fast             duration below --slow-ms                                -> ok
- *   ttfb             ttfb at least half of the duration                      -> server
- *   short-retrans    transfer under MIN_TRANSFER_US, with retransmissions    -> network
- *   short            transfer under MIN_TRANSFER_US, no retransmissions      -> mixed
- *   rwnd             receive window limited at least half of the transfer    -> client
- *   network-limited  network-limited at least half of the transfer           -> network
- *   retrans          retransmissions, network-limited at least a quarter     -> network
- *   queueing         rtt above 4 x min_rtt + 10 ms                           -> network
- *   app              app-limited + sndbuf-limited at least half the transfer -> server
- *   mixed            none of the above dominates                             -> mixed
- */
-export type VerdictRule =
-  | 'no-chronographs'
-  | 'no-baseline'
-  | 'fast'
-  | 'ttfb'
-  | 'short-retrans'
-  | 'short'
-  | 'rwnd'
-  | 'network-limited'
-  | 'retrans'
-  | 'queueing'
-  | 'app'
-  | 'mixed';
+/** How the follow-up of a transaction after its hand-off ended. */
+export type DeliveryEnd = 'acked' | 'closed' | 'gave_up';
+export const DELIVERY_ENDS: readonly DeliveryEnd[] = ['acked', 'closed', 'gave_up'];
 
-const VERDICT_OF_RULE: Readonly<Record<VerdictRule, Verdict>> = {
-  'no-chronographs': 'unknown',
-  'no-baseline': 'unknown',
-  fast: 'ok',
-  ttfb: 'server',
-  'short-retrans': 'network',
-  short: 'mixed',
-  rwnd: 'client',
-  'network-limited': 'network',
-  retrans: 'network',
-  queueing: 'network',
-  app: 'server',
-  mixed: 'mixed',
-};
-
-export function verdictOfRule(rule: VerdictRule): Verdict {
-  return VERDICT_OF_RULE[rule];
-}
-
-/** `--slow-ms`'s default: a transaction shorter than this is `ok`. */
+/** `--slow-ms`'s default: a transaction judged shorter than this is `ok`. */
 export const DEFAULT_SLOW_MS = 100;
+/** `mixed` when the second-largest share is at least this part of the judged time. */
+export const SECOND_CAUSE_SHARE = 1 / 3;
+/** The longest client delayed ACK allowed for (Linux's is 40 ms, others' up to 200 ms). */
+export const ACK_DELAY_MAX_US = 200_000;
+/** A cause takes part in the evidence from this share of the judged time on. */
+export const EVIDENCE_SHARE = 0.1;
 
-/**
- * Chronographs advance in kernel ticks (4 ms at HZ=250, 1 ms at HZ=1000): below about five ticks their deltas are mostly
- * rounding, so a shorter transfer is judged from ttfb and retransmissions alone.
- */
-export const MIN_TRANSFER_US = 20_000;
-
-/** Share of the transfer that makes a limit dominant (rules client, network, app): one half. */
-export const DOMINANT_SHARE = 0.5;
-/** With retransmissions, the network-limited share that is enough for `network`: one quarter. */
-export const RETRANS_SHARE = 0.25;
-/** Queueing: rtt above QUEUE_FACTOR x min_rtt + QUEUE_FLOOR_US (the floor keeps loopback's us RTTs out). */
-export const QUEUE_FACTOR = 4;
-export const QUEUE_FLOOR_US = 10_000;
-
-/** What the rule table looks at. Times in microseconds; NaN when not known (not returned, or no txn_start baseline). */
-export interface VerdictInput {
-  /** Whether TCP_INFO was read at txn_start: without it there are no deltas. */
+/** What the judgement looks at. Times in microseconds from txn_start; NaN when not known. */
+export interface JudgeInput {
+  /** TCP_INFO was read at txn_start: without it there are no deltas. */
   readonly baseline: boolean;
-  readonly ttfb_us: number;
-  readonly duration_us: number;
-  /** Retransmitted segments during the transaction (delta of total_retrans). */
-  readonly txn_retrans: number;
-  readonly txn_busy_us: number;
-  readonly txn_rwnd_limited_us: number;
-  readonly txn_sndbuf_limited_us: number;
-  /** Transfer time the sender was not busy (the app did not feed the socket). */
-  readonly txn_app_limited_us: number;
-  /** Smoothed rtt and the connection's minimum rtt at txn_close. */
-  readonly rtt_us: number;
-  readonly min_rtt_us: number;
+  /** The end of the judged time: the last byte acknowledged (delivered), or the last reading when delivery was not seen. */
+  readonly until_us: number;
+  /** The client's delayed ACK taken off until_us. */
+  readonly ack_delay_us: number;
+  /** When the app ended the response (NaN: not seen, then the hand-off). */
+  readonly end_us: number;
+  /** The hand-off: Node gave the response's last byte to the kernel (txn_close). */
+  readonly handoff_us: number;
+  /** The request body's arrival, from txn_start; 0 without a body. */
+  readonly upload_us: number;
+  /** Time before end() the app waited for Node's backlog to drain. */
+  readonly backlog_us: number;
+  /** HTTP/2: time Node held the ended stream's data while the connection had nothing in flight (flow control). */
+  readonly flow_held_us: number;
+  /** Chronograph deltas over the transaction (NaN without chronographs, Linux < 4.10). */
+  readonly busy_us: number;
+  readonly rwnd_limited_us: number;
+  readonly sndbuf_limited_us: number;
+  /** Time the samples found the client's window full with data waiting (snd_wnd below the congestion window). */
+  readonly wnd_limited_us: number;
 }
 
-/** The transfer: from the response's headers to txn_close. */
-export function transferUs(t: Pick<VerdictInput, 'duration_us' | 'ttfb_us'>): number {
-  return Math.max(0, t.duration_us - t.ttfb_us);
+export interface Judgement {
+  /** until_us less the delayed ACK: about the client's time from sending the request to receiving the last byte. */
+  readonly judged_us: number;
+  readonly server_us: number;
+  readonly client_us: number;
+  readonly network_us: number;
+  readonly verdict: Verdict;
 }
 
-/** Network-limited time: busy minus the receive-window- and send-buffer-limited parts (never below 0). */
-export function networkLimitedUs(t: Pick<VerdictInput, 'txn_busy_us' | 'txn_rwnd_limited_us' | 'txn_sndbuf_limited_us'>): number {
-  return Math.max(0, t.txn_busy_us - t.txn_rwnd_limited_us - t.txn_sndbuf_limited_us);
+const UNKNOWN: Judgement = { judged_us: NaN, server_us: NaN, client_us: NaN, network_us: NaN, verdict: 'unknown' };
+
+function clamp(n: number, low: number, high: number): number {
+  return Number.isNaN(n) ? low : Math.min(high, Math.max(low, n));
 }
 
-export function rttShowsQueueing(rttUs: number, minRttUs: number): boolean {
-  return rttUs > QUEUE_FACTOR * minRttUs + QUEUE_FLOOR_US;
+/** The judged time split into its three shares, and the verdict. */
+export function judge(t: JudgeInput, slowMs: number = DEFAULT_SLOW_MS): Judgement {
+  if (!t.baseline || Number.isNaN(t.until_us)) return UNKNOWN;
+  const judged = Math.max(0, Math.round(t.until_us - clamp(t.ack_delay_us, 0, ACK_DELAY_MAX_US)));
+  const end = clamp(Number.isNaN(t.end_us) ? t.handoff_us : t.end_us, 0, judged);
+  const upload = clamp(t.upload_us, 0, end);
+  const backlog = clamp(t.backlog_us, 0, end - upload);
+  const think = end - upload - backlog;
+  const transfer = judged - think - upload;
+  const flow = clamp(t.flow_held_us, 0, transfer);
+  const rest = transfer - flow;
+  let clientShare = 0;
+  let sndbufShare = 0;
+  const busy = t.busy_us;
+  if (busy > 0) {
+    clientShare = clamp(t.rwnd_limited_us / busy, 0, 1);
+    sndbufShare = clamp(t.sndbuf_limited_us / busy, 0, 1 - clientShare);
+  }
+  // BBR paces below the receive window, so its chronograph under-counts it: the samples stand in.
+  if (t.wnd_limited_us > 0 && rest > 0) clientShare = Math.max(clientShare, clamp(t.wnd_limited_us / rest, 0, 1 - sndbufShare));
+  const client = Math.round(upload + flow + rest * clientShare);
+  const server = Math.round(think + rest * sndbufShare);
+  const network = Math.max(0, judged - client - server);
+  let verdict: Verdict;
+  if (Number.isNaN(busy)) verdict = 'unknown';
+  else if (judged < slowMs * 1000) verdict = 'ok';
+  else verdict = largestShare(server, client, network, judged);
+  return { judged_us: judged, server_us: server, client_us: client, network_us: network, verdict };
 }
 
-/** The rule of the table that decides this transaction (first match wins). */
-export function verdictRule(t: VerdictInput, slowMs: number = DEFAULT_SLOW_MS): VerdictRule {
-  if (!t.baseline) return 'no-baseline';
-  if (Number.isNaN(t.txn_busy_us)) return 'no-chronographs';
-  const duration = t.duration_us;
-  if (duration < slowMs * 1000) return 'fast';
-  if (t.ttfb_us >= DOMINANT_SHARE * duration) return 'ttfb';
-  const transfer = transferUs(t);
-  const retrans = t.txn_retrans > 0;
-  if (transfer < MIN_TRANSFER_US) return retrans ? 'short-retrans' : 'short';
-  if (t.txn_rwnd_limited_us >= DOMINANT_SHARE * transfer) return 'rwnd';
-  const network = networkLimitedUs(t);
-  if (network >= DOMINANT_SHARE * transfer) return 'network-limited';
-  if (retrans && network >= RETRANS_SHARE * transfer) return 'retrans';
-  if (rttShowsQueueing(t.rtt_us, t.min_rtt_us)) return 'queueing';
-  if (t.txn_app_limited_us + t.txn_sndbuf_limited_us >= DOMINANT_SHARE * transfer) return 'app';
-  return 'mixed';
-}
-
-export function verdictOf(t: VerdictInput, slowMs: number = DEFAULT_SLOW_MS): Verdict {
-  return VERDICT_OF_RULE[verdictRule(t, slowMs)];
+/** The largest of the three shares, or `mixed` when the second is at least SECOND_CAUSE_SHARE of the whole. */
+export function largestShare(server: number, client: number, network: number, judged: number): Verdict {
+  const sorted = [server, client, network].sort((a, b) => b - a);
+  if (sorted[1] >= SECOND_CAUSE_SHARE * judged) return 'mixed';
+  if (sorted[0] === server) return 'server';
+  return sorted[0] === client ? 'client' : 'network';
 }

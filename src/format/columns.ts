@@ -2,6 +2,7 @@
  * The columns of a log line, for the writer (line-format.ts) and the reader (log-record.ts) alike: names,
  * the struct field each shows, the header line, and units (the kernel's: the log never converts).
  */
+import { EXPLAIN_NUMBER_COLUMNS } from '../explain/transaction-timing.js';
 import { fieldSpec, type FieldSpec } from '../tcpinfo/layout.js';
 
 /** The columns every text line starts with, as its header names them. */
@@ -52,10 +53,9 @@ export function isHeaderLine(line: string): boolean {
 
 /**
  * The columns --explain adds to every line (after the level's or --fields' columns), in this order: a
- * transaction's timings, the kernel's accounting for it, and its verdict (docs/explain.md). Each is a key
- * of ExplainedTransaction's timing, or `verdict`. Their names differ from every struct field's.
+ * transaction's times, its shares, the kernel's accounting for it, how its delivery ended and its verdict
+ * (docs/explain.md). Filled on the txn_delivered line, `-` on the others. Each is a key of TransactionTiming.
+ * Their names differ from every struct field's.
  */
-export const EXPLAIN_COLUMNS = [
-  'ttfb_us', 'duration_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us',
-  'txn_sndbuf_limited_us', 'txn_app_limited_us', 'unsent_bytes', 'unacked_segs', 'verdict',
-] as const;
+export const EXPLAIN_COLUMNS = [...EXPLAIN_NUMBER_COLUMNS, 'ended', 'shared', 'verdict'] as const;
+export { EXPLAIN_NUMBER_COLUMNS };

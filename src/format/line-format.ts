@@ -13,7 +13,7 @@ import { endpointsOf } from '../tcpinfo/endpoints.js';
 import { fieldSpec, fieldText, type FieldSpec } from '../tcpinfo/layout.js';
 import type { Reading } from '../tcpinfo/read.js';
 import type { ExplainedTransaction } from '../explain/transaction-state.js';
-import { EXPLAIN_COLUMNS, LEVEL2_COLUMNS, headerLine } from './columns.js';
+import { EXPLAIN_COLUMNS, EXPLAIN_NUMBER_COLUMNS, LEVEL2_COLUMNS, headerLine } from './columns.js';
 import { EVENT_NAMES } from '../events.js';
 import { atsTimestampNow, isoNow } from './timestamp.js';
 
@@ -34,12 +34,11 @@ function explainedText(explained: ExplainedTransaction, json: boolean): string {
   const t = explained.timing;
   const m = json ? 'null' : '-';
   const sep = json ? EXPLAIN_KEYS : EXPLAIN_SPACES;
-  return (
-    sep[0] + num(t.ttfb_us, m) + sep[1] + num(t.duration_us, m) + sep[2] + num(t.resp_bytes, m) + sep[3] + num(t.txn_retrans, m) +
-    sep[4] + num(t.txn_busy_us, m) + sep[5] + num(t.txn_rwnd_limited_us, m) + sep[6] + num(t.txn_sndbuf_limited_us, m) +
-    sep[7] + num(t.txn_app_limited_us, m) + sep[8] + num(t.unsent_bytes, m) + sep[9] + num(t.unacked_segs, m) +
-    sep[10] + (json ? '"' + explained.verdict + '"' : explained.verdict)
-  );
+  let text = '';
+  for (let i = 0; i < EXPLAIN_NUMBER_COLUMNS.length; i++) text += sep[i] + num(t[EXPLAIN_NUMBER_COLUMNS[i]], m);
+  const n = EXPLAIN_NUMBER_COLUMNS.length;
+  const q = json ? '"' : '';
+  return text + sep[n] + q + t.ended + q + sep[n + 1] + (json ? String(t.shared) : t.shared ? '1' : '0') + sep[n + 2] + q + explained.verdict + q;
 }
 
 /** A number as text; `missing` for NaN (not known). */
@@ -104,16 +103,12 @@ function writeNumberColumn(buf: Buffer, at: number, n: number): number {
 /** The --explain columns of a text line, as explainedText(explained, false) has them. */
 function writeExplained(buf: Buffer, at: number, explained: ExplainedTransaction): number {
   const t = explained.timing;
-  let p = writeNumberColumn(buf, at, t.ttfb_us);
-  p = writeNumberColumn(buf, p, t.duration_us);
-  p = writeNumberColumn(buf, p, t.resp_bytes);
-  p = writeNumberColumn(buf, p, t.txn_retrans);
-  p = writeNumberColumn(buf, p, t.txn_busy_us);
-  p = writeNumberColumn(buf, p, t.txn_rwnd_limited_us);
-  p = writeNumberColumn(buf, p, t.txn_sndbuf_limited_us);
-  p = writeNumberColumn(buf, p, t.txn_app_limited_us);
-  p = writeNumberColumn(buf, p, t.unsent_bytes);
-  p = writeNumberColumn(buf, p, t.unacked_segs);
+  let p = at;
+  for (let i = 0; i < EXPLAIN_NUMBER_COLUMNS.length; i++) p = writeNumberColumn(buf, p, t[EXPLAIN_NUMBER_COLUMNS[i]]);
+  buf[p++] = SPACE;
+  p = writeAscii(buf, p, t.ended);
+  buf[p++] = SPACE;
+  buf[p++] = t.shared ? 0x31 : 0x30;
   buf[p++] = SPACE;
   return writeAscii(buf, p, explained.verdict);
 }
@@ -183,7 +178,7 @@ class AtsFormatter implements LineFormatter {
   }
 }
 
-const TRANSACTION_EVENTS = new Set(['txn_start', 'send_resp_hdr', 'txn_close']);
+const TRANSACTION_EVENTS = new Set(['txn_start', 'send_resp_hdr', 'txn_close', 'txn_delivered']);
 
 class JsonFormatter implements LineFormatter {
   readonly header = '';

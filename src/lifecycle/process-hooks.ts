@@ -19,6 +19,14 @@ export interface ProcessEndTask {
   flush(): Promise<void>;
   /** At exit: write out what is queued, synchronously. Never throws. */
   flushSync(): void;
+  /** Served before the others (what queues lines: --explain's follow-ups), so the writers write them out. */
+  readonly first?: boolean;
+}
+
+/** The tasks, those marked `first` first. */
+function inOrder(): ProcessEndTask[] {
+  const all = [...tasks];
+  return [...all.filter((task) => task.first === true), ...all.filter((task) => task.first !== true)];
 }
 
 type HandledSignal = 'SIGINT' | 'SIGTERM';
@@ -38,7 +46,7 @@ function mark<T extends (...args: never[]) => void>(fn: T): T {
 }
 
 const onExit = mark((): void => {
-  for (const task of tasks) {
+  for (const task of inOrder()) {
     try {
       task.flushSync();
     } catch {
@@ -48,7 +56,7 @@ const onExit = mark((): void => {
 });
 
 const onBeforeExit = mark((): void => {
-  for (const task of tasks) task.flush().catch(ignore);
+  for (const task of inOrder()) task.flush().catch(ignore);
 });
 
 const signalHandlers = new Map<HandledSignal, () => void>(SIGNALS.map((signal) => [signal, mark(() => onSignal(signal))]));
@@ -66,7 +74,7 @@ function onSignal(signal: HandledSignal): void {
   let timer: NodeJS.Timeout | undefined;
   // Not unref'd: it keeps the process alive until the queues are out or the time is up.
   const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, SIGNAL_FLUSH_MS)));
-  const flushed = Promise.all([...tasks].map((task) => task.flush().catch(ignore)));
+  const flushed = Promise.all(inOrder().map((task) => task.flush().catch(ignore)));
   void Promise.race([flushed, timeUp]).then(() => {
     clearTimeout(timer);
     // Lines queued while the flush ran (a request still being served).

@@ -222,7 +222,7 @@ export class TcpMetrics implements EventConsumer {
     const server = this.label();
     const labels = { server, verdict: explained.verdict };
     set.transactions.inc(labels);
-    const duration = explained.timing.duration_us;
+    const duration = explained.timing.judged_us;
     if (!Number.isNaN(duration)) set.duration.observe(labels, duration);
   }
 

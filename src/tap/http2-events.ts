@@ -19,6 +19,7 @@
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Http2ServerRequest } from 'node:http2';
 import { Socket as NetSocket, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Http2Exchange } from '../events.js';
 
 /** An HTTP/2 request of the compatibility API ('request' event on an HTTP/2 server): its 'stream' had the events. */
@@ -98,6 +99,7 @@ export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: Inco
     let open = openBySocket.get(socket);
     if (open === undefined) openBySocket.set(socket, (open = new Set()));
     open.add(exchange);
+    if (open.size > 1) for (const sibling of open) sibling.shared = true;
   } else {
     exchange.closed = true;
   }
@@ -133,11 +135,30 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
   const respondWithFD = proto.respondWithFD;
   const respondWithFile = proto.respondWithFile;
   const destroy = proto._destroy;
+  const write = proto.write;
+  const end = proto.end;
   /* eslint-enable @typescript-eslint/unbound-method */
+  // For --explain's timeline: when the app ended the stream, and how long it waited on drains before (explain/timeline.ts).
+  proto.write = function writeTimed(this: ServerHttp2Stream): boolean {
+    // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with
+    const ok = Reflect.apply(write, this, arguments) as boolean;
+    if (!ok) backlogBegins(this);
+    return ok;
+  };
+  proto.end = function endTimed(this: StreamProto): StreamProto {
+    const exchange = exchanges.get(this);
+    if (exchange !== undefined) appEnded(exchange);
+    // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with
+    return Reflect.apply(end, this, arguments) as StreamProto;
+  };
   // Own properties of ServerHttp2Stream.prototype: client streams keep theirs.
   proto.respond = function respondWithEvent(this: ServerHttp2Stream, headers?: unknown, options?: unknown): void {
     (respond as (this: ServerHttp2Stream, ...args: unknown[]) => void).call(this, headers, options);
     responded(this, headers);
+    if ((options as { endStream?: unknown } | undefined)?.endStream === true) {
+      const exchange = exchanges.get(this);
+      if (exchange !== undefined) appEnded(exchange);
+    }
   };
   proto.respondWithFD = function respondWithFDWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
     (respondWithFD as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
@@ -152,6 +173,29 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
     if (exchange !== undefined && !exchange.closed) streamClosed(exchange);
     destroy.call(this, err, cb);
   };
+}
+
+function appEnded(exchange: Http2Exchange): void {
+  if (!Number.isNaN(exchange.appEndUs)) return;
+  exchange.appEndUs = performance.now() * 1000;
+  if (!Number.isNaN(exchange.backlogSince)) {
+    exchange.backlogUs += exchange.appEndUs - exchange.backlogSince;
+    exchange.backlogSince = NaN;
+  }
+}
+
+function backlogBegins(stream: ServerHttp2Stream): void {
+  const exchange = exchanges.get(stream);
+  if (exchange === undefined || !Number.isNaN(exchange.backlogSince) || !Number.isNaN(exchange.appEndUs)) return;
+  exchange.backlogSince = performance.now() * 1000;
+  stream.once('drain', streamDrained);
+}
+
+function streamDrained(this: ServerHttp2Stream): void {
+  const exchange = exchanges.get(this);
+  if (exchange === undefined || Number.isNaN(exchange.backlogSince)) return;
+  exchange.backlogUs += performance.now() * 1000 - exchange.backlogSince;
+  exchange.backlogSince = NaN;
 }
 
 /** The response's headers went out (the call did not throw): send_resp_hdr, once per stream. */

@@ -1,0 +1,306 @@
+/**
+ * Delivery by position, for --explain: after a response's hand-off (txn_close) its last byte sits at a known offset
+ * of the connection's outgoing stream (bytes sent, less retransmitted, plus not yet sent); it is delivered when the
+ * kernel's bytes_acked passes that offset. A later keep-alive response, a pipelined one or sibling HTTP/2 streams
+ * sent behind it do not hide it. Follow-up reads decide: the first about one srtt after the hand-off, then further
+ * apart, capped in count and time; the acknowledgement's time is refined with last_ack_recv. Each read also samples
+ * whether the client's window held the sender (transaction-timing.ts's windowLimited).
+ *
+ * One timer and one heap for every follow-up of the process, bounded globally: past MAX_PENDING a transaction is
+ * judged at once, as `gave_up`. Nothing is held past the connection's close (its ssn_close ends the follow-ups there).
+ */
+import type { Socket } from 'node:net';
+import { beginEvent, readForEvent, type Reading } from '../tcpinfo/read.js';
+import type { Transaction } from '../events.js';
+import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
+import { nowUs } from './timeline.js';
+import { readingFromStruct, streamEnd, windowLimited, type TxnReading } from './transaction-timing.js';
+import type { DeliveryEnd } from './verdict.js';
+
+/** Follow-ups under way in the process at most; more are judged at their hand-off (`gave_up`). */
+export const MAX_PENDING = 8192;
+/** A follow-up gives up after this long (a client that stopped reading) ... */
+export const MAX_FOLLOW_US = 30_000_000;
+/** ... or this many reads. */
+export const MAX_FOLLOW_READS = 200;
+/** The first read comes one srtt after the hand-off, at least this long; each next one 1.5 times further, at most
+ * MAX_STEP_US apart (so a long transfer is sampled through). */
+export const MIN_STEP_US = 1000;
+export const MAX_STEP_US = 100_000;
+const STEP_GROWTH = 1.5;
+
+/** Who followed a transaction: told once when its delivery is decided, with the reading taken then (null: none). */
+export interface DeliveryOwner {
+  delivered(p: PendingDelivery, reading: Reading | null): void;
+}
+
+export class PendingDelivery {
+  /** The response's last byte's offset in the connection's outgoing stream, plus one. */
+  readonly target: number;
+  readonly handoffUs: number;
+  reads = 0;
+  stepUs: number;
+  dueUs: number;
+  heapIndex = -1;
+  /** The connection's other follow-ups (keep-alive, pipelined, HTTP/2 streams), for its close. */
+  nextOnSocket: PendingDelivery | null = null;
+  last: TxnReading;
+  lastUs: number;
+  deliveredUs = NaN;
+  ended: DeliveryEnd | null = null;
+  sampledUs = 0;
+  wndLimitedUs = 0;
+
+  constructor(
+    readonly owner: DeliveryOwner,
+    readonly socket: Socket,
+    readonly txn: Transaction,
+    /** The owner's own state for the transaction. */
+    readonly state: unknown,
+    readonly handoff: TxnReading,
+    handoffUs: number,
+  ) {
+    this.handoffUs = handoffUs;
+    this.lastUs = handoffUs;
+    this.last = handoff;
+    this.target = streamEnd(handoff);
+    this.stepUs = Math.max(MIN_STEP_US, Number.isNaN(handoff.rtt) ? 0 : handoff.rtt);
+    this.dueUs = handoffUs + this.stepUs;
+  }
+}
+
+/** Whether `r` shows the bytes up to `target` acknowledged. */
+function acked(r: TxnReading, target: number): boolean {
+  return r.bytes_acked >= target;
+}
+
+// The follow-ups, as a binary min-heap on dueUs.
+const heap: PendingDelivery[] = [];
+const bySocket = new WeakMap<Socket, PendingDelivery>();
+let timer: NodeJS.Timeout | null = null;
+let timerDueUs = Infinity;
+
+function swap(i: number, j: number): void {
+  const a = heap[i];
+  heap[i] = heap[j];
+  heap[j] = a;
+  heap[i].heapIndex = i;
+  heap[j].heapIndex = j;
+}
+
+function siftUp(i: number): void {
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (heap[parent].dueUs <= heap[i].dueUs) return;
+    swap(i, parent);
+    i = parent;
+  }
+}
+
+function siftDown(i: number): void {
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < heap.length && heap[l].dueUs < heap[m].dueUs) m = l;
+    if (r < heap.length && heap[r].dueUs < heap[m].dueUs) m = r;
+    if (m === i) return;
+    swap(i, m);
+    i = m;
+  }
+}
+
+function removeFromHeap(p: PendingDelivery): void {
+  const i = p.heapIndex;
+  if (i < 0) return;
+  p.heapIndex = -1;
+  const lastEntry = heap.pop()!;
+  if (i < heap.length) {
+    heap[i] = lastEntry;
+    lastEntry.heapIndex = i;
+    siftDown(i);
+    siftUp(i);
+  }
+}
+
+function schedule(): void {
+  if (heap.length === 0) {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    timerDueUs = Infinity;
+    return;
+  }
+  const due = heap[0].dueUs;
+  if (timer !== null && timerDueUs <= due) return;
+  if (timer !== null) clearTimeout(timer);
+  timerDueUs = due;
+  timer = setTimeout(onTimer, Math.max(1, Math.ceil((due - nowUs()) / 1000))).unref();
+}
+
+function onTimer(): void {
+  timer = null;
+  timerDueUs = Infinity;
+  const now = nowUs();
+  // Bounded: each entry is read once per pass, and re-enters due at least MIN_STEP_US later.
+  for (let n = heap.length; n > 0 && heap.length > 0 && heap[0].dueUs <= now + 500; n--) {
+    const p = heap[0];
+    removeFromHeap(p);
+    followUp(p);
+  }
+  schedule();
+}
+
+function unlinkFromSocket(p: PendingDelivery): void {
+  const head = bySocket.get(p.socket);
+  if (head === p) {
+    if (p.nextOnSocket === null) bySocket.delete(p.socket);
+    else bySocket.set(p.socket, p.nextOnSocket);
+  } else {
+    for (let q: PendingDelivery | null = head ?? null; q !== null; q = q.nextOnSocket) {
+      if (q.nextOnSocket === p) {
+        q.nextOnSocket = p.nextOnSocket;
+        break;
+      }
+    }
+  }
+  p.nextOnSocket = null;
+}
+
+function finish(p: PendingDelivery, ended: DeliveryEnd, reading: Reading | null): void {
+  removeFromHeap(p);
+  unlinkFromSocket(p);
+  p.ended = ended;
+  p.owner.delivered(p, reading);
+}
+
+/** Take in a reading of the connection (the struct `reading`, taken at `us`): samples, and whether it shows delivery. */
+function observe(p: PendingDelivery, reading: Reading, us: number): boolean {
+  const r = readingFromStruct(reading.bytes, reading.length);
+  const interval = us - p.lastUs;
+  if (interval > 0) {
+    p.sampledUs += interval;
+    if (windowLimited(r)) p.wndLimitedUs += interval;
+  }
+  const previousUs = p.lastUs;
+  p.last = r;
+  p.lastUs = us;
+  if (!acked(r, p.target)) return false;
+  // The last ACK came last_ack_recv ms before this read (ms ticks), and after the read before it.
+  const ackUs = Number.isNaN(r.last_ack_recv) ? us : us - r.last_ack_recv * 1000;
+  p.deliveredUs = Math.min(us, Math.max(ackUs, previousUs));
+  return true;
+}
+
+function followUp(p: PendingDelivery): void {
+  const socket = p.socket;
+  if (socket.destroyed) {
+    finish(p, 'closed', null);
+    return;
+  }
+  beginEvent();
+  const reading = readForEvent(socket);
+  const now = nowUs();
+  p.reads++;
+  if (reading === null) {
+    finish(p, 'closed', null);
+    return;
+  }
+  if (observe(p, reading, now)) {
+    finish(p, 'acked', reading);
+    return;
+  }
+  if (p.reads >= MAX_FOLLOW_READS || now - p.handoffUs >= MAX_FOLLOW_US) {
+    finish(p, 'gave_up', reading);
+    return;
+  }
+  p.stepUs = Math.min(MAX_STEP_US, p.stepUs * STEP_GROWTH);
+  p.dueUs = now + p.stepUs;
+  heap.push(p);
+  p.heapIndex = heap.length - 1;
+  siftUp(p.heapIndex);
+}
+
+/**
+ * A response was handed off (txn_close), with the connection's reading just taken (`reading`): follow it until its last
+ * byte is acknowledged, or decide now (already acknowledged, the connection closing, too many follow-ups under way).
+ */
+export function followDelivery(owner: DeliveryOwner, socket: Socket, txn: Transaction, state: unknown, reading: Reading): void {
+  const us = nowUs();
+  const handoff = readingFromStruct(reading.bytes, reading.length);
+  const p = new PendingDelivery(owner, socket, txn, state, handoff, us);
+  if (acked(handoff, p.target)) {
+    const ackUs = Number.isNaN(handoff.last_ack_recv) ? us : us - handoff.last_ack_recv * 1000;
+    p.deliveredUs = Math.min(us, ackUs);
+    p.ended = 'acked';
+    owner.delivered(p, reading);
+    return;
+  }
+  if (socket.destroyed || heap.length >= MAX_PENDING || Number.isNaN(handoff.bytes_acked)) {
+    p.ended = socket.destroyed ? 'closed' : 'gave_up';
+    owner.delivered(p, reading);
+    return;
+  }
+  p.nextOnSocket = bySocket.get(socket) ?? null;
+  bySocket.set(socket, p);
+  heap.push(p);
+  p.heapIndex = heap.length - 1;
+  siftUp(p.heapIndex);
+  schedule();
+}
+
+/** The connection is closing, fd still open (its ssn_close, whose reading this shares): its follow-ups end now. */
+export function connectionClosing(socket: Socket): void {
+  let p: PendingDelivery | null = bySocket.get(socket) ?? null;
+  if (p === null) return;
+  bySocket.delete(socket);
+  const reading = readForEvent(socket);
+  const us = nowUs();
+  while (p !== null) {
+    const next: PendingDelivery | null = p.nextOnSocket;
+    p.nextOnSocket = null;
+    removeFromHeap(p);
+    const delivered = reading !== null && observe(p, reading, us);
+    p.ended = delivered ? 'acked' : 'closed';
+    p.owner.delivered(p, reading);
+    p = next;
+  }
+  schedule();
+}
+
+/** End every follow-up of `owner` (its close, the process's end) as `gave_up`, with a reading taken now where one can be. */
+export function giveUp(owner?: DeliveryOwner): void {
+  for (const p of heap.filter((q) => owner === undefined || q.owner === owner)) {
+    const reading = p.socket.destroyed ? null : (beginEvent(), readForEvent(p.socket));
+    if (reading !== null && observe(p, reading, nowUs())) finish(p, 'acked', reading);
+    else finish(p, 'gave_up', reading);
+  }
+  schedule();
+}
+
+/** At the process's end, before the writers write out their queues: every follow-up's verdict line. */
+const endTask = {
+  first: true,
+  flush(): Promise<void> {
+    giveUp();
+    return Promise.resolve();
+  },
+  flushSync(): void {
+    giveUp();
+  },
+};
+let owners = 0;
+
+/** A logger that follows deliveries is made: from the first, the process's end gives every follow-up its verdict. */
+export function holdDeliveries(): void {
+  if (owners++ === 0) watchProcessEnd(endTask);
+}
+
+/** Such a logger closed (after giveUp(itself)). */
+export function releaseDeliveries(): void {
+  if (--owners === 0) unwatchProcessEnd(endTask);
+}
+
+/** Follow-ups under way in the process (for stats and tests). */
+export function pendingDeliveries(): number {
+  return heap.length;
+}
