@@ -17,6 +17,7 @@ export const WARNING_CODES = {
   TCPINFO_WRITE_FAILED: 'writing the log failed or stalled (disk full, EIO, EPIPE, a reader that does not read); lines wait in the queue',
   TCPINFO_ROLL_FAILED: 'rolling the log file failed; lines still go to the live file and the roll is tried again',
   TCPINFO_QUEUE_FULL: 'the queue of lines waiting for the disk is full; further lines are dropped and counted',
+  TCPINFO_LINES_LOST: 'SIGINT or SIGTERM ended the process before the queue could be written out (about 1 s of waiting, a stalled pipe or disk); the message gives the number of lines lost',
   TCPINFO_RETENTION_FAILED: 'removing old rolled files (--rolling-max-count) failed; tried again after the next roll',
   TCPINFO_METRICS_SERVER: 'the --metrics-port server failed (for example, the port is taken)',
   TCPINFO_ALREADY_LOGGED: 'the preload, the middleware or the Fastify plugin found a server already logged to the same file with other options; the first options stay',

@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, FaultReports, QUEUE_FULL, WARNING_CODES, warningOf,
+  FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, FaultReports, LINES_LOST, QUEUE_FULL, WARNING_CODES, warningOf,
 } from '../dist/logger/fault-reports.js';
 
 const CONTEXT = { file: '/var/log/t.log', queueLines: 5000, queueBytes: 1234, rollingMaxCount: 7, retryMs: 250 };
-const KINDS = [FAULT_OPEN, FAULT_WRITE, FAULT_ROLL, QUEUE_FULL, FAULT_RETENTION];
+const KINDS = [FAULT_OPEN, FAULT_WRITE, FAULT_ROLL, QUEUE_FULL, FAULT_RETENTION, LINES_LOST];
+const LOST = { lines: 4213, signal: 'SIGTERM', waitedMs: 1003 };
 
 function reports() {
   const delivered = [];
@@ -31,6 +32,14 @@ test('reported once until cleared, each kind on its own', async () => {
   assert.deepEqual(delivered.map((w) => w.code), ['TCPINFO_WRITE_FAILED', 'TCPINFO_ROLL_FAILED', 'TCPINFO_WRITE_FAILED']);
 });
 
+test('raiseNow: delivered before it returns (the process dies before the next tick), and once', () => {
+  const { faults, delivered } = reports();
+  faults.raiseNow(LINES_LOST, undefined, LOST);
+  faults.raiseNow(LINES_LOST, undefined, LOST);
+  assert.deepEqual(delivered.map((w) => w.code), ['TCPINFO_LINES_LOST']);
+  assert.match(delivered[0].message, /^tcpinfo: 4213 lines /);
+});
+
 test('a report is delivered on the next tick, never in the caller\'s stack', async () => {
   const { faults, delivered } = reports();
   faults.raise(QUEUE_FULL, undefined);
@@ -41,12 +50,13 @@ test('a report is delivered on the next tick, never in the caller\'s stack', asy
 
 test('every kind has its code; the message names the file, the cause and what bears on it', () => {
   const eacces = Object.assign(new Error('denied'), { code: 'EACCES' });
-  assert.deepEqual(KINDS.map((k) => warningOf(k, eacces, CONTEXT).code), [
+  assert.deepEqual(KINDS.map((k) => warningOf(k, eacces, CONTEXT, LOST).code), [
     'TCPINFO_LOG_OPEN_FAILED', 'TCPINFO_WRITE_FAILED', 'TCPINFO_ROLL_FAILED', 'TCPINFO_QUEUE_FULL', 'TCPINFO_RETENTION_FAILED',
+    'TCPINFO_LINES_LOST',
   ]);
   assert.equal(new Set(Object.values(WARNING_CODES)).size, KINDS.length);
   for (const kind of KINDS) {
-    const w = warningOf(kind, eacces, CONTEXT);
+    const w = warningOf(kind, eacces, CONTEXT, LOST);
     assert.match(w.message, /^tcpinfo: .*\/var\/log\/t\.log/);
     assert.equal(w.cause, eacces);
     if (kind !== QUEUE_FULL) assert.match(w.message, /\(EACCES\)/);
@@ -56,6 +66,8 @@ test('every kind has its code; the message names the file, the cause and what be
   assert.match(warningOf(FAULT_ROLL, eacces, CONTEXT).message, /lines still go to it, .* every 250 ms/);
   assert.match(warningOf(QUEUE_FULL, undefined, CONTEXT).message, /is full \(5000 lines or 1234 bytes\)/);
   assert.match(warningOf(FAULT_RETENTION, eacces, CONTEXT).message, /--rolling-max-count=7/);
+  assert.equal(warningOf(LINES_LOST, undefined, CONTEXT, LOST).message,
+    'tcpinfo: 4213 lines queued for /var/log/t.log are lost: SIGTERM ends the process, and they were not written within 1003 ms');
   assert.match(warningOf(FAULT_WRITE, new Error('the write took no bytes'), CONTEXT).message, /\(the write took no bytes\)/,
     'no code: the message');
 });

@@ -284,9 +284,14 @@ const endTask = {
     giveUp();
     return Promise.resolve();
   },
+  flushUntil(): Promise<void> {
+    giveUp();
+    return Promise.resolve();
+  },
   flushSync(): void {
     giveUp();
   },
+  abandon(): void {},
 };
 let owners = 0;
 

@@ -5,7 +5,8 @@
  *
  *   'beforeExit'       every writer writes out its queue (asynchronously)
  *   'exit'             what is still queued goes out synchronously (best effort)
- *   SIGINT / SIGTERM   no app listener: write out (at most ~1 s), then die of the signal; else the app's
+ *   SIGINT / SIGTERM   no app listener: write out (at most ~1 s, through a stalled pipe), report what is
+ *                      lost, then die of the signal; else the app's
  *
  * One handler for all writers: each of several would take the others for the app's, and none would end
  * the process. A mark tells the handlers of another copy of this module from the app's.
@@ -17,6 +18,10 @@ import { isMainThread } from 'node:worker_threads';
 export interface ProcessEndTask {
   /** Write out everything queued; resolves when done, or when a fault holds the lines up. */
   flush(): Promise<void>;
+  /** At a signal: write out everything queued by `until` (Date.now() time), waiting through stalls. */
+  flushUntil(until: number): Promise<void>;
+  /** The process dies of the signal now: count what is not written as lost, and report it before returning. */
+  abandon(signal: HandledSignal, waitedMs: number): void;
   /** At exit: write out what is queued, synchronously. Never throws. */
   flushSync(): void;
   /** Served before the others (what queues lines: --explain's follow-ups), so the writers write them out. */
@@ -71,24 +76,32 @@ function appListens(signal: HandledSignal): boolean {
 function onSignal(signal: HandledSignal): void {
   if (handling !== null || appListens(signal)) return;
   handling = signal;
+  const start = Date.now();
   let timer: NodeJS.Timeout | undefined;
   // Not unref'd: it keeps the process alive until the queues are out or the time is up.
   const timeUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, SIGNAL_FLUSH_MS)));
-  const flushed = Promise.all(inOrder().map((task) => task.flush().catch(ignore)));
+  const flushed = Promise.all(inOrder().map((task) => task.flushUntil(start + SIGNAL_FLUSH_MS).catch(ignore)));
   void Promise.race([flushed, timeUp]).then(() => {
     clearTimeout(timer);
     // Lines queued while the flush ran (a request still being served).
     onExit();
-    dieOf(signal);
+    dieOf(signal, Date.now() - start);
   });
 }
 
-/** End the process as `signal` would have ended it without us. */
-function dieOf(signal: HandledSignal): void {
+/** End the process as `signal` would have ended it without us, telling on stderr what that cost. */
+function dieOf(signal: HandledSignal, waitedMs: number): void {
   handling = null;
   process.removeListener(signal, signalHandlers.get(signal)!);
   // A listener the app added meanwhile: the signal is its call now, as it would have been.
   if (appListens(signal)) return;
+  for (const task of tasks) {
+    try {
+      task.abandon(signal, waitedMs);
+    } catch {
+      // A 'warning' listener of the app threw: the process dies of the signal all the same.
+    }
+  }
   const status = 128 + constants.signals[signal];
   if (process.pid === 1) {
     // The kernel ignores a signal PID 1 sends itself when it has no handler for it.

@@ -256,7 +256,7 @@ function lastLineEnd(buf: Buffer, limit: number): number {
 }
 
 /** Lines ended within the first `end` bytes of `buf`. */
-function countLines(buf: Buffer, end: number): number {
+export function countLines(buf: Buffer, end: number): number {
   let lines = 0;
   for (let i = buf.indexOf(NEWLINE); i !== -1 && i < end; i = buf.indexOf(NEWLINE, i + 1)) lines++;
   return lines;

@@ -39,6 +39,8 @@ export class LiveFile {
   hasRecords = false;
   /** Only a regular file is rolled and watched for replacement (not a FIFO or /dev/stdout, as in ATS). */
   regular = true;
+  /** A write is done when it resolves: nothing is held back after it (see StdioFile). */
+  readonly unsentLines = 0;
   private dev = 0;
   private ino = 0;
   private readonly header: Buffer;

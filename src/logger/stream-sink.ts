@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import type { StdioName } from '../config/stdio-name.js';
 import { write as writeFd } from './fs-async.js';
+import { countLines } from './line-queue.js';
 
 /** Pipe writes up to this many bytes are atomic (POSIX PIPE_BUF; 4096 on Linux). */
 export const PIPE_BUF = 4096;
@@ -47,6 +48,11 @@ export class StdioFile {
   viaStream = false;
   private readonly stdFd: 1 | 2;
   private readonly header: Buffer;
+  /** Chunks handed to the stream, and those it has let out (its callbacks come in order). */
+  private handed = 0;
+  private sent = 0;
+  /** Lines of the last chunk, when the stream held it back (a full pipe): counted written, not out yet. */
+  private heldLines = 0;
 
   constructor(
     readonly path: StdioName,
@@ -99,9 +105,21 @@ export class StdioFile {
       throw Object.assign(new Error(`${this.path} is not being read (${stream.writableLength} bytes wait in it)`), { code: 'EAGAIN' });
     }
     const end = chunkEnd(buf, 0);
-    stream.write(end === buf.length ? buf : buf.subarray(0, end));
+    const chunk = end === buf.length ? buf : buf.subarray(0, end);
+    this.handed++;
+    stream.write(chunk, this.onSent);
+    this.heldLines = stream.writableLength > 0 ? countLines(chunk, end) : 0;
     return this.wrote(end);
   }
+
+  /** Lines counted written that the stream still holds: lost if the process dies now (a signal). */
+  get unsentLines(): number {
+    return this.sent === this.handed ? 0 : this.heldLines;
+  }
+
+  private readonly onSent = (): void => {
+    this.sent++;
+  };
 
   /** At exit: what goes out without blocking (Node does not flush a pipe at exit either); as a file, everything. */
   writeSync(buf: Buffer): number {

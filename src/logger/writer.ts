@@ -19,7 +19,7 @@ import os from 'node:os';
 import { stdioName } from '../config/stdio-name.js';
 import { TcpinfoConfigError, withCode } from '../errors.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
-import { FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, type FaultKind, FaultReports, type FaultWarning, QUEUE_FULL } from './fault-reports.js';
+import { FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, type FaultKind, FaultReports, type FaultWarning, LINES_LOST, QUEUE_FULL } from './fault-reports.js';
 import { ignore } from './fs-async.js';
 import { LineQueue } from './line-queue.js';
 import { failedWriting, LiveFile, LOG_FILE_MODE } from './live-file.js';
@@ -72,6 +72,8 @@ const MAX_WRITE_BYTES = 256 * 1024;
 const CLOSE_WAIT_MS = 1000;
 /** A pipe with no room (EAGAIN) is tried again this soon, then twice as late each time, up to retryMs. */
 const STALL_FIRST_MS = 10;
+/** How often a signal's wait looks whether stdout has let the last chunk out. */
+const STREAM_POLL_MS = 5;
 /** Errors at start-up that are the user's to fix (a path, a permission): attach() throws them. */
 const USER_ERRORS = new Set(['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR', 'EISDIR', 'EROFS', 'ELOOP', 'ENAMETOOLONG']);
 
@@ -106,6 +108,8 @@ export class LogWriter extends EventEmitter {
   private retryTimer: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
   private finished = false;
+  /** `stats.lost` when a signal's wait began: what the process's end costs is counted from it. */
+  private lostAtSignal = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(options: LogWriterOptions) {
@@ -119,7 +123,7 @@ export class LogWriter extends EventEmitter {
     this.queue = new LineQueue(options.queueLines, queueBytes, this.stats);
     this.policy = new RollPolicy({ ...options, retryMs: this.retryMs });
     const context = { file: this.file, queueLines: options.queueLines, queueBytes, rollingMaxCount: this.maxRolled, retryMs: this.retryMs };
-    this.faults = new FaultReports(context, (warning) => emitWarning(this, warning));
+    this.faults = new FaultReports(context, (warning, now) => emitWarning(this, warning, now));
     const stdio = stdioName(options.file);
     this.live = stdio !== undefined
       ? new StdioFile(stdio, options.header)
@@ -195,6 +199,34 @@ export class LogWriter extends EventEmitter {
   close(): Promise<void> {
     if (this.closing === null) this.closing = this.finish();
     return this.closing;
+  }
+
+  /**
+   * At SIGINT/SIGTERM: write out everything queued by `until` (a Date.now() time), through a stalled pipe
+   * (flush() resolves at once while the writer backs off), and until the stream has let the last chunk out.
+   */
+  async flushUntil(until: number): Promise<void> {
+    this.lostAtSignal = this.stats.lost;
+    if (this.finished) return;
+    await this.drain(until);
+    while (this.live.unsentLines > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, STREAM_POLL_MS));
+  }
+
+  /**
+   * The process dies of `signal` now (after flushSync): what is not out is lost. Counted, and reported
+   * once with its number, before this returns.
+   */
+  abandon(signal: string, waitedMs: number): void {
+    if (this.finished) return;
+    // A write under way finds the writer finished, and leaves the counts alone.
+    this.finished = true;
+    this.queue.closed = true;
+    const unsent = this.live.unsentLines;
+    this.stats.written -= unsent;
+    this.stats.lost += unsent;
+    this.queue.discard();
+    const lines = this.stats.lost - this.lostAtSignal;
+    if (lines > 0) this.faults.raiseNow(LINES_LOST, this.stalledSince === 0 ? undefined : this.stallError, { lines, signal, waitedMs });
   }
 
   /** Best effort at process exit: whatever is queued goes out synchronously. */
@@ -529,7 +561,13 @@ function isSymlink(file: string): boolean {
   }
 }
 
-function emitWarning(writer: LogWriter, warning: FaultWarning): void {
-  process.emitWarning(warning.message, { code: warning.code });
+function emitWarning(writer: LogWriter, warning: FaultWarning, now = false): void {
+  if (now) {
+    // What process.emitWarning emits on the next tick, emitted at once: the process dies before that tick
+    // (and an event loop turn would let stdout write lines already counted lost).
+    process.emit('warning', Object.assign(new Error(warning.message), { name: 'Warning', code: warning.code }));
+  } else {
+    process.emitWarning(warning.message, { code: warning.code });
+  }
   writer.emit('warning', warning);
 }

@@ -2,7 +2,7 @@
 // as containers want it. Real child processes, their stdout a pipe the test reads (slowly, to make it
 // fill), a file (`> file`), or gone (EPIPE); every line checked whole.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -225,3 +225,106 @@ server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ app: 'listening
   assert.equal(events.filter((e) => e === 'ssn_start').length, 3, stderr);
   assert.equal(events.filter((e) => e === 'txn_close').length, 3, stderr);
 });
+
+/**
+ * Runs the stand-in app with its stdout a FIFO (a real pipe, as `app | reader` makes) and sends it SIGTERM
+ * (kill -TERM) once it has queued its lines. The test reads the pipe `chunkBytes` every `everyMs`, from
+ * `startMs` after the signal (or from the start, with startMs < 0), and to the end once the app is gone.
+ * Resolves with { signal, exitMs (signal to exit), stdout (all that reached the pipe), stderr }.
+ */
+async function signalWithStalledStdout(t, cfg, { startMs, chunkBytes, everyMs }) {
+  const dir = tempDir(t, 'tcpinfo-stdio-signal-');
+  const fifo = path.join(dir, 'stdout.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const readFd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const writeFd = fs.openSync(fifo, fs.constants.O_WRONLY);
+  const child = spawn(process.execPath, [APP, JSON.stringify({ ...cfg, end: 'signal' })], { cwd: dir, stdio: ['ignore', writeFd, 'pipe'] });
+  fs.closeSync(writeFd);
+  const killer = setTimeout(() => child.kill('SIGKILL'), PROCESS_TIMEOUT_MS);
+  const chunks = [];
+  const buf = Buffer.alloc(64 * 1024);
+  /** One read(2) of at most `bytes`; false at the end (the app gone, the pipe empty). */
+  const readSome = (bytes) => {
+    try {
+      const n = fs.readSync(readFd, buf, 0, bytes, null);
+      if (n > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
+      return n > 0;
+    } catch (err) {
+      if (err.code === 'EAGAIN') return true;
+      throw err;
+    }
+  };
+  let exitMs = null;
+  const exited = once(child, 'exit');
+  const slowReader = async () => {
+    const until = performance.now() + PROCESS_TIMEOUT_MS;
+    while (exitMs === null && performance.now() < until) {
+      readSome(chunkBytes);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  };
+  let reading = startMs < 0 ? slowReader() : null;
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c) => (stderr += c));
+  try {
+    const deadline = Date.now() + PROCESS_TIMEOUT_MS;
+    while (!stderr.includes('ready\n') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(stderr.includes('ready\n'), `the app did not get ready: ${stderr}`);
+    const signalled = performance.now();
+    child.kill('SIGTERM');
+    exited.then(() => (exitMs = performance.now() - signalled));
+    if (reading === null) {
+      await new Promise((r) => setTimeout(r, startMs));
+      reading = slowReader();
+    }
+    await reading;
+    const [, signal] = await exited;
+    while (readSome(buf.length));
+    await new Promise((r) => (child.stderr.closed ? r() : child.stderr.once('close', r)));
+    return { signal, exitMs, stdout: Buffer.concat(chunks).toString('utf8'), stderr };
+  } finally {
+    clearTimeout(killer);
+    fs.closeSync(readFd);
+  }
+}
+
+/** The count in each TCPINFO_LINES_LOST warning on `stderr`. */
+function lostReports(stderr) {
+  return [...stderr.matchAll(/\[TCPINFO_LINES_LOST\] Warning: tcpinfo: (\d+) lines /g)].map((m) => Number(m[1]));
+}
+
+test('SIGTERM while stdout is backed up, its reader back 400 ms later: the process waits, and every line arrives', async (t) => {
+  // ~230 KB of lines: the 64 KiB pipe fills, the rest waits in the queue behind a writer backing off (EAGAIN).
+  const cfg = { options: '--log-file=stdout', lines: 4500, appEvery: 0, appLineBytes: 0 };
+  const { signal, exitMs, stdout, stderr } = await signalWithStalledStdout(t, cfg, { startMs: 400, chunkBytes: 64 * 1024, everyMs: 1 });
+  t.diagnostic(`exited ${Math.round(exitMs)} ms after the signal`);
+  assert.equal(signal, 'SIGTERM', stderr);
+  assert.deepEqual(classify(stdout, 0), { header: 1, log: 4500, app: 0, firstIsHeader: true }, `exited ${exitMs} ms after the signal; ${stderr}`);
+  assert.ok(exitMs >= 400, `exited ${exitMs} ms after the signal, before the reader was back`);
+  assert.deepEqual(lostReports(stderr), [], stderr);
+});
+
+test('SIGTERM with stdout read as fast as it comes: the process ends at once, every line out', async (t) => {
+  const cfg = { options: '--log-file=stdout', lines: 4500, appEvery: 0, appLineBytes: 0 };
+  const { signal, exitMs, stdout, stderr } = await signalWithStalledStdout(t, cfg, { startMs: -1, chunkBytes: 64 * 1024, everyMs: 1 });
+  t.diagnostic(`exited ${Math.round(exitMs)} ms after the signal`);
+  assert.equal(signal, 'SIGTERM', stderr);
+  assert.deepEqual(classify(stdout, 0), { header: 1, log: 4500, app: 0, firstIsHeader: true });
+  assert.ok(exitMs < 300, `exited ${exitMs} ms after the signal`);
+  assert.deepEqual(lostReports(stderr), [], stderr);
+});
+
+for (const [when, startMs] of [['from the signal on', 0], ['all along', -1]]) {
+  test(`SIGTERM while stdout is read too slowly to take the queue in ~1 s (${when}): the process ends after ~1 s, and the lines lost are reported once, counted`, async (t) => {
+    const cfg = { options: '--log-file=stdout', lines: 12_000, appEvery: 0, appLineBytes: 0 };
+    // 4 KiB every 20 ms: about 200 KB a second, for ~620 KB of lines.
+    const { signal, exitMs, stdout, stderr } = await signalWithStalledStdout(t, cfg, { startMs, chunkBytes: 4096, everyMs: 20 });
+    const counts = classify(stdout, 0);
+    t.diagnostic(`exited ${Math.round(exitMs)} ms after the signal; ${counts.log} of 12000 lines arrived; reported lost: ${lostReports(stderr)}`);
+    assert.equal(signal, 'SIGTERM', stderr);
+    assert.ok(exitMs >= 950 && exitMs < 3000, `exited ${exitMs} ms after the signal`);
+    assert.equal(counts.header, 1);
+    assert.ok(counts.log < 12_000, `${counts.log} lines arrived: the reader was not slow enough`);
+    assert.deepEqual(lostReports(stderr), [12_000 - counts.log], stderr);
+  });
+}
