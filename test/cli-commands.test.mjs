@@ -615,19 +615,28 @@ describe('tcpinfo check', () => {
     assert.equal((await cli(['check', config, '--options=-l 2'])).code, 2);
   });
 
-  test('what start-up would refuse fails the check (exit 1): a missing or unwritable directory, a symlink or a directory at the log path', async (t) => {
+  test('what start-up would refuse fails the check (exit 1): a missing or unwritable directory, a symlink, a directory, a hard link or another user\'s file at the log path', async (t) => {
     const dir = tempDir(t);
     const target = path.join(dir, 'elsewhere.log');
     fs.writeFileSync(target, '');
     fs.symlinkSync(target, path.join(dir, 'linked.log'));
     fs.mkdirSync(path.join(dir, 'adir.log'));
     fs.writeFileSync(path.join(dir, 'plain'), '');
+    fs.writeFileSync(path.join(dir, 'victim'), 'secret\n');
+    fs.linkSync(path.join(dir, 'victim'), path.join(dir, 'hard.log'));
     const cases = [
       [`--log-dir=${path.join(dir, 'missing')}`, `--log-file=${path.join(dir, 'missing', 'tcpinfo.log')}: the directory ${path.join(dir, 'missing')} does not exist`],
       [`--log-dir=${path.join(dir, 'plain')}`, `--log-file=${path.join(dir, 'plain', 'tcpinfo.log')}: ${path.join(dir, 'plain')} is not a directory`],
       [`--log-file=${path.join(dir, 'linked.log')}`, `--log-file=${path.join(dir, 'linked.log')}: is a symbolic link, and the log file is never opened through one`],
       [`--log-file=${path.join(dir, 'adir.log')}`, `--log-file=${path.join(dir, 'adir.log')}: is a directory`],
+      [`--log-file=${path.join(dir, 'hard.log')}`, `--log-file=${path.join(dir, 'hard.log')}: has 2 hard links, and the log file is never written through one`],
     ];
+    if (process.geteuid?.() === 0) {
+      // Root appending to another user's file: that user reads the client addresses.
+      fs.writeFileSync(path.join(dir, 'theirs.log'), '', { mode: 0o666 });
+      fs.chownSync(path.join(dir, 'theirs.log'), 65534, 65534);
+      cases.push([`--log-file=${path.join(dir, 'theirs.log')}`, `--log-file=${path.join(dir, 'theirs.log')}: belongs to uid 65534, and tcpinfo runs as root`]);
+    }
     if (process.getuid?.() !== 0) {
       // Root writes anywhere but on a read-only file system.
       const locked = path.join(dir, 'locked');

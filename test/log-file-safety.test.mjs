@@ -1,5 +1,6 @@
 // What sits at the log path, or what the disk does, never harms the app or what it may write:
-// a full disk at start-up, a symlink at the log path, a file ending in a torn line, the file's mode.
+// a full disk at start-up, a symlink, a hard link or another user's file at the log path, the log directory
+// swapped after start-up, a file ending in a torn line, the file's mode.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -177,6 +178,156 @@ test('a symlink put at the log path while running is never followed: a fault rep
   assert.equal(fs.lstatSync(file).isFile(), true);
   assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n');
 });
+
+// ---------------------------------------------------------------------------------------------
+// A hard link, or another user's file, at the log path
+
+function escapeRe(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** attach()'s start-up error for `logFile`: a TcpinfoConfigError naming the option and the path. */
+function startupRefusal(logFile) {
+  let caught;
+  assert.throws(() => attach(http.createServer(helloHandler), { logFile }), (err) => ((caught = err), true));
+  assert.ok(caught instanceof TcpinfoConfigError, `${caught}`);
+  assert.deepEqual([caught.problems[0].option, caught.problems[0].value], ['--log-file', logFile]);
+  return caught.message;
+}
+
+test('a hard link at the log path at start-up is a configuration error naming the path and why; the linked file is untouched', (t) => {
+  const dir = tempDir(t);
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'secret\n');
+  const file = path.join(dir, 'tcpinfo.log');
+  fs.linkSync(victim, file);
+  assert.match(startupRefusal(file), new RegExp(`--log-file=${escapeRe(file)}: has 2 hard links, and the log file is never written through one`));
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['tcpinfo.log', 'victim']);
+});
+
+test('a new file another process is linking into place (its temporary name not yet removed) is no hard link', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'tcpinfo.log');
+  fs.writeFileSync(file, HEADER);
+  fs.linkSync(file, path.join(dir, '.tcpinfo.log.4242.0a1b2c3d.tmp'));
+  const { w, warnings } = writer(t, file);
+  w.write(line(0));
+  await w.flush();
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + line(0));
+  assert.deepEqual(warnings, []);
+  // Any other second name is refused.
+  fs.linkSync(file, path.join(dir, 'elsewhere'));
+  assert.match(startupRefusal(file), /has 3 hard links/);
+});
+
+test('a hard link put at the log path after a roll is never written: a fault reported once, lines wait for the name to be a file of its own', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'tcpinfo.log');
+  const victim = path.join(dir, 'victim');
+  fs.writeFileSync(victim, 'secret\n');
+  const { w } = writer(t, file);
+  const warnings = [];
+  w.on('warning', (err) => warnings.push(err));
+  w.write(line(0));
+  await w.flush();
+  // Another process rolls the file; a link to the victim takes the live name before this one reopens it.
+  fs.renameSync(file, `${file}_web2.20260101.00h00m00s-20260101.01h00m00s.old`);
+  fs.linkSync(victim, file);
+  for (let i = 1; i <= 3; i++) {
+    w.write(line(i));
+    await w.flush();
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n', 'nothing written to the linked file');
+  assert.deepEqual(warnings.map((e) => e.code), ['TCPINFO_LOG_OPEN_FAILED']);
+  assert.match(warnings[0].message, new RegExp(`opening ${escapeRe(file)} failed \\(has 2 hard links`));
+  assert.deepEqual([w.stats.written, w.stats.writeErrors], [1, 1]);
+
+  fs.unlinkSync(file);
+  await waitFor(() => w.stats.written === 4, 2000, 'the lines, once the link is gone');
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + line(1) + line(2) + line(3));
+  assert.equal(fs.readFileSync(victim, 'utf8'), 'secret\n');
+});
+
+test('running as root, another user\'s file at the log path is refused at start-up, and never written when found at a reopen', async (t) => {
+  if (process.geteuid?.() !== 0) {
+    t.skip('needs root (chown to another user)');
+    return;
+  }
+  const dir = tempDir(t);
+  const theirs = path.join(dir, 'theirs.log');
+  fs.writeFileSync(theirs, '', { mode: 0o666 });
+  fs.chownSync(theirs, 65534, 65534);
+  assert.match(startupRefusal(theirs), new RegExp(`--log-file=${escapeRe(theirs)}: belongs to uid 65534, and tcpinfo runs as root`));
+  assert.equal(fs.readFileSync(theirs, 'utf8'), '');
+
+  const file = path.join(dir, 'tcpinfo.log');
+  const { w, warnings } = writer(t, file);
+  w.write(line(0));
+  await w.flush();
+  fs.unlinkSync(file);
+  fs.writeFileSync(file, '', { mode: 0o666 });
+  fs.chownSync(file, 65534, 65534);
+  w.write(line(1));
+  await w.flush();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(fs.readFileSync(file, 'utf8'), '', 'nothing written to their file');
+  assert.deepEqual(warnings, ['TCPINFO_LOG_OPEN_FAILED:undefined']);
+  fs.unlinkSync(file);
+  await waitFor(() => w.stats.written === 2, 2000, 'the line, once their file is gone');
+  assert.equal(fs.statSync(file).uid, 0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The log directory swapped after start-up
+
+/** A rolled name of tcpinfo.log on `day` of Jan 2026. */
+function rolledOn(day) {
+  const d = String(day).padStart(2, '0');
+  return `tcpinfo.log_web1.202601${d}.00h00m00s-202601${d}.01h00m00s.old`;
+}
+
+for (const how of ['renamed away', 'removed']) {
+  test(`the log directory ${how} and a symlink to another put in its place: no line, roll or removal there; a fault until it is back`, async (t) => {
+    const root = tempDir(t);
+    const logs = path.join(root, 'logs');
+    const other = path.join(root, 'other');
+    fs.mkdirSync(logs);
+    fs.mkdirSync(other);
+    const theirs = [1, 2, 3, 4].map(rolledOn);
+    for (const name of theirs) fs.writeFileSync(path.join(other, name), 'theirs\n');
+    const file = path.join(logs, 'tcpinfo.log');
+    const { w } = writer(t, file, { rollingEnabled: 2, rollingSize: 2048, rollingMaxCount: 1 });
+    const warnings = [];
+    w.on('warning', (err) => warnings.push(err));
+    w.write(line(0));
+    await w.flush();
+
+    if (how === 'removed') fs.rmSync(logs, { recursive: true });
+    else fs.renameSync(logs, path.join(root, 'logs.away'));
+    fs.symlinkSync(other, logs);
+    for (let i = 1; i <= 100; i++) {
+      w.write(line(i));
+      if (i % 20 === 0) await w.flush();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(fs.readdirSync(other).sort(), theirs, 'nothing written, rolled or removed in the other directory');
+    for (const name of theirs) assert.equal(fs.readFileSync(path.join(other, name), 'utf8'), 'theirs\n');
+    assert.deepEqual(warnings.map((e) => e.code), ['TCPINFO_LOG_OPEN_FAILED'], 'reported once');
+    assert.match(warnings[0].message, new RegExp(`opening ${escapeRe(file)} failed \\(the directory ${escapeRe(logs)} is no longer`));
+    assert.deepEqual([w.stats.written, w.stats.writeErrors], [1, 1]);
+
+    // Back as it was (or made anew, where it was removed): the lines that waited go in, and logging goes on.
+    fs.unlinkSync(logs);
+    if (how === 'removed') fs.mkdirSync(logs);
+    else fs.renameSync(path.join(root, 'logs.away'), logs);
+    await waitFor(() => w.stats.written === 101, 3000, 'the lines, once the directory is back');
+    assert.deepEqual(fs.readdirSync(other).sort(), theirs);
+    assert.equal(warnings.length, 1);
+    assert.ok(fs.readdirSync(logs).includes('tcpinfo.log'));
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Torn lines

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { LogDir } from '../dist/logger/log-dir.js';
 import { compareRolled, pruneRolled, rolledNameMatcher } from '../dist/logger/retention.js';
 import { LogWriter } from '../dist/logger/writer.js';
 import { tempDir, waitFor } from './support/harness.mjs';
@@ -63,6 +64,31 @@ test('the file just rolled is never removed, even where a clock set back named i
   touch(dir, [rolled('web1', 5), rolled('web1', 6), rolled('web1', 7), rolled('web1', 1)]);
   await pruneRolled(file, 'web1', 2, path.join(dir, rolled('web1', 1)));
   assert.deepEqual(fs.readdirSync(dir).sort(), [rolled('web1', 1), rolled('web1', 7)]);
+});
+
+test('the log directory swapped for a symlink to another after start-up: nothing removed there, the pruning rejected', async (t) => {
+  const root = tempDir(t);
+  const logs = path.join(root, 'logs');
+  const other = path.join(root, 'other');
+  fs.mkdirSync(logs);
+  fs.mkdirSync(other);
+  const file = path.join(logs, 'tcpinfo.log');
+  const names = [rolled('web1', 1), rolled('web1', 2), rolled('web1', 3), rolled('web1', 4)];
+  touch(other, names);
+  touch(logs, names);
+  const dir = new LogDir(logs);
+  dir.holdSync();
+  t.after(() => dir.close());
+  fs.renameSync(logs, path.join(root, 'logs.away'));
+  fs.symlinkSync(other, logs);
+  await assert.rejects(pruneRolled(file, 'web1', 1, null, dir), /the directory .*logs is no longer the one/);
+  assert.deepEqual(fs.readdirSync(other).sort(), names);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'logs.away')).sort(), names, 'nor in the directory held');
+  // Back in place: pruned as usual, the paths named as the log's directory.
+  fs.unlinkSync(logs);
+  fs.renameSync(path.join(root, 'logs.away'), logs);
+  assert.deepEqual(await pruneRolled(file, 'web1', 1, null, dir), names.slice(0, 3).map((n) => path.join(logs, n)));
+  assert.deepEqual(fs.readdirSync(other).sort(), names);
 });
 
 test('several processes pruning at once: each file removed once, none beyond the oldest, no error', async (t) => {

@@ -6,6 +6,7 @@ import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type 
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
 import { stdioName } from '../config/stdio-name.js';
+import { refusedFile } from '../logger/live-file.js';
 import { SYMLINK_REASON } from '../logger/writer.js';
 import { EXIT_FAILURE, EXIT_OK, usageErrors, UsageError } from './args.js';
 import { BOLD, RESET, type Output } from './output.js';
@@ -31,9 +32,10 @@ Examples:
   tcpinfo check --options='' --json
 
 The log file is looked at as start-up would: its directory must exist, be a directory and be
-writable here, and the log path must not be a symbolic link (never followed) or a directory. When
-start-up would refuse, the problems are listed (--json: "ready": false and "problems") and the exit
-status is 1, so 'tcpinfo check && deploy' is a real gate. Run it where the app runs, as its user.
+writable here, and the log path must not be a symbolic link (never followed), a directory, a file
+with other names (a hard link) or, run as root, another user's file. When start-up would refuse,
+the problems are listed (--json: "ready": false and "problems") and the exit status is 1, so
+'tcpinfo check && deploy' is a real gate. Run it where the app runs, as its user.
 
 Exit status: 0 when the configuration is valid and tcpinfo could start with it here, 1 when it is
 not valid, start-up would refuse it (or the file cannot be read), 2 for a usage error.
@@ -76,6 +78,8 @@ function startupProblems(options: TcpinfoOptions): ConfigProblem[] {
   if (info.isSymbolicLink()) return problem(SYMLINK_REASON);
   if (info.isDirectory()) return problem('is a directory; name a file (the .log name in it, e.g. --log-dir for the directory)');
   if (info.isFile()) {
+    const refused = refusedFile(info);
+    if (refused !== undefined) return problem(refused);
     try {
       accessSync(file, constants.W_OK);
     } catch (err) {

@@ -17,6 +17,8 @@ export const unlink = promisify(fs.unlink);
 export const read = promisify(fs.read);
 export const write = promisify(fs.write);
 export const readdir = promisify(fs.readdir);
+export const readlink = promisify(fs.readlink);
+export const realpath = promisify(fs.realpath.native);
 
 /** For `.catch(ignore)`: a clean-up step whose failure changes nothing (a close, or removing what may be gone). */
 export function ignore(): void {}

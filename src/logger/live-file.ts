@@ -2,13 +2,16 @@
  * The live log file on disk, which several processes may write at once: open it (created with its header
  * via link(2)), append whole lines (O_APPEND), roll it (claimed: roll-claim.ts), and tell whether the live
  * name still leads to the file held open. One operation at a time: the writer's pump serialises them.
- * Never follows a symlink at the name (O_NOFOLLOW), never blocks on a FIFO (O_NONBLOCK), and starts a
- * torn last line's successor on a line of its own.
+ * Never follows a symlink at the name (O_NOFOLLOW), never writes a file with other names (hard links) or,
+ * as root, another user's; works in the directory held since start-up (log-dir.ts); never blocks on a
+ * FIFO (O_NONBLOCK), and starts a torn last line's successor on a line of its own.
  * Why: docs/design.md#several-processes-the-roll-claim, docs/design.md#whatever-sits-at-the-live-name
  */
 import * as fs from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { rolledName } from '../format/rolled-name.js';
-import { close, fchmod, fstat, ignore, link, lstat, open, read, rename, unlink, write } from './fs-async.js';
+import { close, fchmod, fstat, ignore, link, lstat, open, read, readdir, rename, unlink, write } from './fs-async.js';
+import { LogDir } from './log-dir.js';
 import { CREATE_NEW, claimRoll, releaseClaim, tempPath } from './roll-claim.js';
 
 /** Log files hold client addresses: owner read-write, group read, others nothing (--log-file-mode changes it). */
@@ -28,6 +31,33 @@ const writeErrors = new WeakSet<object>();
 /** link(2) refused because the file system has no hard links. */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
+/** A file found at the log path that is not to be written (refusedFile says why): start-up's error, or a fault. */
+export class LogFileRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'LogFileRefused';
+  }
+}
+
+/**
+ * Why the file found at the log path (`st`, its lstat or fstat) is not to be written, or undefined:
+ * - it has other names (a hard link): whoever made the link could have linked any file of the file system;
+ * - running as root, it belongs to another user: that user reads the client addresses, and may swap its content.
+ * `creating`: its names that are another process's new file, being linked to the live name (createWithHeader).
+ */
+export function refusedFile(st: fs.Stats, creating = 0): string | undefined {
+  if (!st.isFile()) return undefined;
+  if (st.nlink - creating > 1) {
+    return `has ${st.nlink} hard links, and the log file is never written through one (whoever made the link could have ` +
+      'linked any file); remove it, and tcpinfo creates the file';
+  }
+  if (process.geteuid?.() === 0 && st.uid !== 0) {
+    return `belongs to uid ${st.uid}, and tcpinfo runs as root: the log is never written to another user's file (that ` +
+      'user could read the client addresses, or make it any file); remove it, and tcpinfo creates the file';
+  }
+  return undefined;
+}
+
 export class LiveFile {
   /** The open descriptor, or -1 when none is open. */
   fd = -1;
@@ -41,6 +71,9 @@ export class LiveFile {
   regular = true;
   /** A write is done when it resolves: nothing is held back after it (see StdioFile). */
   readonly unsentLines = 0;
+  /** The log's directory, held: every name in it is reached through it. */
+  readonly dir: LogDir;
+  private readonly base: string;
   private dev = 0;
   private ino = 0;
   private readonly header: Buffer;
@@ -54,24 +87,28 @@ export class LiveFile {
     private readonly mode: number = LOG_FILE_MODE,
   ) {
     this.header = Buffer.from(header);
+    this.dir = new LogDir(dirname(this.path));
+    this.base = basename(this.path);
   }
 
   /** Open at start-up, synchronously, so that a bad path is an error where the plugin is attached. */
   openSync(startMs: number): void {
+    const file = join(this.dir.holdSync(), this.base);
     for (let tries = 1; ; tries++) {
       let fd: number;
       let created = false;
       try {
-        fd = fs.openSync(this.path, APPEND_ONLY);
+        fd = fs.openSync(file, APPEND_ONLY);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries === MAX_OPEN_TRIES) throw err;
-        fd = createWithHeaderSync(this.path, this.header, this.mode);
+        fd = createWithHeaderSync(file, this.header, this.mode);
         if (fd < 0) continue;
         created = true;
       }
       try {
         let st = fs.fstatSync(fd);
-        const prepared = created ? NOTHING_WRITTEN : prepareSync(this.path, fd, st, this.header);
+        if (!created) st = checkFoundSync(file, fd, st);
+        const prepared = created ? NOTHING_WRITTEN : prepareSync(file, fd, st, this.header);
         if (prepared === WROTE) st = fs.fstatSync(fd);
         this.adopt(fd, st, created, startMs);
         this.midLineAt = prepared;
@@ -84,30 +121,34 @@ export class LiveFile {
   }
 
   /** Open the live name, creating it with the header if none; `startMs`: the period start of a file made here. */
-  async open(startMs: number): Promise<void> {
-    for (let tries = 1; ; tries++) {
-      let fd: number;
-      let created = false;
-      try {
-        fd = await open(this.path, APPEND_ONLY);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries === MAX_OPEN_TRIES) throw err;
-        fd = await createWithHeader(this.path, this.header, this.mode);
-        if (fd < 0) continue;
-        created = true;
+  open(startMs: number): Promise<void> {
+    return this.dir.use(async (dir) => {
+      const file = join(dir, this.base);
+      for (let tries = 1; ; tries++) {
+        let fd: number;
+        let created = false;
+        try {
+          fd = await open(file, APPEND_ONLY);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || tries === MAX_OPEN_TRIES) throw err;
+          fd = await createWithHeader(file, this.header, this.mode);
+          if (fd < 0) continue;
+          created = true;
+        }
+        try {
+          let st = await fstat(fd);
+          if (!created) st = await checkFound(file, fd, st);
+          const prepared = created ? NOTHING_WRITTEN : await prepare(file, fd, st, this.header);
+          if (prepared === WROTE) st = await fstat(fd);
+          this.adopt(fd, st, created, startMs);
+          this.midLineAt = prepared;
+          return;
+        } catch (err) {
+          await close(fd).catch(ignore);
+          throw err;
+        }
       }
-      try {
-        let st = await fstat(fd);
-        const prepared = created ? NOTHING_WRITTEN : await prepare(this.path, fd, st, this.header);
-        if (prepared === WROTE) st = await fstat(fd);
-        this.adopt(fd, st, created, startMs);
-        this.midLineAt = prepared;
-        return;
-      } catch (err) {
-        await close(fd).catch(ignore);
-        throw err;
-      }
-    }
+    });
   }
 
   /** The file ended mid-line at open, at this size (prepare); -1 when it did not, or once that was seen to. */
@@ -186,23 +227,26 @@ export class LiveFile {
    * Rename the live file to `<file>_<host>.<start>-<end>[.<n>].old`, the first name not taken. Resolves with
    * it, or null when another process is rolling or has rolled it. The descriptor stays open on the renamed file.
    */
-  async rollAway(endMs: number): Promise<string | null> {
-    const claim = await claimRoll(this.path, this.dev, this.ino);
-    if (claim === null) return null;
-    try {
-      // Holding the claim, no other process renames this file: if the name leads to it now, it does at the rename.
-      const st = await lstat(this.path);
-      if (st.ino !== this.ino || st.dev !== this.dev) return null;
-      for (let version = 0; version < MAX_VERSIONS; version++) {
-        const target = rolledName(this.path, this.hostname, this.startMs, endMs, version);
-        if (await exists(target)) continue;
-        await rename(this.path, target);
-        return target;
+  rollAway(endMs: number): Promise<string | null> {
+    return this.dir.use(async (dir) => {
+      const file = join(dir, this.base);
+      const claim = await claimRoll(file, this.dev, this.ino);
+      if (claim === null) return null;
+      try {
+        // Holding the claim, no other process renames this file: if the name leads to it now, it does at the rename.
+        const st = await lstat(file);
+        if (st.ino !== this.ino || st.dev !== this.dev) return null;
+        for (let version = 0; version < MAX_VERSIONS; version++) {
+          const target = rolledName(file, this.hostname, this.startMs, endMs, version);
+          if (await exists(target)) continue;
+          await rename(file, target);
+          return join(this.dir.path, basename(target));
+        }
+        throw Object.assign(new Error(`${MAX_VERSIONS} rolled file names are taken`), { code: 'EEXIST' });
+      } finally {
+        await releaseClaim(claim);
       }
-      throw Object.assign(new Error(`${MAX_VERSIONS} rolled file names are taken`), { code: 'EEXIST' });
-    } finally {
-      await releaseClaim(claim);
-    }
+    });
   }
 
   /** Let the descriptor go; with a write still in the thread pool, only once it is back (no fd reuse under it). */
@@ -227,6 +271,59 @@ export class LiveFile {
     this.hasRecords = st.size > this.header.length;
     // Someone else's file began at its birth time (ATS keeps it in a .meta file); 0 where none is kept: now.
     this.startMs = created || st.birthtimeMs <= 0 ? startMs : st.birthtimeMs;
+  }
+}
+
+/**
+ * `st` (fstat of `fd`, the file found at `file`) again, unless refusedFile refuses it: then throws LogFileRefused.
+ * A second name that is another process's new file being linked to the live name is no hard link.
+ */
+async function checkFound(file: string, fd: number, st: fs.Stats): Promise<fs.Stats> {
+  if (refusedFile(st) === undefined) return st;
+  const creating = st.nlink > 1 ? await tempNamesOf(file, st) : 0;
+  // After the look at the directory: a temporary name removed since shows as a link fewer.
+  const now = await fstat(fd);
+  const reason = refusedFile(now, creating);
+  if (reason !== undefined) throw new LogFileRefused(reason);
+  return now;
+}
+
+function checkFoundSync(file: string, fd: number, st: fs.Stats): fs.Stats {
+  if (refusedFile(st) === undefined) return st;
+  let creating = 0;
+  if (st.nlink > 1) {
+    for (const name of fs.readdirSync(dirname(file))) {
+      if (!isTempNameOf(name, file)) continue;
+      const other = lstatQuietlySync(join(dirname(file), name));
+      if (other !== undefined && other.ino === st.ino && other.dev === st.dev) creating++;
+    }
+  }
+  const now = fs.fstatSync(fd);
+  const reason = refusedFile(now, creating);
+  if (reason !== undefined) throw new LogFileRefused(reason);
+  return now;
+}
+
+/** How many of the temporary names of `file`'s new files (tempPath) are the file `st`. */
+async function tempNamesOf(file: string, st: fs.Stats): Promise<number> {
+  let count = 0;
+  for (const name of await readdir(dirname(file))) {
+    if (!isTempNameOf(name, file)) continue;
+    const other = await lstat(join(dirname(file), name)).catch(() => undefined);
+    if (other !== undefined && other.ino === st.ino && other.dev === st.dev) count++;
+  }
+  return count;
+}
+
+function isTempNameOf(name: string, file: string): boolean {
+  return name.startsWith(`.${basename(file)}.`) && name.endsWith('.tmp');
+}
+
+function lstatQuietlySync(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file);
+  } catch {
+    return undefined;
   }
 }
 

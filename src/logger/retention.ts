@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { rolledNamesOf } from '../format/rolled-name.js';
 import { lstat, readdir, unlink } from './fs-async.js';
+import type { LogDir } from './log-dir.js';
 
 export interface RolledFile {
   name: string;
@@ -37,11 +38,17 @@ export function compareRolled(a: RolledFile, b: RolledFile): number {
 
 /**
  * Remove the rolled files of `file` beyond the newest `keep` (>= 1), never `justRolled`: the paths removed;
- * rejects with the first error other than ENOENT, after trying every file.
+ * rejects with the first error other than ENOENT, after trying every file. With `held` (the writer's), only
+ * in the directory held since start-up, and nowhere while its path leads elsewhere (LogDirChanged).
  */
-export async function pruneRolled(file: string, ownHost: string, keep: number, justRolled: string | null): Promise<string[]> {
+export async function pruneRolled(file: string, ownHost: string, keep: number, justRolled: string | null, held?: LogDir): Promise<string[]> {
   if (keep <= 0) return [];
-  const dir = path.dirname(file);
+  if (held === undefined) return prune(file, path.dirname(file), ownHost, keep, justRolled);
+  return held.use((dir) => prune(file, dir, ownHost, keep, justRolled));
+}
+
+/** pruneRolled in `dir`, the directory of `file` (or the descriptor path of it). */
+async function prune(file: string, dir: string, ownHost: string, keep: number, justRolled: string | null): Promise<string[]> {
   const match = rolledNameMatcher(path.basename(file), ownHost);
   const protectedName = justRolled === null ? null : path.basename(justRolled);
   const rolled: RolledFile[] = [];
@@ -62,7 +69,7 @@ export async function pruneRolled(file: string, ownHost: string, keep: number, j
     const target = path.join(dir, r.name);
     try {
       await unlink(target);
-      removed.push(target);
+      removed.push(path.join(path.dirname(file), r.name));
     } catch (err) {
       const error = err as NodeJS.ErrnoException;
       if (error.code !== 'ENOENT') failure ??= error;

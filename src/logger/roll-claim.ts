@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { close, ignore, lstat, open, readdir, unlink, write } from './fs-async.js';
+import type { LogDir } from './log-dir.js';
 
 /** A claim this old was left by a process that died between creating it and removing it (a moment). */
 const STALE_CLAIM_MS = 30_000;
@@ -55,9 +56,16 @@ export function releaseClaim(claim: string): Promise<void> {
   return unlink(claim).catch(ignore);
 }
 
-/** Remove claims and temporary files of `file` left behind by processes that died (older than 10 minutes). */
-export async function sweepLeftovers(file: string): Promise<void> {
-  const dir = path.dirname(file);
+/**
+ * Remove claims and temporary files of `file` left behind by processes that died (older than 10 minutes);
+ * with `held` (the writer's), only in the directory held since start-up.
+ */
+export function sweepLeftovers(file: string, held?: LogDir): Promise<void> {
+  if (held === undefined) return sweep(file, path.dirname(file));
+  return held.use((dir) => sweep(file, dir));
+}
+
+async function sweep(file: string, dir: string): Promise<void> {
   const prefix = `.${path.basename(file)}.`;
   for (const name of await readdir(dir)) {
     if (!name.startsWith(prefix)) continue;

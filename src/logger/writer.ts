@@ -22,7 +22,7 @@ import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.j
 import { FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, type FaultKind, FaultReports, type FaultWarning, LINES_LOST, QUEUE_FULL } from './fault-reports.js';
 import { ignore } from './fs-async.js';
 import { LineQueue } from './line-queue.js';
-import { failedWriting, LiveFile, LOG_FILE_MODE } from './live-file.js';
+import { failedWriting, LiveFile, LOG_FILE_MODE, LogFileRefused } from './live-file.js';
 import { pruneRolled } from './retention.js';
 import { sweepLeftovers } from './roll-claim.js';
 import { RollPolicy } from './roll-policy.js';
@@ -426,14 +426,16 @@ export class LogWriter extends EventEmitter {
     this.faults.clear(FAULT_ROLL);
     await live.close();
     this.nextStartMs = end;
+    // Only in the directory held since start-up (a LiveFile's: rolling is for regular files).
+    const held = live instanceof LiveFile ? live.dir : undefined;
     if (this.maxRolled > 0) {
-      pruneRolled(this.file, this.hostname, this.maxRolled, rolledTo).then(
+      pruneRolled(this.file, this.hostname, this.maxRolled, rolledTo, held).then(
         () => this.faults.clear(FAULT_RETENTION),
         (err: unknown) => this.faults.raise(FAULT_RETENTION, err),
       );
     }
     // Off the pump's path, as pruning: a failure only leaves the leftovers for next time.
-    if (policy.sweepDue(now)) sweepLeftovers(this.file).catch(ignore);
+    if (policy.sweepDue(now)) sweepLeftovers(this.file, held).catch(ignore);
   }
 
   /** The live name no longer leads to our file: let it go and open the name anew, as `tail -F` does. */
@@ -506,6 +508,7 @@ export class LogWriter extends EventEmitter {
     this.flushTimer = this.rollTimer = this.retryTimer = null;
     unwatchProcessEnd(this);
     await this.live.close();
+    if (this.live instanceof LiveFile) this.live.dir.close();
   }
 
   /** close()'s part before its deadline: everything queued written, if the file lets it. */
@@ -540,6 +543,7 @@ export const SYMLINK_REASON =
 /** The error attach() throws for a log file that cannot be opened at start-up. */
 function startupError(file: string, err: unknown): Error {
   const e = err as NodeJS.ErrnoException;
+  if (err instanceof LogFileRefused) return new TcpinfoConfigError([{ option: '--log-file', value: file, reason: err.message }], { cause: err });
   if (e.code === 'ELOOP' && isSymlink(file)) {
     return new TcpinfoConfigError(
       [{
