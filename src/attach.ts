@@ -22,7 +22,7 @@ import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
 import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
 import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
-import { addConsumer, openSessions, removeConsumer } from './tap/server-events.js';
+import { addConsumer, openSessions, removeConsumer, startedBeforeJoin } from './tap/server-events.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage } from './tcpinfo/read.js';
 
 /** Counts since attach, per event where it says so. */
@@ -227,13 +227,26 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       if (this.sample(SEND_RESP_HDR, socket)) this.log(SEND_RESP_HDR, socket, res, null);
       return;
     }
-    // No state: not chosen at its txn_start (or under way before this logger was attached): no line.
     const state = transactions.get(req);
-    if (state === undefined) return;
+    if (state === undefined) {
+      // Not chosen at its txn_start: no line. Under way before this logger was attached: chosen now, judged unknown.
+      if (startedBeforeJoin(this, socket, res)) this.closeUnstarted(socket, res);
+      return;
+    }
     const reading = readForEvent(socket);
     const explained = transactions.close(state, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length);
     this.metrics?.observeTransaction(explained);
     if (state.logged) this.log(TXN_CLOSE, socket, res, explained);
+  }
+
+  /** The txn_close of a transaction that had no txn_start here: no start time nor baseline, so its verdict is unknown. */
+  private closeUnstarted(socket: Socket, res: Transaction): void {
+    const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0 && this.sample(TXN_CLOSE, socket);
+    if (!logged && !this.explainAll) return;
+    const reading = readForEvent(socket);
+    const explained = this.transactions!.closeUnstarted(reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length);
+    this.metrics?.observeTransaction(explained);
+    if (logged) this.log(TXN_CLOSE, socket, res, explained);
   }
 
   /** Per event (as ATS), or per connection: decided once at its ssn_start or first sight. */

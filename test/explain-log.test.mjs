@@ -11,7 +11,7 @@ import client from 'prom-client';
 import { attach } from '../dist/index.js';
 import { DEFAULT_SLOW_MS } from '../dist/explain/verdict.js';
 import { parseOptions } from '../dist/index.js';
-import { keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir } from './support/harness.mjs';
+import { jsonLines, keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir, waitFor } from './support/harness.mjs';
 
 const EXPLAIN_COLUMNS = [
   'ttfb_us', 'duration_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us', 'txn_sndbuf_limited_us',
@@ -84,6 +84,48 @@ test('one decision per transaction, at its txn_start: every txn_close logged has
   assert.ok(lines.length > 5 && lines.length < 55, `${lines.length} of 60 logged at rate 500`);
   for (const l of lines) assert.equal(typeof l.txn_retrans, 'number', 'a baseline read at its txn_start');
   assert.equal(handle.stats().sampled.txn_close, lines.length);
+});
+
+test('transactions already in their handler at attach(): their txn_close, verdict unknown, no baseline columns', async (t) => {
+  const dir = tempDir(t);
+  const held = [];
+  const srv = http.createServer((req, res) => (req.url.startsWith('/held') ? held.push(res) : handler(req, res)));
+  const port = await listen(t, srv);
+  const answers = Array.from({ length: 5 }, (_, i) => request({ host: '127.0.0.1', port, path: `/held/${i}`, agent: false }));
+  await waitFor(() => held.length === 5, 5000, 'the 5 requests in their handler');
+  const jsonFile = path.join(dir, 'json.log');
+  const textFile = path.join(dir, 'text.log');
+  const json = attach(srv, `--hooks=txn_close --explain --format=json --log-file=${jsonFile}`);
+  const text = attach(srv, `--hooks=txn_close --explain --log-level=2 --log-file=${textFile}`);
+  t.after(() => Promise.all([json.close(), text.close()]));
+  for (const res of held) res.end('x'.repeat(1024));
+  await Promise.all(answers);
+  // One that starts after attach has its baseline as usual.
+  await request({ host: '127.0.0.1', port, path: '/' });
+  await Promise.all([json.close(), text.close()]);
+
+  const lines = jsonLines(jsonFile);
+  assert.equal(lines.length, 6, 'every txn_close logged');
+  const [late, fresh] = [lines.slice(0, 5), lines[5]];
+  for (const l of late) {
+    assert.equal(l.verdict, 'unknown', JSON.stringify(l));
+    for (const c of EXPLAIN_COLUMNS.slice(0, 8)) assert.equal(l[c], null, `${c}: no start, no baseline`);
+    assert.equal(typeof l.unsent_bytes, 'number', 'read at txn_close');
+    assert.equal(typeof l.unacked_segs, 'number');
+  }
+  assert.equal(fresh.verdict, 'ok');
+  assert.equal(typeof fresh.txn_retrans, 'number');
+  for (const handle of [json, text]) {
+    const st = handle.stats();
+    assert.deepEqual([st.events.txn_close, st.sampled.txn_close, st.logged.txn_close], [6, 6, 6]);
+  }
+  const level2 = LEVEL2_HEADER.split(' ').length - 4;
+  const closes = readLog(textFile).records.map((r) => r.cols.slice(level2));
+  assert.equal(closes.length, 6);
+  for (const cols of closes.slice(0, 5)) {
+    assert.deepEqual(cols.slice(0, 8), Array(8).fill('-'));
+    assert.equal(cols.at(-1), 'unknown');
+  }
 });
 
 test('--sample-by=session: a sampled connection has every transaction explained', async (t) => {

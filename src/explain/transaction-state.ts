@@ -89,6 +89,11 @@ export class TransactionStates {
     return this.states.get(req);
   }
 
+  /** The txn_close of a transaction under way before this logger was attached: no start time, no baseline (unknown). */
+  closeUnstarted(bytes: Buffer, length: number): ExplainedTransaction {
+    return timingNow({ startUs: NaN, headerUs: NaN, base: null, logged: true, slowMs: this.slowMs, closed: null }, bytes, length);
+  }
+
   /** The transaction closes (txn_close), with the struct just read: its timings and verdict, kept for requestTcpInfo. */
   close(state: TransactionState, bytes: Buffer, length: number): ExplainedTransaction {
     return (state.closed ??= timingNow(state, bytes, length));

@@ -62,8 +62,9 @@ export interface Http2Tap {
 export interface TapAccess<T extends Http2Tap> {
   tapOf(socket: Socket): T | undefined;
   dispatch(tap: T, event: number, socket: Socket, res: Http2Exchange): void;
-  /** A connection first seen at this stream (a consumer joined late): its ssn_start for those who missed it. */
-  catchUp(tap: T, socket: Socket): void;
+  /** A stream starts while a consumer that joined late is there: stamped, and its connection, first seen here, has its
+   * ssn_start for those who missed it. */
+  catchUp(tap: T, socket: Socket, exchange: Http2Exchange): void;
   readonly TXN_START: number;
   readonly SEND_RESP_HDR: number;
   readonly TXN_CLOSE: number;
@@ -89,10 +90,10 @@ export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: Inco
   wrapStreamPrototype(stream);
   const socket = sessionSocket(stream);
   if (socket === undefined) return;
-  a.catchUp(tap, socket);
   const method = headers[':method'];
   const path = headers[':path'];
   const exchange = new Http2Exchange(socket, stream.id ?? 0, method, path);
+  a.catchUp(tap, socket, exchange);
   exchanges.set(stream, exchange);
   if ((tap.mask & (1 << a.TXN_CLOSE)) !== 0) {
     let open = openBySocket.get(socket);
