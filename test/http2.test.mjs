@@ -1,6 +1,7 @@
 // HTTP/2: node:http2 servers (h2c) with a real node:http2 client, and Fastify with http2: true. Each stream is a transaction; every read is of the
 // session's TCP socket. (Comparisons with ss, TLS, the preload, gRPC and leaks: test/slow/http2.test.mjs.)
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -9,7 +10,7 @@ import client from 'prom-client';
 import { attach } from '../dist/index.js';
 import tcpinfoPlugin from '../dist/integrations/fastify.js';
 import { jsonLines, tempDir, waitFor } from './support/harness.mjs';
-import { TRANSACTION_EVENTS, byStream, closedLog, defaultStream, h2Request, serveH2 } from './support/http2.mjs';
+import { TRANSACTION_EVENTS, byStream, closedLog, defaultStream, fileStream, h2Outcome, h2Request, serveH2 } from './support/http2.mjs';
 
 describe('HTTP/2 (node:http2 server and client)', () => {
   test('concurrent streams on one session, a reset stream, the client closing: every stream has its txn_close, all on the session\'s socket', async (t) => {
@@ -103,6 +104,35 @@ describe('HTTP/2 (node:http2 server and client)', () => {
     assert.ok(counts.length > 0 && counts.length < 12, `${counts.length} of 12 sessions chosen`);
     // ssn_start, ssn_close, and 3 events for each of 3 streams.
     assert.ok(counts.every((n) => n === 11), `lines per chosen session: ${counts}`);
+  });
+
+  test('respondWithFile / respondWithFD: logged with what the client got, when the headers go out; a file that cannot be sent is a reset stream', async (t) => {
+    const dir = tempDir(t);
+    fs.writeFileSync(path.join(dir, 'file.txt'), 'hello');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    const { handle, port, logFile } = await serveH2(t, {}, { onStream: fileStream(dir) });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const paths = ['/file', '/fd', '/missing', '/missing-onerror', '/dir', '/dir-fd', '/304', '/fd-304'];
+    const got = {};
+    for (const p of paths) got[p] = await h2Outcome(session, p);
+    session.close();
+    await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'the session to close');
+    const lines = await closedLog(handle, logFile);
+    const logged = {};
+    for (const l of lines) if (l.url !== undefined) (logged[l.url] ??= []).push(l.event === 'txn_start' ? l.event : `${l.event} ${l.status}`);
+    const expected = {
+      '/file': 200, '/fd': 200, '/missing': null, '/missing-onerror': 404, '/dir': null, '/dir-fd': 200, '/304': 304, '/fd-304': 304,
+    };
+    for (const p of paths) {
+      const status = expected[p];
+      // Each as the client had it: the status it received, or none (the stream reset first).
+      assert.equal(got[p].status, status, `${p}: the client's status`);
+      const events = status === null ? ['txn_start', 'txn_close null'] : ['txn_start', `send_resp_hdr ${status}`, `txn_close ${status}`];
+      assert.deepEqual(logged[p], events, `${p}: client got ${JSON.stringify(got[p])}`);
+    }
+    // Headers, then a reset (the fd is a directory): the client had the 200, and the stream's error.
+    assert.equal(got['/dir-fd'].error, 'ERR_HTTP2_STREAM_ERROR');
+    assert.equal(got['/missing'].error, 'ERR_HTTP2_STREAM_ERROR');
   });
 
   test('--explain attached while streams are open: theirs are unknown; a later stream not sampled at its start has no line', async (t) => {

@@ -4,7 +4,8 @@
  *
  *   ssn_start      as for HTTP/1: 'connection' (h2c) or 'secureConnection' (TLS), before the HTTP/2 session is set up
  *   txn_start      the server's 'stream' event, before any listener (the compatibility API's 'request' included)
- *   send_resp_hdr  the stream's respond(), respondWithFD() or respondWithFile() (writeHead calls respond())
+ *   send_resp_hdr  the stream's respond() (writeHead calls it); respondWithFD() or respondWithFile() when the headers go
+ *                  out (after the file's open and statCheck: at the end() Node calls then), never for a file not sent
  *   txn_close      the stream's _destroy, which every end of a stream goes through; or, when the socket goes first (the
  *                  client closed or broke the connection), the socket's _destroy for each stream still open, fd still open
  *   ssn_close      as for HTTP/1: the socket's _destroy, after the txn_close of the streams still open
@@ -133,26 +134,60 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
   const respond = proto.respond;
   const respondWithFD = proto.respondWithFD;
   const respondWithFile = proto.respondWithFile;
+  const end = proto.end;
   const destroy = proto._destroy;
   /* eslint-enable @typescript-eslint/unbound-method */
   // Own properties of ServerHttp2Stream.prototype: client streams keep theirs.
   proto.respond = function respondWithEvent(this: ServerHttp2Stream, headers?: unknown, options?: unknown): void {
     (respond as (this: ServerHttp2Stream, ...args: unknown[]) => void).call(this, headers, options);
+    // A statCheck or onError of a file response answering by itself.
+    if (filesPending !== 0 && pendingFiles.delete(this)) filesPending--;
     responded(this, headers);
   };
   proto.respondWithFD = function respondWithFDWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
     (respondWithFD as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
-    responded(this, args[1]);
+    fileResponse(this);
   };
   proto.respondWithFile = function respondWithFileWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
     (respondWithFile as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
-    responded(this, args[1]);
+    fileResponse(this);
+  };
+  // Node sends a file response's headers once the file is opened and checked, then ends the stream's writable side at
+  // once: that end() is the first sight of them.
+  proto.end = function endWithEvent(this: StreamProto): StreamProto {
+    if (filesPending !== 0 && this.headersSent && pendingFiles.delete(this)) {
+      filesPending--;
+      responded(this, undefined);
+    }
+    // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with
+    return Reflect.apply(end, this, arguments) as StreamProto;
   };
   proto._destroy = function destroyWithEvent(this: ServerHttp2Stream, err: Error | null, cb: (err: Error | null) => void): void {
+    // A file response that never sent its headers (no such file, a directory): the stream is reset, no send_resp_hdr.
+    if (filesPending !== 0 && pendingFiles.delete(this)) filesPending--;
     const exchange = exchanges.get(this);
     if (exchange !== undefined && !exchange.closed) streamClosed(exchange);
     destroy.call(this, err, cb);
   };
+}
+
+/**
+ * Streams whose respondWithFile or respondWithFD returned before their headers went out (the file is opened, stat'ed and
+ * checked first), and how many: their send_resp_hdr is at that end(), or at the statCheck's own respond(), or never.
+ */
+const pendingFiles = new WeakSet<ServerHttp2Stream>();
+let filesPending = 0;
+
+/** respondWithFD or respondWithFile returned: send_resp_hdr now if the headers are out (an fd with no statCheck), else later. */
+function fileResponse(stream: ServerHttp2Stream): void {
+  if (stream.headersSent) {
+    responded(stream, undefined);
+    return;
+  }
+  const exchange = exchanges.get(stream);
+  if (exchange === undefined || exchange.statusCode !== null || stream.destroyed || pendingFiles.has(stream)) return;
+  pendingFiles.add(stream);
+  filesPending++;
 }
 
 /** The response's headers went out (the call did not throw): send_resp_hdr, once per stream. */
