@@ -310,7 +310,10 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       this.round = null;
       this.transactions?.dispose();
       removeConsumer(this.server, this);
-      if (this.metrics !== null) removeConsumer(this.server, this.metrics);
+      if (this.metrics !== null) {
+        removeConsumer(this.server, this.metrics);
+        this.metrics.close();
+      }
       if (this.metricsServer !== null) releaseMetricsServer(this.metricsServer);
       loggersByServer.get(this.server)?.delete(this);
       this.writer?.removeListener('warning', this.forwardWarning);
