@@ -181,7 +181,8 @@ let filesPending = 0;
 /** respondWithFD or respondWithFile returned: send_resp_hdr now if the headers are out (an fd with no statCheck), else later. */
 function fileResponse(stream: ServerHttp2Stream): void {
   if (stream.headersSent) {
-    responded(stream, undefined);
+    // No sentHeaders: Node could not build them and destroyed the stream, nothing went out.
+    if (stream.sentHeaders !== undefined) responded(stream, undefined);
     return;
   }
   const exchange = exchanges.get(stream);
