@@ -23,7 +23,7 @@ import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
 import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
 import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
-import { addConsumer, openSessions, removeConsumer } from './tap/server-events.js';
+import { addConsumer, openSessions, removeConsumer, startedBeforeJoin } from './tap/server-events.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage, Reading } from './tcpinfo/read.js';
 
 /** Counts since attach, per event where it says so. */
@@ -239,9 +239,15 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       if (this.sample(SEND_RESP_HDR, socket)) this.log(SEND_RESP_HDR, socket, res, null);
       return;
     }
-    // No state: not chosen at its txn_start (or under way before this logger was attached): no line.
-    const state = transactions.get(req);
-    if (state === undefined) return;
+    let state = transactions.get(req);
+    if (state === undefined) {
+      // Not chosen at its txn_start: no line. Under way before this logger was attached: chosen now, judged unknown.
+      if (!startedBeforeJoin(this, socket, res)) return;
+      const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0 && this.sample(TXN_CLOSE, socket);
+      if (!logged && !this.explainAll) return;
+      transactions.beginLate(res, logged);
+      state = transactions.get(req)!;
+    }
     transactions.handoff(state, socket);
     if (state.logged) this.log(TXN_CLOSE, socket, res, null);
     const reading = readForEvent(socket);
@@ -330,7 +336,10 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       }
       this.transactions?.dispose();
       removeConsumer(this.server, this);
-      if (this.metrics !== null) removeConsumer(this.server, this.metrics);
+      if (this.metrics !== null) {
+        removeConsumer(this.server, this.metrics);
+        this.metrics.close();
+      }
       if (this.metricsServer !== null) releaseMetricsServer(this.metricsServer);
       loggersByServer.get(this.server)?.delete(this);
       this.writer?.removeListener('warning', this.forwardWarning);

@@ -11,7 +11,7 @@ import client from 'prom-client';
 import { attach } from '../dist/index.js';
 import { DEFAULT_SLOW_MS } from '../dist/explain/verdict.js';
 import { parseOptions } from '../dist/index.js';
-import { keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir, waitFor } from './support/harness.mjs';
+import { jsonLines, keepAliveRequests, LEVEL2_HEADER, listen, readLog, request, tempDir, waitFor } from './support/harness.mjs';
 
 const EXPLAIN_COLUMNS = [
   'ttfb_us', 'end_us', 'duration_us', 'delivered_us', 'judged_us', 'server_us', 'client_us', 'network_us', 'upload_us',
@@ -98,6 +98,50 @@ test('one decision per transaction, at its txn_start: every txn_close logged has
   for (const l of lines) assert.equal(typeof l.txn_retrans, 'number', 'a baseline read at its txn_start');
   assert.equal(handle.stats().sampled.txn_close, lines.length);
   assert.equal(all.filter((l) => l.event === 'txn_close').length, lines.length, 'one verdict line per logged txn_close');
+});
+
+test('transactions already in their handler at attach(): their txn_close, verdict unknown, no baseline columns', async (t) => {
+  const dir = tempDir(t);
+  const held = [];
+  const srv = http.createServer((req, res) => (req.url.startsWith('/held') ? held.push(res) : handler(req, res)));
+  const port = await listen(t, srv);
+  const answers = Array.from({ length: 5 }, (_, i) => request({ host: '127.0.0.1', port, path: `/held/${i}`, agent: false }));
+  await waitFor(() => held.length === 5, 5000, 'the 5 requests in their handler');
+  const jsonFile = path.join(dir, 'json.log');
+  const textFile = path.join(dir, 'text.log');
+  const json = attach(srv, `--hooks=txn_close --explain --format=json --log-file=${jsonFile}`);
+  const text = attach(srv, `--hooks=txn_close --explain --log-level=2 --log-file=${textFile}`);
+  t.after(() => Promise.all([json.close(), text.close()]));
+  for (const res of held) res.end('x'.repeat(1024));
+  await Promise.all(answers);
+  // One that starts after attach has its baseline as usual.
+  await request({ host: '127.0.0.1', port, path: '/' });
+  await waitFor(() => json.stats().logged.txn_delivered === 6 && text.stats().logged.txn_delivered === 6, 5000, 'every verdict');
+  await Promise.all([json.close(), text.close()]);
+
+  const all = jsonLines(jsonFile);
+  assert.equal(all.filter((l) => l.event === 'txn_close').length, 6, 'every txn_close logged');
+  const lines = all.filter((l) => l.event === 'txn_delivered');
+  assert.equal(lines.length, 6, 'every transaction judged');
+  const [late, fresh] = [lines.slice(0, 5), lines[5]];
+  for (const l of late) {
+    assert.equal(l.verdict, 'unknown', JSON.stringify(l));
+    for (const c of EXPLAIN_COLUMNS.slice(0, 10)) assert.equal(l[c], null, `${c}: no start, no baseline`);
+    assert.equal(typeof l.unsent_bytes, 'number', 'read at txn_close');
+  }
+  assert.equal(fresh.verdict, 'ok');
+  assert.equal(typeof fresh.txn_retrans, 'number');
+  for (const handle of [json, text]) {
+    const st = handle.stats();
+    assert.deepEqual([st.events.txn_close, st.sampled.txn_close, st.logged.txn_close], [6, 6, 6]);
+  }
+  const level2 = LEVEL2_HEADER.split(' ').length - 4;
+  const closes = readLog(textFile).records.filter((r) => r.event === 'txn_delivered').map((r) => r.cols.slice(level2));
+  assert.equal(closes.length, 6);
+  for (const cols of closes.slice(0, 5)) {
+    assert.deepEqual(cols.slice(0, 10), Array(10).fill('-'));
+    assert.equal(cols.at(-1), 'unknown');
+  }
 });
 
 test('--sample-by=session: a sampled connection has every transaction explained', async (t) => {

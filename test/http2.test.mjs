@@ -1,14 +1,16 @@
 // HTTP/2: node:http2 servers (h2c) with a real node:http2 client, and Fastify with http2: true. Each stream is a transaction; every read is of the
 // session's TCP socket. (Comparisons with ss, TLS, the preload, gRPC and leaks: test/slow/http2.test.mjs.)
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import Fastify from 'fastify';
 import client from 'prom-client';
+import { attach } from '../dist/index.js';
 import tcpinfoPlugin from '../dist/integrations/fastify.js';
 import { jsonLines, tempDir, waitFor } from './support/harness.mjs';
-import { TRANSACTION_EVENTS, byStream, closedLog, h2Request, serveH2 } from './support/http2.mjs';
+import { TRANSACTION_EVENTS, byStream, closedLog, defaultStream, fileStream, h2Outcome, h2Request, serveH2 } from './support/http2.mjs';
 
 describe('HTTP/2 (node:http2 server and client)', () => {
   test('concurrent streams on one session, a reset stream, the client closing: every stream has its txn_close, all on the session\'s socket', async (t) => {
@@ -102,6 +104,66 @@ describe('HTTP/2 (node:http2 server and client)', () => {
     assert.ok(counts.length > 0 && counts.length < 12, `${counts.length} of 12 sessions chosen`);
     // ssn_start, ssn_close, and 3 events for each of 3 streams.
     assert.ok(counts.every((n) => n === 11), `lines per chosen session: ${counts}`);
+  });
+
+  test('respondWithFile / respondWithFD: logged with what the client got, when the headers go out; a file that cannot be sent is a reset stream', async (t) => {
+    const dir = tempDir(t);
+    fs.writeFileSync(path.join(dir, 'file.txt'), 'hello');
+    fs.mkdirSync(path.join(dir, 'sub'));
+    const { handle, port, logFile } = await serveH2(t, {}, { onStream: fileStream(dir) });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const paths = ['/file', '/fd', '/missing', '/missing-onerror', '/dir', '/dir-fd', '/304', '/fd-304'];
+    const got = {};
+    for (const p of paths) got[p] = await h2Outcome(session, p);
+    session.close();
+    await waitFor(() => handle.stats().events.ssn_close === 1, 2000, 'the session to close');
+    const lines = await closedLog(handle, logFile);
+    const logged = {};
+    for (const l of lines) if (l.url !== undefined) (logged[l.url] ??= []).push(l.event === 'txn_start' ? l.event : `${l.event} ${l.status}`);
+    const expected = {
+      '/file': 200, '/fd': 200, '/missing': null, '/missing-onerror': 404, '/dir': null, '/dir-fd': 200, '/304': 304, '/fd-304': 304,
+    };
+    for (const p of paths) {
+      const status = expected[p];
+      // Each as the client had it: the status it received, or none (the stream reset first).
+      assert.equal(got[p].status, status, `${p}: the client's status`);
+      const events = status === null ? ['txn_start', 'txn_close null'] : ['txn_start', `send_resp_hdr ${status}`, `txn_close ${status}`];
+      assert.deepEqual(logged[p], events, `${p}: client got ${JSON.stringify(got[p])}`);
+    }
+    // Headers, then a reset (the fd is a directory): the client had the 200, and the stream's error.
+    assert.equal(got['/dir-fd'].error, 'ERR_HTTP2_STREAM_ERROR');
+    assert.equal(got['/missing'].error, 'ERR_HTTP2_STREAM_ERROR');
+  });
+
+  test('--explain attached while streams are open: theirs are unknown; a later stream not sampled at its start has no line', async (t) => {
+    const held = [];
+    const { server, handle, port, logFile } = await serveH2(t, {}, {
+      onStream: (stream, headers) => (headers[':path'] === '/held' ? held.push(stream) : defaultStream(stream, headers)),
+    });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const heldAnswers = [h2Request(session, '/held'), h2Request(session, '/held')];
+    await waitFor(() => held.length === 2, 2000, 'the held streams');
+    const all = path.join(path.dirname(logFile), 'all.log');
+    const some = path.join(path.dirname(logFile), 'some.log');
+    const options = '--hooks=txn_close --explain --format=json --log-url';
+    const loggers = [attach(server, `${options} --log-file=${all}`), attach(server, `${options} --sample-rate=500 --sample-seed=5 --log-file=${some}`)];
+    t.after(() => Promise.all(loggers.map((l) => l.close())));
+    for (const stream of held) {
+      stream.respond({ ':status': 200 });
+      stream.end('late');
+    }
+    await Promise.all(heldAnswers);
+    for (let i = 0; i < 20; i++) await h2Request(session, `/after/${i}`);
+    session.close();
+    await Promise.all([handle.close(), ...loggers.map((l) => l.close())]);
+    const allLines = jsonLines(all).filter((l) => l.event === 'txn_delivered');
+    assert.equal(allLines.length, 22);
+    assert.deepEqual(allLines.filter((l) => l.url === '/held').map((l) => [l.verdict, l.duration_us]), [['unknown', null], ['unknown', null]]);
+    assert.ok(allLines.filter((l) => l.url !== '/held').every((l) => l.verdict === 'ok'));
+    const fresh = jsonLines(some).filter((l) => l.event === 'txn_delivered' && l.url !== '/held');
+    assert.ok(fresh.length > 2 && fresh.length < 18, `${fresh.length} of 20 sampled`);
+    assert.ok(fresh.every((l) => l.verdict === 'ok'), 'each logged one was chosen at its txn_start, with its baseline');
+    assert.equal(loggers[1].stats().logged.txn_close, jsonLines(some).filter((l) => l.event === 'txn_close').length);
   });
 
   test('metrics: an HTTP/2 session is one connection, opened and closed', async (t) => {

@@ -144,6 +144,52 @@ describe('metrics', () => {
     assert.equal(handles[1].metricsServer.listening, true, 'still served while one user remains');
   });
 
+  test('a closed logger takes its server\'s series with it; another logger of the same label keeps them', async (t) => {
+    const dir = tempDir(t);
+    const registry = new client.Registry();
+    const series = async () => (await registry.getMetricsAsJSON()).reduce((n, m) => n + m.values.length, 0);
+    const options = (name, extra) => ({ logFile: path.join(dir, `${name}.log`), hooks: 'txn_close', metrics: registry, ...extra });
+    const serve = async (server) => {
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return server.address().port;
+    };
+    const stop = (server) => new Promise((resolve) => server.close(resolve));
+    // A server attached the whole time: its series are the baseline.
+    const kept = http.createServer((req, res) => res.end('kept'));
+    const keptHandle = attach(kept, options('kept', { explain: true }));
+    t.after(() => keptHandle.close());
+    await keepAliveRequests(await serve(kept), 1);
+    t.after(() => stop(kept));
+    const baseline = await series();
+    assert.ok(baseline > 50, `${baseline} series for one server`);
+    for (let i = 0; i < 20; i++) {
+      const server = http.createServer((req, res) => res.end('short'));
+      const handle = attach(server, options('short', { explain: i % 2 === 0 }));
+      await keepAliveRequests(await serve(server), 1);
+      await handle.close();
+      await stop(server);
+    }
+    assert.equal(await series(), baseline, 'the series of 20 closed servers are gone');
+
+    // Two loggers of one server share its label: closing one leaves the series, counts and all, to the other.
+    const shared = http.createServer((req, res) => res.end('shared'));
+    const first = attach(shared, options('first', { explain: true }));
+    const second = attach(shared, options('second'));
+    t.after(() => Promise.all([first.close(), second.close()]));
+    const port = await serve(shared);
+    t.after(() => stop(shared));
+    await keepAliveRequests(port, 2);
+    const opened = async () => parseExposition(await registry.metrics())[`tcpinfo_connections_opened_total{server="127.0.0.1:${port}"}`];
+    const before = await opened();
+    assert.ok(before > 0);
+    await first.close();
+    await keepAliveRequests(port, 1);
+    assert.equal(await opened(), before + 1, 'the series stays with the logger still open, its count kept');
+    await second.close();
+    assert.equal(await opened(), undefined);
+    assert.equal(await series(), baseline);
+  });
+
   test('option errors: --metrics-port without --metrics, a bad port', () => {
     assert.throws(() => parseOptions('--metrics-port=9100'), /--metrics-port=9100: needs --metrics/);
     assert.throws(() => parseOptions('--metrics --metrics-port=70000'), /--metrics-port=70000: must be a decimal integer from 0 to 65535/);

@@ -138,7 +138,7 @@ export class TransactionStates {
   /** A transaction already under way when the logger was attached: judged `unknown` (no baseline). */
   beginLate(txn: Transaction, logged: boolean): void {
     const state: TransactionState = {
-      startUs: nowUs(),
+      startUs: NaN,
       headerUs: NaN,
       base: null,
       logged,

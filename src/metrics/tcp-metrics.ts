@@ -51,6 +51,8 @@ const PENDING_SLOTS = UNACKED_SUM + 1;
 interface MetricSet {
   /** Per `server` label: the deltas not yet handed to prom-client (flushPending). */
   pending: Map<string, Float64Array>;
+  /** Per `server` label: the open TcpMetrics that have its series (several attaches, or servers, can share a label). */
+  users: Map<string, number>;
   opened: Counter<'server'>;
   closed: Counter<'server'>;
   counters: Counter<'server'>[];
@@ -83,6 +85,7 @@ function metricSet(client: PromClient, registry: Registry): MetricSet {
   const counter = (name: string, help: string): Counter<'server'> => new client.Counter({ name, help, ...common });
   const set: MetricSet = {
     pending,
+    users: new Map(),
     opened: counter('tcpinfo_connections_opened_total', 'Client connections opened.'),
     closed: counter('tcpinfo_connections_closed_total', 'Client connections closed.'),
     counters: COUNTED.map((c) => counter(c.name, c.help)),
@@ -133,6 +136,8 @@ function pendingOf(set: MetricSet, server: string): Float64Array {
 
 /** With --explain: transactions by verdict, and their durations. */
 interface ExplainMetricSet {
+  /** As MetricSet's: the open TcpMetrics with --explain that have the label's series. */
+  users: Map<string, number>;
   transactions: Counter<'server' | 'verdict'>;
   duration: Histogram<'server' | 'verdict'>;
 }
@@ -144,6 +149,7 @@ function explainMetricSet(client: PromClient, registry: Registry): ExplainMetric
   if (existing !== undefined) return existing;
   const common = { labelNames: ['server', 'verdict'] as const, registers: [registry] };
   const set: ExplainMetricSet = {
+    users: new Map(),
     transactions: new client.Counter({
       name: 'tcpinfo_transactions_total',
       help: 'Transactions ended (txn_close), by verdict: server, network, client, mixed, unknown or ok (--explain).',
@@ -158,6 +164,19 @@ function explainMetricSet(client: PromClient, registry: Registry): ExplainMetric
   };
   explainSetsByRegistry.set(registry, set);
   return set;
+}
+
+/** One user more of `server`'s series. */
+function use(users: Map<string, number>, server: string): void {
+  users.set(server, (users.get(server) ?? 0) + 1);
+}
+
+/** One user fewer of `server`'s series: true when that was the last, so the series go. */
+function release(users: Map<string, number>, server: string): boolean {
+  const left = (users.get(server) ?? 1) - 1;
+  if (left > 0) users.set(server, left);
+  else users.delete(server);
+  return left <= 0;
 }
 
 /** Per connection: the counter baselines, then the gauge values it contributes. */
@@ -184,6 +203,8 @@ export class TcpMetrics implements EventConsumer {
   private labels: { server: string } | null = null;
   /** Reads that failed (socket gone, or a kernel too old for the counters). */
   failedReads = 0;
+  /** Its logger has closed (close()). */
+  private closed = false;
 
   constructor(server: AnyServer, options: TcpinfoOptions) {
     const client = loadPromClient();
@@ -209,10 +230,40 @@ export class TcpMetrics implements EventConsumer {
   /** Every series of this server at zero, so a scrape shows them before anything has happened. */
   private startSeries(server: string): void {
     const set = this.set;
+    use(set.users, server);
     for (const counter of [set.opened, set.closed, ...set.counters]) counter.inc({ server }, 0);
     set.unsent.inc({ server }, 0);
     set.unacked.inc({ server }, 0);
-    if (this.explainSet !== null) for (const verdict of VERDICTS) this.explainSet.transactions.inc({ server, verdict }, 0);
+    if (this.explainSet !== null) {
+      use(this.explainSet.users, server);
+      for (const verdict of VERDICTS) this.explainSet.transactions.inc({ server, verdict }, 0);
+    }
+  }
+
+  /**
+   * Its logger has closed (after it stopped taking events): the server's series leave the registry, unless another open
+   * TcpMetrics has the same label (a second attach of the server, or a server since on its address).
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const server = this.serverLabel;
+    if (server === '') return;
+    const set = this.set;
+    if (release(set.users, server)) {
+      // Its deltas not yet handed over would bring the series back at the next read.
+      set.pending.delete(server);
+      const labels = { server };
+      for (const metric of [set.opened, set.closed, ...set.counters, set.unsent, set.unacked]) metric.remove(labels);
+      for (const histogram of [set.rtt, set.rttvar, set.retransPercent]) histogram.remove(labels);
+    }
+    const explainSet = this.explainSet;
+    if (explainSet !== null && release(explainSet.users, server)) {
+      for (const verdict of VERDICTS) {
+        explainSet.transactions.remove({ server, verdict });
+        explainSet.duration.remove({ server, verdict });
+      }
+    }
   }
 
   /** With --explain: a transaction ended (its txn_close), with its verdict and duration. */

@@ -4,7 +4,8 @@
  *
  *   ssn_start      as for HTTP/1: 'connection' (h2c) or 'secureConnection' (TLS), before the HTTP/2 session is set up
  *   txn_start      the server's 'stream' event, before any listener (the compatibility API's 'request' included)
- *   send_resp_hdr  the stream's respond(), respondWithFD() or respondWithFile() (writeHead calls respond())
+ *   send_resp_hdr  the stream's respond() (writeHead calls it); respondWithFD() or respondWithFile() when the headers go
+ *                  out (after the file's open and statCheck: at the end() Node calls then), never for a file not sent
  *   txn_close      the stream's _destroy, which every end of a stream goes through; or, when the socket goes first (the
  *                  client closed or broke the connection), the socket's _destroy for each stream still open, fd still open
  *   ssn_close      as for HTTP/1: the socket's _destroy, after the txn_close of the streams still open
@@ -63,8 +64,9 @@ export interface Http2Tap {
 export interface TapAccess<T extends Http2Tap> {
   tapOf(socket: Socket): T | undefined;
   dispatch(tap: T, event: number, socket: Socket, res: Http2Exchange): void;
-  /** A connection first seen at this stream (a consumer joined late): its ssn_start for those who missed it. */
-  catchUp(tap: T, socket: Socket): void;
+  /** A stream starts while a consumer that joined late is there: stamped, and its connection, first seen here, has its
+   * ssn_start for those who missed it. */
+  catchUp(tap: T, socket: Socket, exchange: Http2Exchange): void;
   readonly TXN_START: number;
   readonly SEND_RESP_HDR: number;
   readonly TXN_CLOSE: number;
@@ -90,10 +92,10 @@ export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: Inco
   wrapStreamPrototype(stream);
   const socket = sessionSocket(stream);
   if (socket === undefined) return;
-  a.catchUp(tap, socket);
   const method = headers[':method'];
   const path = headers[':path'];
   const exchange = new Http2Exchange(socket, stream.id ?? 0, method, path);
+  a.catchUp(tap, socket, exchange);
   exchanges.set(stream, exchange);
   if ((tap.mask & (1 << a.TXN_CLOSE)) !== 0) {
     let open = openBySocket.get(socket);
@@ -134,9 +136,9 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
   const respond = proto.respond;
   const respondWithFD = proto.respondWithFD;
   const respondWithFile = proto.respondWithFile;
+  const end = proto.end;
   const destroy = proto._destroy;
   const write = proto.write;
-  const end = proto.end;
   /* eslint-enable @typescript-eslint/unbound-method */
   // For --explain's timeline: when the app ended the stream, and how long it waited on drains before (explain/timeline.ts).
   proto.write = function writeTimed(this: ServerHttp2Stream): boolean {
@@ -145,15 +147,11 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
     if (!ok) backlogBegins(this);
     return ok;
   };
-  proto.end = function endTimed(this: StreamProto): StreamProto {
-    const exchange = exchanges.get(this);
-    if (exchange !== undefined) appEnded(exchange);
-    // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with
-    return Reflect.apply(end, this, arguments) as StreamProto;
-  };
   // Own properties of ServerHttp2Stream.prototype: client streams keep theirs.
   proto.respond = function respondWithEvent(this: ServerHttp2Stream, headers?: unknown, options?: unknown): void {
     (respond as (this: ServerHttp2Stream, ...args: unknown[]) => void).call(this, headers, options);
+    // A statCheck or onError of a file response answering by itself.
+    if (filesPending !== 0 && pendingFiles.delete(this)) filesPending--;
     responded(this, headers);
     if ((options as { endStream?: unknown } | undefined)?.endStream === true) {
       const exchange = exchanges.get(this);
@@ -162,13 +160,27 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
   };
   proto.respondWithFD = function respondWithFDWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
     (respondWithFD as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
-    responded(this, args[1]);
+    fileResponse(this);
   };
   proto.respondWithFile = function respondWithFileWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
     (respondWithFile as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
-    responded(this, args[1]);
+    fileResponse(this);
+  };
+  // Node sends a file response's headers once the file is opened and checked, then ends the stream's writable side at
+  // once: that end() is the first sight of them. Every end() is the app's end, for --explain's timeline.
+  proto.end = function endWithEvent(this: StreamProto): StreamProto {
+    if (filesPending !== 0 && this.headersSent && pendingFiles.delete(this)) {
+      filesPending--;
+      responded(this, undefined);
+    }
+    const exchange = exchanges.get(this);
+    if (exchange !== undefined) appEnded(exchange);
+    // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with
+    return Reflect.apply(end, this, arguments) as StreamProto;
   };
   proto._destroy = function destroyWithEvent(this: ServerHttp2Stream, err: Error | null, cb: (err: Error | null) => void): void {
+    // A file response that never sent its headers (no such file, a directory): the stream is reset, no send_resp_hdr.
+    if (filesPending !== 0 && pendingFiles.delete(this)) filesPending--;
     const exchange = exchanges.get(this);
     if (exchange !== undefined && !exchange.closed) streamClosed(exchange);
     destroy.call(this, err, cb);
@@ -196,6 +208,26 @@ function streamDrained(this: ServerHttp2Stream): void {
   if (exchange === undefined || Number.isNaN(exchange.backlogSince)) return;
   exchange.backlogUs += performance.now() * 1000 - exchange.backlogSince;
   exchange.backlogSince = NaN;
+}
+
+/**
+ * Streams whose respondWithFile or respondWithFD returned before their headers went out (the file is opened, stat'ed and
+ * checked first), and how many: their send_resp_hdr is at that end(), or at the statCheck's own respond(), or never.
+ */
+const pendingFiles = new WeakSet<ServerHttp2Stream>();
+let filesPending = 0;
+
+/** respondWithFD or respondWithFile returned: send_resp_hdr now if the headers are out (an fd with no statCheck), else later. */
+function fileResponse(stream: ServerHttp2Stream): void {
+  if (stream.headersSent) {
+    // No sentHeaders: Node could not build them and destroyed the stream, nothing went out.
+    if (stream.sentHeaders !== undefined) responded(stream, undefined);
+    return;
+  }
+  const exchange = exchanges.get(stream);
+  if (exchange === undefined || exchange.statusCode !== null || stream.destroyed || pendingFiles.has(stream)) return;
+  pendingFiles.add(stream);
+  filesPending++;
 }
 
 /** The response's headers went out (the call did not throw): send_resp_hdr, once per stream. */

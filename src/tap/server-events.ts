@@ -23,10 +23,10 @@ import { closeOpenStreams, isHttp2Request, onStream, setTapAccess } from './http
 
 const kTap = Symbol('tcpinfo.serverTap');
 /**
- * Only while some consumer joined late: per connection or response, the last join ticket issued at its ssn_start or
+ * Only while some consumer joined late: per connection or transaction, the last join ticket issued at its ssn_start or
  * txn_start. A WeakMap, like all per-connection state: a property would change the object's shape (tcpinfo/endpoints.ts).
  */
-const seenAt = new WeakMap<Socket | ServerResponse, number>();
+const seenAt = new WeakMap<object, number>();
 
 interface ServerTap {
   consumers: EventConsumer[];
@@ -182,7 +182,10 @@ function onClientError(server: TappedServer, tap: ServerTap, err: Error & { code
   const inFlight = socket._httpMessage;
   if (inFlight != null && (inFlight as ServerResponse & { _headerSent?: boolean })._headerSent === true) return handled;
   const answer = new RawAnswer(rawAnswerStatus(err.code), socket) as unknown as ServerResponse;
-  if (tap.lateTicket !== 0 && (seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  if (tap.lateTicket !== 0) {
+    seenAt.set(answer, lastTicket);
+    if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  }
   queueResponse(tap, socket, answer);
   dispatch(tap, TXN_START, socket, answer);
   dispatch(tap, SEND_RESP_HDR, socket, answer);
@@ -287,8 +290,10 @@ function closeQueued(tap: ServerTap, socket: Socket, current: ServerResponse | n
 setTapAccess<ServerTap>({
   tapOf,
   dispatch,
-  catchUp(tap, socket) {
-    if (tap.lateTicket !== 0 && (seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
+  catchUp(tap, socket, exchange) {
+    if (tap.lateTicket === 0) return;
+    seenAt.set(exchange, lastTicket);
+    if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
   },
   TXN_START,
   SEND_RESP_HDR,
@@ -350,6 +355,17 @@ export function catchUpRequest(req: IncomingMessage, res: ServerResponse): void 
   if ((seenAt.get(socket) ?? 0) < tap.lateTicket) catchUpSession(tap, socket);
   if (res.socket === null) queueResponse(tap, socket, res);
   dispatch(tap, TXN_START, socket, res, since);
+}
+
+/**
+ * Whether the transaction `res` was under way before `consumer` joined its server: it had no txn_start, and its txn_close is
+ * its first event. Two comparisons while no consumer of the server joined late.
+ */
+export function startedBeforeJoin(consumer: EventConsumer, socket: Socket, res: Transaction): boolean {
+  const tap = tapOf(socket);
+  if (tap === undefined || tap.lateTicket === 0) return false;
+  const ticket = tap.tickets[tap.consumers.indexOf(consumer)] ?? 0;
+  return ticket !== 0 && (seenAt.get(res) ?? 0) < ticket;
 }
 
 /** The server's open connections (those seen since a session-tracking consumer arrived). */

@@ -1,4 +1,5 @@
 // HTTP/2 test helpers: an attached node:http2 server, a client request, a real gRPC server and client.
+import fs from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
 import { attach } from '../../dist/index.js';
@@ -31,6 +32,37 @@ export function defaultStream(stream, headers) {
   stream.end(p.startsWith('/n/') ? 'x'.repeat(Number(p.slice(3))) : 'hello');
 }
 
+/**
+ * Answers from files in `dir` (which holds `file.txt`, 5 bytes, and the directory `sub`), by path:
+ *   /file, /fd          respondWithFile / respondWithFD of file.txt: 200
+ *   /missing            respondWithFile of a file that is not there: the stream is reset, no response
+ *   /missing-onerror    the same with onError answering 404
+ *   /dir, /dir-fd       respondWithFile of a directory (reset, no response) / respondWithFD of one (200, then a reset)
+ *   /304, /fd-304       statCheck answers 304 itself and returns false (respondWithFile / respondWithFD)
+ */
+export function fileStream(dir) {
+  const file = path.join(dir, 'file.txt');
+  const notModified = (stream) => ({
+    statCheck() {
+      stream.respond({ ':status': 304 });
+      stream.end();
+      return false;
+    },
+  });
+  return (stream, headers) => {
+    stream.on('error', () => {});
+    const p = headers[':path'];
+    if (p === '/file') stream.respondWithFile(file);
+    else if (p === '/fd') stream.respondWithFD(fs.openSync(file, 'r'));
+    else if (p === '/missing') stream.respondWithFile(path.join(dir, 'nothing'));
+    else if (p === '/missing-onerror') stream.respondWithFile(path.join(dir, 'nothing'), {}, { onError: () => stream.respond({ ':status': 404 }, { endStream: true }) });
+    else if (p === '/dir') stream.respondWithFile(path.join(dir, 'sub'));
+    else if (p === '/dir-fd') stream.respondWithFD(fs.openSync(path.join(dir, 'sub'), 'r'));
+    else if (p === '/304') stream.respondWithFile(file, {}, notModified(stream));
+    else if (p === '/fd-304') stream.respondWithFD(fs.openSync(file, 'r'), {}, notModified(stream));
+  };
+}
+
 /** The log's lines, once `handle` has written them all out (closing it). */
 export async function closedLog(handle, logFile) {
   await handle.close();
@@ -44,6 +76,22 @@ export function byStream(lines) {
   return streams;
 }
 
+
+/** One request on an HTTP/2 client session that may end in a stream error; resolves with { status, error }: the status
+ * received (null for none) and the error's code (null for none). */
+export function h2Outcome(session, requestPath) {
+  return new Promise((resolve) => {
+    const stream = session.request({ ':path': requestPath });
+    let status = null;
+    let error = null;
+    stream.on('response', (headers) => (status = headers[':status']));
+    stream.on('error', (err) => (error = err.code));
+    stream.on('close', () => resolve({ status, error }));
+    stream.setTimeout(5000, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+    stream.resume();
+    stream.end();
+  });
+}
 
 /** One request on an HTTP/2 client session; resolves with { status, body, id }. */
 export function h2Request(session, requestPath, { method = 'GET', body } = {}) {
