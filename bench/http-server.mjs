@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { attach } from '../dist/index.js';
 import { eventBit } from '../dist/events.js';
-import { addConsumer } from '../dist/tap/server-events.js';
+import { addConsumer } from '../dist/hooks/server.js';
 import { beginEvent, readRaw } from '../dist/tcpinfo/read.js';
 import { HANDLERS } from './http-cases.mjs';
 import { serveMessages } from './ipc.mjs';

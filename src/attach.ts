@@ -23,7 +23,7 @@ import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
 import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
 import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
-import { addConsumer, openSessions, removeConsumer, startedBeforeJoin } from './tap/server-events.js';
+import { addConsumer, openSessions, removeConsumer, startedBeforeJoin } from './hooks/server.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage, Reading } from './tcpinfo/read.js';
 
 /** Counts since attach, per event where it says so. */
@@ -385,7 +385,7 @@ export function attach(server: AnyServer, options?: string | TcpinfoOptionsInput
 }
 
 /** attach() for an integration that meets a server from inside a request (a middleware): connections and requests already
- * under way are caught up at first sight (tap/server-events.ts). */
+ * under way are caught up at first sight (hooks/server.ts). */
 export function attachFromRequest(server: AnyServer, options: TcpinfoOptions): TcpinfoHandle {
   return new TcpinfoLogger(server, options, true);
 }

@@ -1,6 +1,6 @@
 /**
  * The events a line can carry, by Traffic Server name and by number, and what wants them: the leaf that
- * the tap (tap/), its consumers (attach.ts, metrics/) and the option parser (config/) share.
+ * the hooks (hooks/), its consumers (attach.ts, metrics/) and the option parser (config/) share.
  */
 import type { Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
@@ -46,7 +46,7 @@ export type AnyServer = Server | Http2Server | Http2SecureServer;
 export type Transaction = ServerResponse | Http2Exchange;
 
 /**
- * `res` for an HTTP/2 stream (one per stream, made by tap/http2-events.ts): what consumers read of a ServerResponse
+ * `res` for an HTTP/2 stream (one per stream, made by hooks/http2.ts): what consumers read of a ServerResponse
  * (`statusCode`, `req.method`, `req.url`) and the stream's id. `statusCode` is null until the headers are out (a stream
  * reset before any response has none). Tell the kinds apart with `res instanceof Http2Exchange`.
  */

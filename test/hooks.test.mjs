@@ -1,4 +1,4 @@
-// How the events are taken from Node (server-events.ts): nothing is added to a request's objects, the
+// How the events are taken from Node (src/hooks/): nothing is added to a request's objects, the
 // server gets its emit back at close, servers without the plugin are left alone, and a few event paths
 // that do not go through 'request' or a response's end.
 import assert from 'node:assert/strict';

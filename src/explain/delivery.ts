@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import { beginEvent, readForEvent, type Reading } from '../tcpinfo/read.js';
 import type { Transaction } from '../events.js';
-import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
+import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-end.js';
 import { nowUs } from './timeline.js';
 import { readingFromStruct, streamEnd, windowLimited, type TxnReading } from './transaction-timing.js';
 import type { DeliveryEnd } from './verdict.js';

@@ -10,7 +10,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TcpinfoOptions } from '../config/types.js';
 import type { TcpinfoStats } from '../attach.js';
-import { catchUpRequest } from '../tap/server-events.js';
+import { catchUpRequest } from '../hooks/server.js';
 import { ServerLoggers, type IntegrationOptions } from './server-loggers.js';
 
 /** The middleware `tcpinfo()` returns: `(req, res, next?)`, plus close() and stats(). */

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import os from 'node:os';
 import { stdioName } from '../config/stdio-name.js';
 import { TcpinfoConfigError, withCode } from '../errors.js';
-import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-hooks.js';
+import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-end.js';
 import { FAULT_OPEN, FAULT_RETENTION, FAULT_ROLL, FAULT_WRITE, type FaultKind, FaultReports, type FaultWarning, LINES_LOST, QUEUE_FULL } from './fault-reports.js';
 import { ignore } from './fs-async.js';
 import { LineQueue } from './line-queue.js';

@@ -1,5 +1,5 @@
 /**
- * The HTTP/2 side of the tap (server-events.ts), for `node:http2` servers, h2c or TLS (with or without allowHTTP1):
+ * The HTTP/2 side of the hooks (server.ts), for `node:http2` servers, h2c or TLS (with or without allowHTTP1):
  * one TCP connection, the session, carries many streams; each stream is a transaction.
  *
  *   ssn_start      as for HTTP/1: 'connection' (h2c) or 'secureConnection' (TLS), before the HTTP/2 session is set up
@@ -21,7 +21,8 @@ import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Http2ServerRequest } from 'node:http2';
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Http2Exchange } from '../events.js';
+import { Http2Exchange, SEND_RESP_HDR, TXN_CLOSE, TXN_START } from '../events.js';
+import { dispatch, stampTransaction, tapOf, type ServerTap } from './dispatch.js';
 
 /** An HTTP/2 request of the compatibility API ('request' event on an HTTP/2 server): its 'stream' had the events. */
 export function isHttp2Request(req: unknown): boolean {
@@ -57,47 +58,26 @@ function sessionSocket(stream: ServerHttp2Stream): Socket | undefined {
   }
 }
 
-/** What server-events.ts lends this module: its dispatch, and how it finds and catches up a socket's tap. */
-export interface Http2Tap {
-  readonly mask: number;
-}
-export interface TapAccess<T extends Http2Tap> {
-  tapOf(socket: Socket): T | undefined;
-  dispatch(tap: T, event: number, socket: Socket, res: Http2Exchange): void;
-  /** A stream starts while a consumer that joined late is there: stamped, and its connection, first seen here, has its
-   * ssn_start for those who missed it. */
-  catchUp(tap: T, socket: Socket, exchange: Http2Exchange): void;
-  readonly TXN_START: number;
-  readonly SEND_RESP_HDR: number;
-  readonly TXN_CLOSE: number;
-}
-
 /** Each server stream's exchange, from its 'stream' event on (a WeakMap: nothing on the stream itself). */
 const exchanges = new WeakMap<ServerHttp2Stream, Http2Exchange>();
 /** Per session socket, the exchanges whose txn_close is still to come (only while txn_close is wanted). */
 const openBySocket = new WeakMap<Socket, Set<Http2Exchange>>();
 
-let access: TapAccess<Http2Tap> | null = null;
-let transactionMask = 0;
-
-export function setTapAccess<T extends Http2Tap>(tapAccess: TapAccess<T>): void {
-  access = tapAccess;
-  transactionMask = (1 << tapAccess.TXN_START) | (1 << tapAccess.SEND_RESP_HDR) | (1 << tapAccess.TXN_CLOSE);
-}
+/** The transaction events: a server that wants none of them makes no exchanges. */
+const TRANSACTION_MASK = (1 << TXN_START) | (1 << SEND_RESP_HDR) | (1 << TXN_CLOSE);
 
 /** The server's 'stream' event, before any listener: a transaction starts. */
-export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
-  if ((tap.mask & transactionMask) === 0) return;
-  const a = access!;
+export function onStream(tap: ServerTap, stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  if ((tap.mask & TRANSACTION_MASK) === 0) return;
   wrapStreamPrototype(stream);
   const socket = sessionSocket(stream);
   if (socket === undefined) return;
   const method = headers[':method'];
   const path = headers[':path'];
   const exchange = new Http2Exchange(socket, stream.id ?? 0, method, path);
-  a.catchUp(tap, socket, exchange);
+  stampTransaction(tap, socket, exchange);
   exchanges.set(stream, exchange);
-  if ((tap.mask & (1 << a.TXN_CLOSE)) !== 0) {
+  if ((tap.mask & (1 << TXN_CLOSE)) !== 0) {
     let open = openBySocket.get(socket);
     if (open === undefined) openBySocket.set(socket, (open = new Set()));
     open.add(exchange);
@@ -105,18 +85,17 @@ export function onStream(tap: Http2Tap, stream: ServerHttp2Stream, headers: Inco
   } else {
     exchange.closed = true;
   }
-  a.dispatch(tap, a.TXN_START, socket, exchange);
+  dispatch(tap, TXN_START, socket, exchange);
 }
 
 /** The session's socket is being destroyed, fd still open: txn_close of each stream still on it (Node destroys them later). */
-export function closeOpenStreams(tap: Http2Tap, socket: Socket): void {
+export function closeOpenStreams(tap: ServerTap, socket: Socket): void {
   const open = openBySocket.get(socket);
   if (open === undefined) return;
   openBySocket.delete(socket);
-  const a = access!;
   for (const exchange of open) {
     exchange.closed = true;
-    a.dispatch(tap, a.TXN_CLOSE, socket, exchange);
+    dispatch(tap, TXN_CLOSE, socket, exchange);
   }
 }
 
@@ -236,9 +215,8 @@ function responded(stream: ServerHttp2Stream, headers: unknown): void {
   if (exchange === undefined || exchange.statusCode !== null) return;
   const status = (stream.sentHeaders as Record<string, unknown> | undefined)?.[':status'] ?? (headers as Record<string, unknown> | null | undefined)?.[':status'];
   exchange.statusCode = status === undefined ? 200 : Number(status);
-  const a = access!;
-  const tap = a.tapOf(exchange.socket);
-  if (tap !== undefined) a.dispatch(tap, a.SEND_RESP_HDR, exchange.socket, exchange);
+  const tap = tapOf(exchange.socket);
+  if (tap !== undefined) dispatch(tap, SEND_RESP_HDR, exchange.socket, exchange);
 }
 
 /** A stream ends while its session's socket is open: txn_close. */
@@ -247,8 +225,7 @@ function streamClosed(exchange: Http2Exchange): void {
   const socket = exchange.socket;
   // The set stays until the socket's destroy: the session's next stream uses it again.
   openBySocket.get(socket)?.delete(exchange);
-  const a = access!;
-  const tap = a.tapOf(socket);
+  const tap = tapOf(socket);
   // A destroyed socket had the txn_close of its open streams at its destroy, with the fd open.
-  if (tap !== undefined && !socket.destroyed) a.dispatch(tap, a.TXN_CLOSE, socket, exchange);
+  if (tap !== undefined && !socket.destroyed) dispatch(tap, TXN_CLOSE, socket, exchange);
 }
