@@ -216,6 +216,26 @@ describe('tcpinfo tail', () => {
     assert.equal(elsewhere.stdout, '');
   });
 
+  test('-n beyond what tail holds (1 MiB of lines): the rest is read forwards; bad lines counted once; a last line without newline', async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'long.log');
+    const rows = ['timestamp event client server rtt rttvar'];
+    const rtts = [];
+    for (let i = 0; i < 30_000; i++) {
+      if (i % 1000 === 999) rows.push('not a reading');
+      rtts.push(1000 + i);
+      rows.push(`20261123.10h${String(Math.floor(i / 600) % 60).padStart(2, '0')}m00s txn_close 10.0.0.${i % 200} 10.0.0.250 ${1000 + i} 500`);
+    }
+    fs.writeFileSync(file, rows.join('\n'));
+    assert.ok(fs.statSync(file).size > 1.5 * 1024 * 1024);
+    const all = await cli(['tail', '--no-follow', '--plain', '-n', '100000000', file]);
+    assert.equal(all.code, 0);
+    assert.equal(all.stderr, 'tcpinfo tail: skipped 30 lines that are not tcpinfo readings\n');
+    assert.deepEqual(all.stdout.trimEnd().split('\n').slice(1).map((row) => Number(row.split('\t')[4])), rtts);
+    const some = await cli(['tail', '--no-follow', '--json', '-n', '25000', '--client=10.0.0.7', file]);
+    assert.deepEqual(some.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).rtt), rtts.filter((_, i) => i % 200 === 7));
+  });
+
   test('a terminal gets aligned columns in readable units; a pipe gets plain tab-separated values', async (t) => {
     const dir = tempDir(t);
     const live = path.join(dir, 'tcpinfo.log');

@@ -137,9 +137,11 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
   process.once('SIGINT', onStop);
   process.once('SIGTERM', onStop);
 
-  /** The line's record when it is one that passes the filters. */
-  const pick = (line: string): LogRecord | undefined => {
+  /** The line's record when it is one that passes the filters; `again`: already read once (and counted). */
+  const pick = (line: string, again = false): LogRecord | undefined => {
+    const malformed = parser.malformed;
     const record = parser.parse(line);
+    if (again) parser.malformed = malformed;
     return record !== undefined && accepts(args.filter, record) ? record : undefined;
   };
   const show = (records: LogRecord[]): void => {
@@ -168,7 +170,7 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
     if (await follower.openAtEnd(args.follow)) {
       const header = await follower.firstLine();
       if (header !== undefined && LogLineParser.isHeader(header)) parser.parse(header);
-      show(await follower.lastLines(args.lines, pick, stop.signal));
+      await follower.lastLines(args.lines, pick, show, stop.signal);
     } else if (!args.follow) {
       err.write(`tcpinfo tail: ${args.file}: no such file\n`);
       return EXIT_FAILURE;
