@@ -542,6 +542,26 @@ describe('control characters from a log never reach the terminal', () => {
   });
 });
 
+describe('hostile lines are skipped and counted, never fatal', () => {
+  test('a JSON line nested 200,000 deep: tail (every output mode) and summary skip it', async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'deep.log');
+    const good = (rtt) => JSON.stringify({ time: '2026-11-23T10:00:00.000Z', event: 'txn_close', client: '10.0.0.1', server: '10.0.0.2', rtt });
+    const deep = `{"time":"2026-11-23T10:00:00.500Z","event":"txn_close","client":"10.0.0.1","server":"10.0.0.2","rtt":5,"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+    fs.writeFileSync(file, [good(1000), deep, good(2000), ''].join('\n'));
+    for (const mode of ['--plain', '--pretty', '--json']) {
+      const { code, stdout, stderr } = await cli(['tail', '--no-follow', mode, file]);
+      assert.equal(code, 0, `${mode}: ${stderr}`);
+      assert.equal(stderr, 'tcpinfo tail: skipped 1 lines that are not tcpinfo readings\n', mode);
+      assert.equal(stdout.trimEnd().split('\n').length, mode === '--json' ? 2 : 3, mode);
+    }
+    const summary = await cli(['summary', '--json', file]);
+    assert.equal(summary.code, 0);
+    assert.equal(summary.stderr, 'tcpinfo summary: skipped 1 lines that are not tcpinfo readings\n');
+    assert.deepEqual(((r) => [r.readings, r.skipped_lines])(JSON.parse(summary.stdout)), [2, 1]);
+  });
+});
+
 describe('several writers on one output: a header line again mid-stream', () => {
   test('tail and summary skip the repeated header: no title line again, no reading lost, nothing counted as malformed', async (t) => {
     const dir = tempDir(t);

@@ -100,6 +100,19 @@ test('JSON lines: --json has the verdicts, the rule and evidence, the request; c
   assert.deepEqual(json.networks, [{ network: '2001:db8:aa::/48', network_verdicts: 0, client_verdicts: 1, transactions: 1 }]);
 });
 
+test('a JSON line nested 200,000 deep is skipped and counted, not explained', (t) => {
+  const file = path.join(tempDir(t), 'deep.log');
+  const close = { time: '2026-12-01T10:00:01.000Z', event: 'txn_close', client: '192.0.2.7', server: '10.0.0.1', rtt: 30, ttfb_us: 200, duration_us: 900_000, verdict: 'server' };
+  const deep = JSON.stringify(close).slice(0, -1) + `,"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+  fs.writeFileSync(file, [JSON.stringify(close), deep, ''].join('\n'));
+  for (const args of [[file], [file, '--json']]) {
+    const { code, stdout, stderr } = cli(args);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, 'tcpinfo explain: skipped 1 lines that are not tcpinfo readings\n');
+    assert.match(stdout, args.length === 1 ? /1 explained transactions / : /"transactions": 1,/);
+  }
+});
+
 test('a file with no explained transactions: exit 1, saying to enable --explain; the others are still reported', (t) => {
   const dir = tempDir(t);
   const plain = path.join(dir, 'plain.log');

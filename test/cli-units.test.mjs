@@ -25,6 +25,20 @@ function nearestRank(values, p) {
   return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1];
 }
 
+describe('cli log lines', () => {
+  test('a JSON line whose values nest deeper than 64 is not a reading (counted): showing it would overflow the stack', () => {
+    const parser = new LogLineParser();
+    const line = (depth) => `{"time":"2026-11-23T10:00:00.000Z","event":"txn_close","rtt":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const ok = parser.parse(line(64));
+    assert.equal(ok.number('rtt'), 1);
+    assert.equal(JSON.stringify(ok.toJSON()).length, line(64).length);
+    assert.equal(parser.parse(line(65)), undefined);
+    assert.equal(parser.parse(line(500_000)), undefined);
+    assert.equal(parser.parse(`{"time":"2026-11-23T10:00:00.000Z","event":"e","x":{"a":[${'{"b":'.repeat(100)}1${'}'.repeat(100)}]}}`), undefined);
+    assert.equal(parser.malformed, 3);
+  });
+});
+
 describe('cli args', () => {
   test('counts and decimals: digits only; anything else is a UsageError naming the option and value', () => {
     assert.equal(nonNegativeInteger('-n', '0'), 0);
