@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { UsageError, eventList, nonNegativeDecimal, nonNegativeInteger, pointInTime, usageErrors } from '../dist/cli/args.js';
 import { escapeControls, safeJson } from '../dist/cli/escape.js';
 import { LogLineParser } from '../dist/format/log-record.js';
+import { LineSplitter } from '../dist/cli/line-splitter.js';
 import { accepts, clientList } from '../dist/cli/record-filter.js';
 import { EventStats, SummaryStats, histogramBuckets } from '../dist/cli/summary-stats.js';
 import { AlignedRenderer, JsonRenderer, PlainRenderer } from '../dist/cli/tail-render.js';
@@ -26,6 +27,22 @@ function nearestRank(values, p) {
 }
 
 describe('cli log lines', () => {
+  test('the splitter leaves out empty lines, LF or CRLF, without a string each; lines around them and across chunks intact', () => {
+    const splitter = new LineSplitter(16);
+    const out = [];
+    splitter.push(Buffer.alloc(1 << 20, 10), out);
+    assert.deepEqual(out, [], 'a megabyte of newlines is no line');
+    splitter.push(Buffer.from('\r\n\r\n\n\na b\r\n\n\r\n\nc'), out);
+    splitter.push(Buffer.from('d\n\n\n\r'), out);
+    splitter.push(Buffer.from('\n\n\r\nlong line, '), out);
+    splitter.push(Buffer.from('over 16\n\n\n'), out);
+    splitter.push(Buffer.from('\nx'), out);
+    splitter.end(out);
+    // A CRLF cut by a chunk boundary is one empty string: once a chunk at most.
+    assert.deepEqual(out, ['a b', 'cd', '', 'x']);
+    assert.equal(splitter.overlong, 1);
+  });
+
   test('a JSON line whose values nest deeper than 64 is not a reading (counted): showing it would overflow the stack', () => {
     const parser = new LogLineParser();
     const line = (depth) => `{"time":"2026-11-23T10:00:00.000Z","event":"txn_close","rtt":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;

@@ -74,7 +74,7 @@ export class LogFollower {
    * Give `show` the last `count` lines before the follow position that `pick` accepts, oldest first. Read
    * backwards; past HELD_BYTES of accepted lines none are held: the backward read only finds where the
    * first of them starts, then that part is read forwards and shown a chunk at a time (`pick` sees its
-   * lines again, with `again` true). Memory is bounded by neither `count` nor the file.
+   * lines again, with `again` true). Memory grows with neither `count` nor the file.
    */
   async lastLines<T>(
     count: number,
@@ -100,6 +100,7 @@ export class LogFollower {
         carryTooLong = false;
         return;
       }
+      if (bytes.length === 0) return;
       const value = pick(bytes.toString('utf8').replace(/\r$/, ''), false);
       if (value === undefined) return;
       foundCount++;
@@ -123,7 +124,11 @@ export class LogFollower {
       while (nl >= 0 && foundCount < count) {
         consider(data.subarray(nl + 1, lineEnd), start + nl + 1);
         lineEnd = nl;
-        nl = nl > 0 ? data.lastIndexOf(10, nl - 1) : -1;
+        // Runs of empty lines (LF or CRLF) without a look at each, as the splitter does.
+        while (lineEnd > 0 && (data[lineEnd - 1] === 10 || (data[lineEnd - 1] === 13 && lineEnd > 1 && data[lineEnd - 2] === 10))) {
+          lineEnd -= data[lineEnd - 1] === 10 ? 1 : 2;
+        }
+        nl = lineEnd > 0 ? data.lastIndexOf(10, lineEnd - 1) : -1;
       }
       if (foundCount >= count) break;
       carry = Buffer.from(data.subarray(0, lineEnd));
