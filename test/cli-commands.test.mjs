@@ -542,6 +542,51 @@ describe('control characters from a log never reach the terminal', () => {
   });
 });
 
+describe('bidi controls and line separators never reach the terminal', () => {
+  // U+202E turns what follows around on screen; U+2028/U+2029 break lines where a terminal or editor may.
+  const RLO = '\u202e';
+  const RAW = /[\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+
+  test('from a log (tail, summary, explain; text and JSON) and in file names on stderr', async (t) => {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'bidi.log');
+    const close = {
+      time: '2026-11-23T10:00:00.000Z', event: `txn_close${RLO}`, client: `10.0.0.1\u2066`, server: '10.0.0.2', rtt: 1000,
+      method: 'GET', url: `/invoice_${RLO}fdp.exe\u2028x\u2029y\u200f`, ttfb_us: 200, duration_us: 900_000, verdict: 'server',
+    };
+    fs.writeFileSync(file, JSON.stringify(close) + '\n' + JSON.stringify({ ...close, event: 'txn_close' }) + '\n');
+    const runs = [
+      ['tail', '--no-follow', '--plain', file],
+      ['tail', '--no-follow', '--pretty', file],
+      ['tail', '--no-follow', '--json', file],
+      ['summary', file],
+      ['summary', '--json', file],
+      ['explain', file],
+      ['explain', '--json', file],
+    ];
+    for (const args of runs) {
+      const { code, stdout, stderr } = await cli(args);
+      assert.equal(code, 0, `${args.join(' ')}: ${stderr}`);
+      assert.doesNotMatch(stdout, RAW, `${args.join(' ')} printed a raw bidi control:\n${JSON.stringify(stdout)}`);
+      assert.ok(stdout.includes('\\u202e') || stdout.includes('\\u2066'), `${args.join(' ')}: ${stdout}`);
+      if (args.includes('--json')) for (const line of args[0] === 'tail' ? stdout.trim().split('\n') : [stdout]) JSON.parse(line);
+    }
+    const tail = await cli(['tail', '--no-follow', '--plain', file]);
+    assert.ok(tail.stdout.includes('/invoice_\\u202efdp.exe\\u2028x\\u2029y\\u200f'), tail.stdout);
+    assert.equal(JSON.parse((await cli(['tail', '--no-follow', '--json', file])).stdout.split('\n')[0]).url, close.url);
+    const explain = await cli(['explain', file]);
+    assert.ok(explain.stdout.includes('GET /invoice_\\u202efdp.exe'), explain.stdout);
+
+    // A file name chosen by whoever can create files where a glob looks.
+    const missing = path.join(dir, `gol.${RLO}exe.log`);
+    for (const args of [['tail', '--no-follow', missing], ['summary', missing, file], ['explain', missing, file], ['tail', missing, file]]) {
+      const { stderr } = await cli(args);
+      assert.match(stderr, /gol\.\\u202eexe\.log/, `${args[0]}: ${stderr}`);
+      assert.doesNotMatch(stderr, RAW, `${args[0]}: ${stderr}`);
+    }
+  });
+});
+
 describe('hostile lines are skipped and counted, never fatal', () => {
   test('a JSON line nested 200,000 deep: tail (every output mode) and summary skip it', async (t) => {
     const dir = tempDir(t);

@@ -166,6 +166,21 @@ describe('cli units and escaping', () => {
     assert.deepEqual(JSON.parse(safeJson({ u: 'a\x1b\x7f\x85\x9f€' })), { u: 'a\x1b\x7f\x85\x9f€' });
     assert.equal(safeJson({ a: 1 }, 2), '{\n  "a": 1\n}');
   });
+
+  test('bidi controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and U+2028/U+2029 escaped as \\uHHHH, in text and JSON', () => {
+    const bidi = [0x61c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x2028, 0x2029];
+    for (const code of bidi) {
+      const c = String.fromCharCode(code);
+      const escaped = `\\u${code.toString(16).padStart(4, '0')}`;
+      assert.equal(escapeControls(`a${c}b`), `a${escaped}b`);
+      assert.equal(safeJson({ u: `a${c}b` }), `{"u":"a${escaped}b"}`);
+      assert.deepEqual(JSON.parse(safeJson({ u: `a${c}b` })), { u: `a${c}b` });
+    }
+    // The file a user sees as "invoice_exe.pdf", and the printable neighbours left as they are.
+    assert.equal(escapeControls('invoice_\u202efdp.exe'), 'invoice_\\u202efdp.exe');
+    assert.equal(escapeControls('\u200d\u2027\u202f\u2065\u206a\u061b'), '\u200d\u2027\u202f\u2065\u206a\u061b');
+    assert.equal(escapeControls('\x1b\u202e'), '\\x1b\\u202e');
+  });
 });
 
 describe('cli value counts and summary statistics', () => {

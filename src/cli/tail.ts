@@ -172,10 +172,10 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
       if (header !== undefined && LogLineParser.isHeader(header)) parser.parse(header);
       await follower.lastLines(args.lines, pick, show, stop.signal);
     } else if (!args.follow) {
-      err.write(`tcpinfo tail: ${args.file}: no such file\n`);
+      err.write(`tcpinfo tail: ${escapeControls(args.file)}: no such file\n`);
       return EXIT_FAILURE;
     } else {
-      err.write(`tcpinfo tail: ${args.file} does not exist yet; waiting for it\n`);
+      err.write(`tcpinfo tail: ${escapeControls(args.file)} does not exist yet; waiting for it\n`);
     }
     while (args.follow && !stop.signal.aborted) {
       const more = await follower.poll();
@@ -183,7 +183,7 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
     }
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    err.write(`tcpinfo tail: ${args.file}: cannot read (${e.code ?? e.message})\n`);
+    err.write(`tcpinfo tail: ${escapeControls(args.file)}: cannot read (${escapeControls(e.code ?? e.message)})\n`);
     return EXIT_FAILURE;
   } finally {
     process.removeListener('SIGINT', onStop);
