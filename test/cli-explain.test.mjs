@@ -100,6 +100,48 @@ test('JSON lines: --json has the verdicts, the rule and evidence, the request; c
   assert.deepEqual(json.networks, [{ network: '2001:db8:aa::/48', network_verdicts: 0, client_verdicts: 1, transactions: 1 }]);
 });
 
+test('a JSON line nested 200,000 deep is skipped and counted, not explained', (t) => {
+  const file = path.join(tempDir(t), 'deep.log');
+  const close = { time: '2026-12-01T10:00:01.000Z', event: 'txn_close', client: '192.0.2.7', server: '10.0.0.1', rtt: 30, ttfb_us: 200, duration_us: 900_000, verdict: 'server' };
+  const deep = JSON.stringify(close).slice(0, -1) + `,"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+  fs.writeFileSync(file, [JSON.stringify(close), deep, ''].join('\n'));
+  for (const args of [[file], [file, '--json']]) {
+    const { code, stdout, stderr } = cli(args);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, 'tcpinfo explain: skipped 1 lines that are not tcpinfo readings\n');
+    assert.match(stdout, args.length === 1 ? /1 explained transactions / : /"transactions": 1,/);
+  }
+});
+
+test('a hand-written log: negative times counted as 0 (and said on stderr), shares within [0, 1] and rounded', (t) => {
+  const file = path.join(tempDir(t), 'hand.log');
+  const base = { client: '192.0.2.7', server: '10.0.0.1', rtt: 30, resp_bytes: 1000, txn_retrans: 0, txn_busy_us: 0, txn_rwnd_limited_us: 0, txn_sndbuf_limited_us: 0, txn_app_limited_us: 0, unsent_bytes: 0, unacked_segs: 0 };
+  fs.writeFileSync(file, [
+    { time: '2026-12-01T10:00:01.000Z', event: 'txn_close', ...base, ttfb_us: 1000, duration_us: 1000, verdict: 'server' },
+    { time: '2026-12-01T10:00:02.000Z', event: 'txn_close', ...base, ttfb_us: -5000, duration_us: -1, verdict: 'network' },
+    // The first byte after the end, chronographs longer than the transfer: parts past their whole.
+    { time: '2026-12-01T10:00:03.000Z', event: 'txn_close', ...base, ttfb_us: 900, duration_us: 200, verdict: 'mixed' },
+    { time: '2026-12-01T10:00:04.000Z', event: 'txn_close', ...base, ttfb_us: 100, duration_us: 0.3, txn_busy_us: -7, verdict: 'client' },
+  ].map((o) => JSON.stringify(o)).join('\n') + '\n');
+  const json = cli([file, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal(json.stderr, 'tcpinfo explain: 2 transactions had negative times (duration, ttfb, chronographs or rtt), counted as 0\n');
+  const report = JSON.parse(json.stdout);
+  assert.equal(report.slow_time_us, 1200.3);
+  const shares = Object.fromEntries(Object.entries(report.verdicts).map(([verdict, v]) => [verdict, v.slow_time_share]));
+  // 1000 / 1200.3 and 200 / 1200.3, to six places; nothing below 0 or above 1.
+  assert.deepEqual(shares, { server: 0.833125, network: 0, client: 0.00025, mixed: 0.166625, unknown: 0, ok: null });
+  assert.equal(report.verdicts.network.duration_us, 0);
+  for (const txn of report.slowest) {
+    for (const [key, value] of Object.entries(txn)) if (typeof value === 'number') assert.ok(value >= 0, `${txn.verdict} ${key} ${value}`);
+  }
+  const text = cli([file]);
+  assert.equal(text.stderr, json.stderr);
+  assert.doesNotMatch(text.stdout, / -\d|\b(?!100%)\d{3,}%/, 'no negative figure, no share past 100%');
+  assert.match(text.stdout, /^server\s+1\s+83%$/m);
+  assert.match(text.stdout, /first byte 100% of the time/);
+});
+
 test('a file with no explained transactions: exit 1, saying to enable --explain; the others are still reported', (t) => {
   const dir = tempDir(t);
   const plain = path.join(dir, 'plain.log');

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { UsageError, eventList, nonNegativeDecimal, nonNegativeInteger, pointInTime, usageErrors } from '../dist/cli/args.js';
 import { escapeControls, safeJson } from '../dist/cli/escape.js';
 import { LogLineParser } from '../dist/format/log-record.js';
+import { LineSplitter } from '../dist/cli/line-splitter.js';
 import { accepts, clientList } from '../dist/cli/record-filter.js';
 import { EventStats, SummaryStats, histogramBuckets } from '../dist/cli/summary-stats.js';
 import { AlignedRenderer, JsonRenderer, PlainRenderer } from '../dist/cli/tail-render.js';
@@ -24,6 +25,36 @@ function nearestRank(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.max(1, Math.ceil((p * sorted.length) / 100)) - 1];
 }
+
+describe('cli log lines', () => {
+  test('the splitter leaves out empty lines, LF or CRLF, without a string each; lines around them and across chunks intact', () => {
+    const splitter = new LineSplitter(16);
+    const out = [];
+    splitter.push(Buffer.alloc(1 << 20, 10), out);
+    assert.deepEqual(out, [], 'a megabyte of newlines is no line');
+    splitter.push(Buffer.from('\r\n\r\n\n\na b\r\n\n\r\n\nc'), out);
+    splitter.push(Buffer.from('d\n\n\n\r'), out);
+    splitter.push(Buffer.from('\n\n\r\nlong line, '), out);
+    splitter.push(Buffer.from('over 16\n\n\n'), out);
+    splitter.push(Buffer.from('\nx'), out);
+    splitter.end(out);
+    // A CRLF cut by a chunk boundary is one empty string: once a chunk at most.
+    assert.deepEqual(out, ['a b', 'cd', '', 'x']);
+    assert.equal(splitter.overlong, 1);
+  });
+
+  test('a JSON line whose values nest deeper than 64 is not a reading (counted): showing it would overflow the stack', () => {
+    const parser = new LogLineParser();
+    const line = (depth) => `{"time":"2026-11-23T10:00:00.000Z","event":"txn_close","rtt":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const ok = parser.parse(line(64));
+    assert.equal(ok.number('rtt'), 1);
+    assert.equal(JSON.stringify(ok.toJSON()).length, line(64).length);
+    assert.equal(parser.parse(line(65)), undefined);
+    assert.equal(parser.parse(line(500_000)), undefined);
+    assert.equal(parser.parse(`{"time":"2026-11-23T10:00:00.000Z","event":"e","x":{"a":[${'{"b":'.repeat(100)}1${'}'.repeat(100)}]}}`), undefined);
+    assert.equal(parser.malformed, 3);
+  });
+});
 
 describe('cli args', () => {
   test('counts and decimals: digits only; anything else is a UsageError naming the option and value', () => {
@@ -134,6 +165,21 @@ describe('cli units and escaping', () => {
     assert.equal(safeJson({ u: 'a\x1b\x7f\x85\x9f€' }), '{"u":"a\\u001b\\u007f\\u0085\\u009f€"}');
     assert.deepEqual(JSON.parse(safeJson({ u: 'a\x1b\x7f\x85\x9f€' })), { u: 'a\x1b\x7f\x85\x9f€' });
     assert.equal(safeJson({ a: 1 }, 2), '{\n  "a": 1\n}');
+  });
+
+  test('bidi controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and U+2028/U+2029 escaped as \\uHHHH, in text and JSON', () => {
+    const bidi = [0x61c, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x2028, 0x2029];
+    for (const code of bidi) {
+      const c = String.fromCharCode(code);
+      const escaped = `\\u${code.toString(16).padStart(4, '0')}`;
+      assert.equal(escapeControls(`a${c}b`), `a${escaped}b`);
+      assert.equal(safeJson({ u: `a${c}b` }), `{"u":"a${escaped}b"}`);
+      assert.deepEqual(JSON.parse(safeJson({ u: `a${c}b` })), { u: `a${c}b` });
+    }
+    // The file a user sees as "invoice_exe.pdf", and the printable neighbours left as they are.
+    assert.equal(escapeControls('invoice_\u202efdp.exe'), 'invoice_\\u202efdp.exe');
+    assert.equal(escapeControls('\u200d\u2027\u202f\u2065\u206a\u061b'), '\u200d\u2027\u202f\u2065\u206a\u061b');
+    assert.equal(escapeControls('\x1b\u202e'), '\\x1b\\u202e');
   });
 });
 

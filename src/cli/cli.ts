@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './args.js';
 import { CHECK_HELP, runCheck } from './check.js';
+import { escapeControls } from './escape.js';
 import { EXPLAIN_HELP, runExplain } from './explain.js';
 import { Output } from './output.js';
 import { runSummary, SUMMARY_HELP } from './summary.js';
@@ -78,7 +79,8 @@ export async function runCli(
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     const name = command !== undefined && command in COMMAND_HELP ? `tcpinfo ${command}` : 'tcpinfo';
-    stderr.write(`${name}: ${err.message}\nRun '${name} --help' for usage.\n`);
+    // The message may quote arguments: file names from a glob are anyone's choice.
+    stderr.write(`${name}: ${escapeControls(err.message)}\nRun '${name} --help' for usage.\n`);
     return EXIT_USAGE;
   }
 }

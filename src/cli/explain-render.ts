@@ -23,8 +23,13 @@ function ms(us: number): string {
   return us < 1000 ? (us / 1000).toFixed(3) + ' ms' : (us / 1000).toFixed(1) + ' ms';
 }
 
+/** A share in [0, 1]: parts measured apart (a first byte after the end, chronographs) may exceed their whole. */
+function share(part: number, whole: number): number {
+  return Math.min(1, Math.max(0, part / whole));
+}
+
 function pct(part: number, whole: number): string {
-  return whole > 0 ? Math.round((100 * part) / whole) + '%' : '-';
+  return whole > 0 ? Math.round(100 * share(part, whole)) + '%' : '-';
 }
 
 /** The rule that gave this verdict, re-run on the line's columns (without ok: the log lacks the --slow-ms it was judged with).
@@ -164,7 +169,8 @@ export function renderExplainJson(stats: ExplainStats, report: InputReport, top:
     verdicts[verdict] = {
       transactions: totals.count,
       duration_us: totals.durationUs,
-      slow_time_share: verdict === 'ok' || slowTime === 0 ? null : totals.durationUs / slowTime,
+      // Rounded: a float sum's 1.0000000000000007 is 1.
+      slow_time_share: verdict === 'ok' || slowTime === 0 ? null : Math.round(share(totals.durationUs, slowTime) * 1e6) / 1e6,
     };
   }
   const result = {

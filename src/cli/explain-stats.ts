@@ -20,6 +20,8 @@ export interface ExplainedTransaction {
   readonly url?: string;
   readonly verdict: Verdict;
   readonly timing: VerdictInput & { readonly resp_bytes: number; readonly unsent_bytes: number; readonly unacked_segs: number };
+  /** A time on the line was negative (hand-written or broken) and is counted as 0. */
+  readonly clamped: boolean;
 }
 
 const KNOWN = new Set<string>(VERDICTS);
@@ -33,6 +35,14 @@ export function explainedTransaction(record: LogRecord): ExplainedTransaction | 
   const verdict = record.text('verdict');
   if (verdict === undefined || !KNOWN.has(verdict)) return undefined;
   const json = record.format === 'json';
+  let clamped = false;
+  // A negative time would make negative totals and shares past 100%: counted as 0, and said.
+  const time = (name: string): number => {
+    const us = num(record, name);
+    if (!(us < 0)) return us;
+    clamped = true;
+    return 0;
+  };
   return {
     time: record.time,
     client: record.client,
@@ -45,20 +55,22 @@ export function explainedTransaction(record: LogRecord): ExplainedTransaction | 
     timing: {
       // The deltas are there exactly when the baseline was read at txn_start.
       baseline: record.number('txn_retrans') !== undefined,
-      ttfb_us: num(record, 'ttfb_us'),
-      duration_us: num(record, 'duration_us'),
+      ttfb_us: time('ttfb_us'),
+      duration_us: time('duration_us'),
       resp_bytes: num(record, 'resp_bytes'),
       txn_retrans: num(record, 'txn_retrans'),
-      txn_busy_us: num(record, 'txn_busy_us'),
-      txn_rwnd_limited_us: num(record, 'txn_rwnd_limited_us'),
-      txn_sndbuf_limited_us: num(record, 'txn_sndbuf_limited_us'),
-      txn_app_limited_us: num(record, 'txn_app_limited_us'),
+      txn_busy_us: time('txn_busy_us'),
+      txn_rwnd_limited_us: time('txn_rwnd_limited_us'),
+      txn_sndbuf_limited_us: time('txn_sndbuf_limited_us'),
+      txn_app_limited_us: time('txn_app_limited_us'),
       unsent_bytes: num(record, 'unsent_bytes'),
       unacked_segs: num(record, 'unacked_segs'),
       // Level 1 and 2 lines have rtt; min_rtt only when --fields names it.
-      rtt_us: num(record, 'rtt'),
-      min_rtt_us: num(record, 'min_rtt'),
+      rtt_us: time('rtt'),
+      min_rtt_us: time('min_rtt'),
     },
+    // After timing, whose reads set it.
+    clamped,
   };
 }
 
@@ -91,6 +103,8 @@ export interface NetworkTotals {
 export class ExplainStats {
   readonly verdicts = new Map<Verdict, VerdictTotals>(VERDICTS.map((v) => [v, { count: 0, durationUs: 0 }]));
   transactions = 0;
+  /** Transactions with a negative time, counted as 0. */
+  clamped = 0;
   first = Infinity;
   last = -Infinity;
   /** The slowest transactions (verdict other than ok), slowest first; at most `top`. */
@@ -101,6 +115,7 @@ export class ExplainStats {
 
   add(txn: ExplainedTransaction): void {
     this.transactions++;
+    if (txn.clamped) this.clamped++;
     if (txn.time < this.first) this.first = txn.time;
     if (txn.time > this.last) this.last = txn.time;
     const totals = this.verdicts.get(txn.verdict)!;

@@ -90,6 +90,9 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
         `write the log with --explain (and the txn_close hook) to have them\n`,
     );
   }
+  if (stats.clamped > 0) {
+    err.write(`tcpinfo explain: ${stats.clamped} transaction${stats.clamped === 1 ? '' : 's'} had negative times (duration, ttfb, chronographs or rtt), counted as 0\n`);
+  }
   out.write(args.json ? renderExplainJson(stats, report, args.top) : renderExplainText(stats, report, args.top, out));
   return report.unreadable.length > 0 || without.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }

@@ -9,6 +9,8 @@ import { LineSplitter, MAX_LINE_BYTES } from './line-splitter.js';
 const CHUNK_BYTES = 64 * 1024;
 /** Read at most this much per poll, so signals and a closed stdout are noticed between polls. */
 const POLL_BUDGET_BYTES = 8 * 1024 * 1024;
+/** Accepted lines `lastLines` holds at most, in bytes (as records, a few times that in memory). */
+const HELD_BYTES = 1024 * 1024;
 
 export interface FollowerEvents {
   /** Complete lines, in file order. */
@@ -68,45 +70,103 @@ export class LogFollower {
     return end < 0 ? undefined : this.buffer.toString('utf8', 0, end).replace(/\r$/, '');
   }
 
-  /** The last `count` lines before the follow position that `pick` accepts, oldest first (read backwards). */
-  async lastLines<T>(count: number, pick: (line: string) => T | undefined, signal?: AbortSignal): Promise<T[]> {
-    const found: T[] = [];
-    if (this.file === undefined || count <= 0) return found;
+  /**
+   * Give `show` the last `count` lines before the follow position that `pick` accepts, oldest first. Read
+   * backwards; past HELD_BYTES of accepted lines none are held: the backward read only finds where the
+   * first of them starts, then that part is read forwards and shown a chunk at a time (`pick` sees its
+   * lines again, with `again` true). Memory grows with neither `count` nor the file.
+   */
+  async lastLines<T>(
+    count: number,
+    pick: (line: string, again: boolean) => T | undefined,
+    show: (values: T[]) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.file === undefined || count <= 0) return;
     const { handle } = this.file;
-    let end = this.file.pos;
+    const followPos = this.file.pos;
+    const found: T[] = [];
+    let foundCount = 0;
+    let heldBytes = 0;
+    let holding = true;
+    /** Where the earliest accepted line starts. */
+    let firstPos = followPos;
+    let end = followPos;
     // The start of a line whose rest was in the chunk after this one.
     let carry = Buffer.alloc(0);
     let carryTooLong = false;
-    const consider = (bytes: Buffer): void => {
+    const consider = (bytes: Buffer, pos: number): void => {
       if (carryTooLong) {
         carryTooLong = false;
         return;
       }
-      const value = pick(bytes.toString('utf8').replace(/\r$/, ''));
-      if (value !== undefined) found.push(value);
+      if (bytes.length === 0) return;
+      const value = pick(bytes.toString('utf8').replace(/\r$/, ''), false);
+      if (value === undefined) return;
+      foundCount++;
+      firstPos = pos;
+      if (!holding) return;
+      heldBytes += bytes.length;
+      if (heldBytes <= HELD_BYTES) {
+        found.push(value);
+      } else {
+        holding = false;
+        found.length = 0;
+      }
     };
-    while (end > 0 && found.length < count && signal?.aborted !== true) {
+    while (end > 0 && foundCount < count && signal?.aborted !== true) {
       const start = Math.max(0, end - CHUNK_BYTES);
       const chunk = Buffer.alloc(end - start);
       await handle.read(chunk, 0, chunk.length, start);
       const data = carry.length > 0 ? Buffer.concat([chunk, carry]) : chunk;
       let lineEnd = data.length;
       let nl = lineEnd > 0 ? data.lastIndexOf(10, lineEnd - 1) : -1;
-      while (nl >= 0 && found.length < count) {
-        consider(data.subarray(nl + 1, lineEnd));
+      while (nl >= 0 && foundCount < count) {
+        consider(data.subarray(nl + 1, lineEnd), start + nl + 1);
         lineEnd = nl;
-        nl = nl > 0 ? data.lastIndexOf(10, nl - 1) : -1;
+        // Runs of empty lines (LF or CRLF) without a look at each, as the splitter does.
+        while (lineEnd > 0 && (data[lineEnd - 1] === 10 || (data[lineEnd - 1] === 13 && lineEnd > 1 && data[lineEnd - 2] === 10))) {
+          lineEnd -= data[lineEnd - 1] === 10 ? 1 : 2;
+        }
+        nl = lineEnd > 0 ? data.lastIndexOf(10, lineEnd - 1) : -1;
       }
-      if (found.length >= count) break;
+      if (foundCount >= count) break;
       carry = Buffer.from(data.subarray(0, lineEnd));
       if (carry.length > MAX_LINE_BYTES) {
         carry = Buffer.alloc(0);
         carryTooLong = true;
       }
-      if (start === 0) consider(carry);
+      if (start === 0) consider(carry, 0);
       end = start;
     }
-    return found.reverse();
+    if (holding) {
+      show(found.reverse());
+      return;
+    }
+    // Lines from firstPos on, each whole: its start is a line start, followPos a line end.
+    const splitter = new LineSplitter();
+    const lines: string[] = [];
+    const values: T[] = [];
+    const showLines = (): void => {
+      for (const line of lines) {
+        const value = pick(line, true);
+        if (value !== undefined) values.push(value);
+      }
+      lines.length = 0;
+      show(values);
+      values.length = 0;
+    };
+    for (let pos = firstPos; pos < followPos; ) {
+      if (signal?.aborted === true) return;
+      const { bytesRead } = await handle.read(this.buffer, 0, Math.min(CHUNK_BYTES, followPos - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      splitter.push(this.buffer.subarray(0, bytesRead), lines);
+      showLines();
+    }
+    // Without --follow the position is the file's end, which may be mid-line.
+    splitter.end(lines);
+    showLines();
   }
 
   /** Read what is new, following the name after a roll; true when more waits (poll again at once). */

@@ -1,4 +1,7 @@
-/** Splitting bytes into lines in bounded memory: a line longer than `maxLineBytes` is dropped whole and counted. */
+/**
+ * Splitting bytes into lines in bounded memory: a line longer than `maxLineBytes` is dropped whole and
+ * counted; empty lines are left out (no reading; a log of 2 GiB of newlines must not cost 2 G strings).
+ */
 
 /** Longest line kept; a tcpinfo line is a few hundred bytes. */
 export const MAX_LINE_BYTES = 1 << 20;
@@ -16,9 +19,9 @@ export class LineSplitter {
     this.maxLineBytes = maxLineBytes;
   }
 
-  /** Append the complete lines of `chunk` (without newline or `\r`) to `out`. */
+  /** Append the complete, non-empty lines of `chunk` (without newline or `\r`) to `out`. */
   push(chunk: Buffer, out: string[]): void {
-    let start = 0;
+    let start = this.pendingBytes === 0 && !this.skipping ? afterEmptyLines(chunk, 0) : 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
@@ -30,10 +33,10 @@ export class LineSplitter {
         this.skipping = false;
         this.pending = [];
         this.pendingBytes = 0;
-      } else {
+      } else if (nl > start) {
         out.push(decodeLine(chunk.subarray(start, nl)));
       }
-      start = nl + 1;
+      start = afterEmptyLines(chunk, nl + 1);
     }
     if (start < chunk.length && !this.skipping) this.hold(chunk.subarray(start));
   }
@@ -63,6 +66,17 @@ export class LineSplitter {
     this.pending.push(Buffer.from(part));
     this.pendingBytes += part.length;
   }
+}
+
+/** Where the run of empty lines (LF or CRLF) at `start` ends: they cost no string each. */
+function afterEmptyLines(chunk: Buffer, start: number): number {
+  const length = chunk.length;
+  while (start < length) {
+    if (chunk[start] === 10) start++;
+    else if (chunk[start] === 13 && chunk[start + 1] === 10) start += 2;
+    else break;
+  }
+  return start;
 }
 
 function decodeLine(bytes: Buffer): string {

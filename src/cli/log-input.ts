@@ -74,7 +74,7 @@ async function streamLines(path: string, bytes: (count: number) => void, lines: 
   const gzipped = path.endsWith('.gz');
   let source: NodeJS.ReadableStream = raw;
   if (gzipped) {
-    const gunzip = raw.pipe(createGunzip());
+    const gunzip = raw.pipe(createGunzip({ chunkSize: READ_CHUNK }));
     raw.on('data', (chunk: Buffer | string) => bytes(chunk.length));
     raw.on('error', (error) => gunzip.destroy(error));
     source = gunzip;

@@ -137,9 +137,11 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
   process.once('SIGINT', onStop);
   process.once('SIGTERM', onStop);
 
-  /** The line's record when it is one that passes the filters. */
-  const pick = (line: string): LogRecord | undefined => {
+  /** The line's record when it is one that passes the filters; `again`: already read once (and counted). */
+  const pick = (line: string, again = false): LogRecord | undefined => {
+    const malformed = parser.malformed;
     const record = parser.parse(line);
+    if (again) parser.malformed = malformed;
     return record !== undefined && accepts(args.filter, record) ? record : undefined;
   };
   const show = (records: LogRecord[]): void => {
@@ -168,12 +170,12 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
     if (await follower.openAtEnd(args.follow)) {
       const header = await follower.firstLine();
       if (header !== undefined && LogLineParser.isHeader(header)) parser.parse(header);
-      show(await follower.lastLines(args.lines, pick, stop.signal));
+      await follower.lastLines(args.lines, pick, show, stop.signal);
     } else if (!args.follow) {
-      err.write(`tcpinfo tail: ${args.file}: no such file\n`);
+      err.write(`tcpinfo tail: ${escapeControls(args.file)}: no such file\n`);
       return EXIT_FAILURE;
     } else {
-      err.write(`tcpinfo tail: ${args.file} does not exist yet; waiting for it\n`);
+      err.write(`tcpinfo tail: ${escapeControls(args.file)} does not exist yet; waiting for it\n`);
     }
     while (args.follow && !stop.signal.aborted) {
       const more = await follower.poll();
@@ -181,7 +183,7 @@ export async function runTail(argv: string[], out: Output, err: NodeJS.WritableS
     }
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    err.write(`tcpinfo tail: ${args.file}: cannot read (${e.code ?? e.message})\n`);
+    err.write(`tcpinfo tail: ${escapeControls(args.file)}: cannot read (${escapeControls(e.code ?? e.message)})\n`);
     return EXIT_FAILURE;
   } finally {
     process.removeListener('SIGINT', onStop);

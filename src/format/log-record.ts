@@ -192,6 +192,29 @@ class JsonRecord implements LogRecord {
   }
 }
 
+/**
+ * Deepest a reading's values may nest. The plugin writes none nested; JSON.parse takes a line nested
+ * 500,000 deep, but JSON.stringify (showing it) would overflow the stack.
+ */
+const MAX_NESTING = 64;
+
+/** True when a value of `record` nests deeper than MAX_NESTING; iterative, so any depth is safe to look at. */
+function nestsTooDeep(record: Record<string, unknown>): boolean {
+  let stack: Array<[value: object, depth: number]> | undefined;
+  for (const key in record) {
+    const value = record[key];
+    if (typeof value === 'object' && value !== null) (stack ??= []).push([value, 1]);
+  }
+  while (stack !== undefined && stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > MAX_NESTING) return true;
+    for (const inner of Object.values(value)) {
+      if (typeof inner === 'object' && inner !== null) stack.push([inner as object, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** Turns lines into records; a header line sets the columns after it. Call `startFile()` at each new file. */
 export class LogLineParser {
   private layout: ColumnLayout | undefined;
@@ -246,7 +269,7 @@ export class LogLineParser {
     }
     const record = object as Record<string, unknown>;
     const time = parseIsoTime(record.time);
-    if (Number.isNaN(time) || typeof record.event !== 'string') {
+    if (Number.isNaN(time) || typeof record.event !== 'string' || nestsTooDeep(record)) {
       this.malformed++;
       return undefined;
     }
