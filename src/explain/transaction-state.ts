@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { Http2Exchange, type Transaction } from '../events.js';
 import type { PendingDelivery } from './delivery.js';
+import { routeOf } from './route.js';
 import { appEndUs, backlogUs, nowUs, timeTransaction } from './timeline.js';
 import { readingFromStruct, transactionTiming, type TransactionTiming, type TxnReading } from './transaction-timing.js';
 import type { Verdict } from './verdict.js';
@@ -15,6 +16,8 @@ import type { Verdict } from './verdict.js';
 export interface ExplainedTransaction {
   readonly timing: TransactionTiming;
   readonly verdict: Verdict;
+  /** The framework's route template (route.ts), for JSON lines with --log-url; undefined where there is none. */
+  readonly route?: string;
 }
 
 export interface TransactionState {
@@ -29,6 +32,8 @@ export interface TransactionState {
   /** The connection's bytesWritten at txn_start: what Node wrote for the response is the growth at the hand-off. */
   readonly startBytesWritten: number;
   readonly hasBody: boolean;
+  /** The framework's route template, taken with the headers (route.ts). */
+  route: string | undefined;
   /** Set at the hand-off; NaN before. */
   handoffUs: number;
   respBytes: number;
@@ -81,7 +86,7 @@ export function explain(state: TransactionState, txn: Transaction, p: PendingDel
     },
     state.slowMs,
   );
-  return { timing, verdict: timing.verdict };
+  return { timing, verdict: timing.verdict, route: state.route ?? routeOf(txn.req) };
 }
 
 /** For requestTcpInfo: the transaction's columns so far, from the struct just read (`length` bytes). */
@@ -127,6 +132,7 @@ export class TransactionStates {
       slowMs: this.slowMs,
       startBytesWritten: bytesWritten(socket),
       hasBody: hasBody(txn),
+      route: undefined,
       handoffUs: NaN,
       respBytes: NaN,
       closed: null,
@@ -145,6 +151,7 @@ export class TransactionStates {
       slowMs: this.slowMs,
       startBytesWritten: NaN,
       hasBody: false,
+      route: undefined,
       handoffUs: NaN,
       respBytes: NaN,
       closed: null,
@@ -156,7 +163,10 @@ export class TransactionStates {
   /** The response's headers were written. */
   headers(req: object): void {
     const state = this.states.get(req);
-    if (state !== undefined && Number.isNaN(state.headerUs)) state.headerUs = nowUs();
+    if (state !== undefined && Number.isNaN(state.headerUs)) {
+      state.headerUs = nowUs();
+      state.route = routeOf(req);
+    }
   }
 
   get(req: object): TransactionState | undefined {

@@ -212,6 +212,8 @@ class JsonFormatter implements LineFormatter {
         // The path the client asked for: Express keeps it in originalUrl while routers rewrite req.url.
         const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url;
         line += ',"url":' + (typeof url === 'string' ? '"' + jsonText(boundedPath(url)) + '"' : 'null');
+        // The framework's route template, on the verdict line (tcpinfo explain --by=route).
+        if (explained?.route !== undefined) line += ',"route":"' + jsonText(boundedPath(explained.route)) + '"';
       }
     }
     const specs = this.specs;

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import type { TcpinfoOptions, TcpinfoOptionsInput } from '../config/types.js';
 import { withCode } from '../errors.js';
+import { setRoute } from '../explain/route.js';
 import { ServerLoggers } from './server-loggers.js';
 
 export interface TcpinfoPluginOptions {
@@ -38,6 +39,13 @@ const plugin: FastifyPluginAsync<TcpinfoPluginOptions> = async (fastify: Fastify
   // fastify.server is not listening yet: every connection comes through its 'connection' event.
   loggers.add(fastify.server, false);
   fastify.addHook('onClose', () => loggers.close());
+  // --explain with --log-url: the route template on each verdict line (tcpinfo explain --by=route).
+  if (loggers.options.explain && loggers.options.logUrl) {
+    fastify.addHook('onRequest', (request, _reply, done) => {
+      setRoute(request.raw, request.routeOptions?.url);
+      done();
+    });
+  }
 };
 
 /** The Fastify plugin; hooks for the whole app (fastify-plugin: not encapsulated). */
