@@ -74,6 +74,9 @@ function acked(r: TxnReading, target: number): boolean {
   return r.bytes_acked >= target;
 }
 
+/** Process-wide counts, for the bench and tests: transactions followed past their hand-off, their reads, the most at once. */
+const counts = { followed: 0, reads: 0, mostPending: 0 };
+
 // The follow-ups, as a binary min-heap on dueUs.
 const heap: PendingDelivery[] = [];
 const bySocket = new WeakMap<Socket, PendingDelivery>();
@@ -201,6 +204,7 @@ function followUp(p: PendingDelivery): void {
   const reading = readForEvent(socket);
   const now = nowUs();
   p.reads++;
+  counts.reads++;
   if (reading === null) {
     finish(p, 'closed', null);
     return;
@@ -245,6 +249,8 @@ export function followDelivery(owner: DeliveryOwner, socket: Socket, txn: Transa
   heap.push(p);
   p.heapIndex = heap.length - 1;
   siftUp(p.heapIndex);
+  counts.followed++;
+  if (heap.length > counts.mostPending) counts.mostPending = heap.length;
   schedule();
 }
 
@@ -303,6 +309,11 @@ export function holdDeliveries(): void {
 /** Such a logger closed (after giveUp(itself)). */
 export function releaseDeliveries(): void {
   if (--owners === 0) unwatchProcessEnd(endTask);
+}
+
+/** Transactions followed past their hand-off since the process started, their follow-up reads, the most at once. */
+export function deliveryCounts(): { followed: number; reads: number; mostPending: number } {
+  return { ...counts };
 }
 
 /** Follow-ups under way in the process (for stats and tests). */
