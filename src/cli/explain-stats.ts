@@ -130,8 +130,8 @@ export function explainedTransaction(record: LogRecord): ExplainedTransaction | 
   // The level's rtt; min_rtt_us on new lines, min_rtt on old ones when --fields named it.
   values.rtt_us = column('rtt');
   if (Number.isNaN(values.min_rtt_us)) values.min_rtt_us = column('min_rtt');
-  // Old lines: the deltas are there exactly when the baseline was read at txn_start. New ones: upload_us likewise.
-  const baseline = legacy ? record.number('txn_retrans') !== undefined : Number.isFinite(values.judged_us);
+  // The deltas (old lines), upload_us (new ones) are there exactly when the baseline was read at txn_start.
+  const baseline = legacy ? record.number('txn_retrans') !== undefined : Number.isFinite(values.upload_us) || Number.isFinite(values.judged_us);
   const timing = { ...values, baseline } as Timing;
   const timeUs = legacy
     ? timing.duration_us
