@@ -1,33 +1,112 @@
 /**
- * What `tcpinfo explain` gathers from the explained transactions of a log (txn_close lines with a
- * `verdict`, written with --explain): per verdict, the count and the time; the slowest transactions;
- * per client network (/24 for IPv4, /48 for IPv6), the network and client verdicts. Memory is bounded
- * by the number of verdicts, `top` transactions and the distinct client networks.
+ * What `tcpinfo explain` gathers from the explained transactions of a log written with --explain: the
+ * txn_delivered lines (the verdict judged at delivery, its time split into the server's, the client's and
+ * the network's shares) and, from logs written before, txn_close lines with a verdict (the old rule table,
+ * no shares: the whole duration goes to the verdict). Per verdict and per group (route, client network or
+ * verdict): the count, the slow time and its causes; the slowest transactions; per client network, the
+ * network and client verdicts. Memory is bounded by `top` transactions, MAX_GROUPS groups and the distinct
+ * client networks.
  */
 import { isIP } from 'node:net';
-import { VERDICTS, type Verdict, type VerdictInput } from '../explain/legacy-verdict.js';
+import { VERDICTS, type Verdict } from '../explain/verdict.js';
 import type { LogRecord } from '../format/log-record.js';
 
-/** One explained transaction, as the log has it. */
+/** What `--by` groups by. */
+export type GroupBy = 'verdict' | 'route' | 'client';
+export const GROUP_BYS: readonly GroupBy[] = ['verdict', 'route', 'client'];
+
+/** Causes of slow time; `unsplit` is time with no shares (old lines, transactions judged without a baseline). */
+export const CAUSES = ['server', 'client', 'network', 'unsplit'] as const;
+export type Cause = (typeof CAUSES)[number];
+
+/** Distinct groups kept; the transactions of any further ones are counted under OTHER_GROUP (routes made of unfolded ids). */
+export const MAX_GROUPS = 10_000;
+export const OTHER_GROUP = '(other)';
+
+/** One explained transaction, as the log has it. Times in microseconds from txn_start, NaN when not on the line. */
 export interface ExplainedTransaction {
   readonly time: number;
+  /** txn_delivered, or txn_close for a line written before verdicts moved to delivery. */
+  readonly event: string;
+  readonly legacy: boolean;
   readonly client: string;
   readonly server: string;
-  /** JSON lines only: the connection id, method, status and path (with --log-url). */
+  /** JSON lines only: the connection id, HTTP/2 stream, method, status, path (with --log-url) and the framework's route. */
   readonly conn?: string;
+  readonly stream?: number;
   readonly method?: string;
   readonly status?: number;
   readonly url?: string;
+  readonly route?: string;
   readonly verdict: Verdict;
-  readonly timing: VerdictInput & { readonly resp_bytes: number; readonly unsent_bytes: number; readonly unacked_segs: number };
+  readonly timing: Timing;
+  /** acked, closed or gave_up; undefined on old lines. */
+  readonly ended?: string;
+  /** HTTP/2 siblings shared the connection's counters; undefined on old lines. */
+  readonly shared?: boolean;
+  /** The time this transaction counts for: judged_us (old lines: duration_us; unjudged: delivered or hand-off). */
+  readonly timeUs: number;
+  /** timeUs split by cause (sums to timeUs). */
+  readonly causes: Readonly<Record<Cause, number>>;
   /** A time on the line was negative (hand-written or broken) and is counted as 0. */
   readonly clamped: boolean;
 }
 
+/** The numeric columns read from a line, new and old alike. */
+export const TIMING_COLUMNS = [
+  'ttfb_us', 'end_us', 'duration_us', 'delivered_us', 'judged_us', 'server_us', 'client_us', 'network_us', 'upload_us',
+  'ack_delay_us', 'resp_bytes', 'txn_retrans', 'txn_busy_us', 'txn_rwnd_limited_us', 'txn_sndbuf_limited_us',
+  'wnd_limited_us', 'flow_held_us', 'unsent_bytes', 'rtt_us', 'min_rtt_us',
+  // Old lines only.
+  'txn_app_limited_us', 'unacked_segs',
+] as const;
+export type Timing = { readonly [K in (typeof TIMING_COLUMNS)[number]]: number } & { readonly baseline: boolean };
+
+/** Columns that are counts or bytes, never clamped; the others are times. */
+const NOT_TIMES: ReadonlySet<string> = new Set(['resp_bytes', 'txn_retrans', 'unsent_bytes', 'unacked_segs']);
+
 const KNOWN = new Set<string>(VERDICTS);
 
-function num(record: LogRecord, name: string): number {
-  return record.number(name) ?? NaN;
+/** The route of a path: the query string dropped, numbers, UUIDs and long hex ids as `:id`. */
+export function foldPath(url: string): string {
+  const end = url.search(/[?#]/);
+  const path = end < 0 ? url : url.slice(0, end);
+  return path
+    .split('/')
+    .map((segment) => (/^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})$/i.test(segment) ? ':id' : segment))
+    .join('/');
+}
+
+/** The route of a transaction: the framework's, else its path folded; undefined without either (text lines, no --log-url). */
+export function routeOf(txn: ExplainedTransaction): string | undefined {
+  return txn.route ?? (txn.url === undefined ? undefined : foldPath(txn.url));
+}
+
+function noCauses(): Record<Cause, number> {
+  return { server: 0, client: 0, network: 0, unsplit: 0 };
+}
+
+/** The time of a transaction by cause: the line's shares (scaled down if a hand-written line's exceed the whole), else all unsplit. */
+function causesOf(verdict: Verdict, legacy: boolean, t: Timing, timeUs: number): Record<Cause, number> {
+  const causes = noCauses();
+  if (!(timeUs > 0)) return causes;
+  if (legacy) {
+    if (verdict === 'server' || verdict === 'client' || verdict === 'network') causes[verdict] = timeUs;
+    else causes.unsplit = timeUs;
+    return causes;
+  }
+  const split = Number.isFinite(t.judged_us) && [t.server_us, t.client_us, t.network_us].every(Number.isFinite);
+  if (!split) {
+    causes.unsplit = timeUs;
+    return causes;
+  }
+  const sum = t.server_us + t.client_us + t.network_us;
+  const scale = sum > timeUs ? timeUs / sum : 1;
+  causes.server = t.server_us * scale;
+  causes.client = t.client_us * scale;
+  causes.network = t.network_us * scale;
+  causes.unsplit = Math.max(0, timeUs - causes.server - causes.client - causes.network);
+  return causes;
 }
 
 /** The explained transaction of a record, or undefined when the record carries no verdict. */
@@ -35,41 +114,49 @@ export function explainedTransaction(record: LogRecord): ExplainedTransaction | 
   const verdict = record.text('verdict');
   if (verdict === undefined || !KNOWN.has(verdict)) return undefined;
   const json = record.format === 'json';
+  // Every txn_delivered line says how delivery ended; old txn_close lines have no such column.
+  const ended = record.text('ended');
+  const legacy = record.event !== 'txn_delivered' && ended === undefined;
   let clamped = false;
   // A negative time would make negative totals and shares past 100%: counted as 0, and said.
-  const time = (name: string): number => {
-    const us = num(record, name);
-    if (!(us < 0)) return us;
+  const column = (name: string): number => {
+    const n = record.number(name) ?? NaN;
+    if (!(n < 0) || NOT_TIMES.has(name)) return n;
     clamped = true;
     return 0;
   };
+  const values: Record<string, number> = {};
+  for (const name of TIMING_COLUMNS) values[name] = column(name);
+  // The level's rtt; min_rtt_us on new lines, min_rtt on old ones when --fields named it.
+  values.rtt_us = column('rtt');
+  if (Number.isNaN(values.min_rtt_us)) values.min_rtt_us = column('min_rtt');
+  // The deltas (old lines), upload_us (new ones) are there exactly when the baseline was read at txn_start.
+  const baseline = legacy ? record.number('txn_retrans') !== undefined : Number.isFinite(values.upload_us) || Number.isFinite(values.judged_us);
+  const timing = { ...values, baseline } as Timing;
+  const timeUs = legacy
+    ? timing.duration_us
+    : [timing.judged_us, timing.delivered_us, timing.duration_us].find(Number.isFinite) ?? NaN;
+  // Text lines have 1 or 0, JSON lines true or false.
+  const shared = json ? record.toJSON().shared : record.text('shared');
   return {
     time: record.time,
+    event: record.event,
+    legacy,
     client: record.client,
     server: record.server,
     conn: json ? record.text('conn') : undefined,
+    stream: json ? record.number('stream') : undefined,
     method: json ? record.text('method') : undefined,
     status: json ? record.number('status') : undefined,
     url: json ? record.text('url') : undefined,
+    route: json ? record.text('route') : undefined,
     verdict: verdict as Verdict,
-    timing: {
-      // The deltas are there exactly when the baseline was read at txn_start.
-      baseline: record.number('txn_retrans') !== undefined,
-      ttfb_us: time('ttfb_us'),
-      duration_us: time('duration_us'),
-      resp_bytes: num(record, 'resp_bytes'),
-      txn_retrans: num(record, 'txn_retrans'),
-      txn_busy_us: time('txn_busy_us'),
-      txn_rwnd_limited_us: time('txn_rwnd_limited_us'),
-      txn_sndbuf_limited_us: time('txn_sndbuf_limited_us'),
-      txn_app_limited_us: time('txn_app_limited_us'),
-      unsent_bytes: num(record, 'unsent_bytes'),
-      unacked_segs: num(record, 'unacked_segs'),
-      // Level 1 and 2 lines have rtt; min_rtt only when --fields names it.
-      rtt_us: time('rtt'),
-      min_rtt_us: time('min_rtt'),
-    },
-    // After timing, whose reads set it.
+    timing,
+    ended: legacy ? undefined : ended,
+    shared: legacy ? undefined : shared === true || shared === '1' || shared === 1,
+    timeUs,
+    causes: causesOf(verdict as Verdict, legacy, timing, timeUs),
+    // After the reads, which set it.
     clamped,
   };
 }
@@ -88,9 +175,28 @@ export function clientNetwork(address: string): string {
   return groups.slice(0, 3).map((g) => parseInt(g, 16).toString(16)).join(':') + '::/48';
 }
 
-export interface VerdictTotals {
-  count: number;
-  durationUs: number;
+/** The transactions of a group (a verdict, route or client network): how many, the slow ones, their time by cause. */
+export class GroupTotals {
+  transactions = 0;
+  /** Transactions with a verdict other than ok. */
+  slow = 0;
+  /** Time of every transaction, and of the slow ones. */
+  timeUs = 0;
+  slowTimeUs = 0;
+  readonly slowCauses: Record<Cause, number> = noCauses();
+
+  /** The verdict, route or client network; null: the transactions without a route. */
+  constructor(readonly key: string | null) {}
+
+  add(txn: ExplainedTransaction): void {
+    this.transactions++;
+    const time = Number.isFinite(txn.timeUs) ? txn.timeUs : 0;
+    this.timeUs += time;
+    if (txn.verdict === 'ok') return;
+    this.slow++;
+    this.slowTimeUs += time;
+    for (const cause of CAUSES) this.slowCauses[cause] += txn.causes[cause];
+  }
 }
 
 export interface NetworkTotals {
@@ -101,55 +207,105 @@ export interface NetworkTotals {
 }
 
 export class ExplainStats {
-  readonly verdicts = new Map<Verdict, VerdictTotals>(VERDICTS.map((v) => [v, { count: 0, durationUs: 0 }]));
-  transactions = 0;
-  /** Transactions with a negative time, counted as 0. */
+  readonly all = new GroupTotals('all');
+  readonly verdicts = new Map<Verdict, GroupTotals>(VERDICTS.map((v) => [v, new GroupTotals(v)]));
+  /** Clamped: transactions with a negative time, counted as 0. Legacy: old txn_close lines. */
   clamped = 0;
+  legacy = 0;
+  /** Transactions whose HTTP/2 counters were shared with sibling streams. */
+  shared = 0;
+  /** Transactions with a route (--by=route: the framework's route or a --log-url path). */
+  routed = 0;
   first = Infinity;
   last = -Infinity;
   /** The slowest transactions (verdict other than ok), slowest first; at most `top`. */
   private readonly slowest: ExplainedTransaction[] = [];
   private readonly networks = new Map<string, NetworkTotals>();
+  private readonly groups = new Map<string, GroupTotals>();
+  /** --by=route: the transactions without a route (text lines, JSON lines without --log-url). */
+  private unrouted: GroupTotals | undefined;
 
-  constructor(private readonly top: number) {}
+  constructor(
+    private readonly top: number,
+    readonly by: GroupBy = 'verdict',
+  ) {}
+
+  get transactions(): number {
+    return this.all.transactions;
+  }
 
   add(txn: ExplainedTransaction): void {
-    this.transactions++;
     if (txn.clamped) this.clamped++;
+    if (txn.legacy) this.legacy++;
+    if (txn.shared === true) this.shared++;
     if (txn.time < this.first) this.first = txn.time;
     if (txn.time > this.last) this.last = txn.time;
-    const totals = this.verdicts.get(txn.verdict)!;
-    totals.count++;
-    const duration = txn.timing.duration_us;
-    if (Number.isFinite(duration)) totals.durationUs += duration;
+    this.all.add(txn);
+    this.verdicts.get(txn.verdict)!.add(txn);
     const key = clientNetwork(txn.client);
     let network = this.networks.get(key);
     if (network === undefined) this.networks.set(key, (network = { network: key, transactions: 0, networkVerdicts: 0, clientVerdicts: 0 }));
     network.transactions++;
     if (txn.verdict === 'network') network.networkVerdicts++;
     if (txn.verdict === 'client') network.clientVerdicts++;
-    if (txn.verdict !== 'ok' && this.top > 0 && Number.isFinite(duration)) this.keepIfSlow(txn);
+    if (this.by !== 'verdict') this.group(txn, key);
+    if (txn.verdict !== 'ok' && this.top > 0 && Number.isFinite(txn.timeUs)) this.keepIfSlow(txn);
+  }
+
+  private group(txn: ExplainedTransaction, network: string): void {
+    let key = network;
+    if (this.by === 'route') {
+      const route = routeOf(txn);
+      if (route === undefined) {
+        (this.unrouted ??= new GroupTotals(null)).add(txn);
+        return;
+      }
+      this.routed++;
+      key = route;
+    }
+    let totals = this.groups.get(key);
+    if (totals === undefined) {
+      if (this.groups.size >= MAX_GROUPS) key = OTHER_GROUP;
+      totals = this.groups.get(key);
+      if (totals === undefined) this.groups.set(key, (totals = new GroupTotals(key)));
+    }
+    totals.add(txn);
   }
 
   private keepIfSlow(txn: ExplainedTransaction): void {
     const list = this.slowest;
-    const duration = txn.timing.duration_us;
-    if (list.length === this.top && duration <= list[list.length - 1].timing.duration_us) return;
+    const time = txn.timeUs;
+    if (list.length === this.top && time <= list[list.length - 1].timeUs) return;
     let i = list.length;
-    while (i > 0 && list[i - 1].timing.duration_us < duration) i--;
+    while (i > 0 && list[i - 1].timeUs < time) i--;
     list.splice(i, 0, txn);
     if (list.length > this.top) list.pop();
   }
 
   /** Time of the transactions with a verdict other than ok (the slow ones, and those it could not judge). */
   slowTimeUs(): number {
-    let total = 0;
-    for (const [verdict, totals] of this.verdicts) if (verdict !== 'ok') total += totals.durationUs;
-    return total;
+    return this.all.slowTimeUs;
   }
 
   slowestTransactions(): readonly ExplainedTransaction[] {
     return this.slowest;
+  }
+
+  /**
+   * The groups of --by, the most slow time first (then the most transactions); for routes, at most `top`
+   * and those without a route last. For verdicts, every verdict in the table's order.
+   */
+  topGroups(top: number): GroupTotals[] {
+    if (this.by === 'verdict') return VERDICT_ORDER.map((v) => this.verdicts.get(v)!);
+    const groups = [...this.groups.values()]
+      .sort((a, b) => b.slowTimeUs - a.slowTimeUs || b.transactions - a.transactions || a.key!.localeCompare(b.key!))
+      .slice(0, top);
+    return this.unrouted === undefined ? groups : [...groups, this.unrouted];
+  }
+
+  /** Distinct groups of --by seen (routes past MAX_GROUPS are one). */
+  groupCount(): number {
+    return this.by === 'verdict' ? VERDICTS.length : this.groups.size + (this.unrouted === undefined ? 0 : 1);
   }
 
   /** The client networks with the most network or client verdicts (at least one), most first. */
@@ -160,3 +316,6 @@ export class ExplainStats {
       .slice(0, top);
   }
 }
+
+/** The verdicts in the order the reports show them. */
+export const VERDICT_ORDER: readonly Verdict[] = ['server', 'network', 'client', 'mixed', 'unknown', 'ok'];

@@ -1,36 +1,45 @@
 /** `tcpinfo explain FILE...`: for each slow transaction of a log written with --explain, server, network or client? */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EXIT_FAILURE, EXIT_OK, nonNegativeInteger, usageErrors, UsageError } from './args.js';
 import { escapeControls as esc } from './escape.js';
-import { renderExplainJson, renderExplainText } from './explain-render.js';
-import { ExplainStats, explainedTransaction } from './explain-stats.js';
+import { VERDICTS } from '../explain/verdict.js';
+import { NO_ROUTES, renderExplainJson, renderExplainText } from './explain-render.js';
+import { ExplainStats, explainedTransaction, GROUP_BYS, type GroupBy } from './explain-stats.js';
 import { DEFAULT_TOP, readLogs, REPORT_OPTIONS } from './log-input.js';
 import type { Output } from './output.js';
 import { accepts, recordFilter, type RecordFilter } from './record-filter.js';
 
 export const EXPLAIN_HELP = `Usage: tcpinfo explain [options] FILE...
 
-For the transactions of logs written with --explain (text or JSON lines, plain or gzipped): per
-verdict (server, network, client, mixed, unknown, ok), how many and their share of the slow time;
-the slowest transactions with their timeline (ttfb, transfer) and the evidence for their verdict in
-words; the client networks (/24 for IPv4, /48 for IPv6) with the most network or client verdicts.
-The verdicts and their rule table: docs/explain.md.
+For the transactions of logs written with --explain (text or JSON lines, plain or gzipped; the
+verdicts of txn_delivered lines, and of txn_close lines in logs written before): per verdict
+(server, network, client, mixed, unknown, ok), how many and their share of the slow time; the slow
+time by cause (server, client, network); the slowest transactions with their timeline (ttfb, end,
+hand-off, delivered, judged) and the evidence in words; then, --by=verdict, the client networks
+(/24 for IPv4, /48 for IPv6) with the most network or client verdicts, or, --by=route|client, per
+route or client network: transactions, slow ones, slow time and its causes. The verdicts and how
+they are judged: docs/explain.md.
 
 Options:
       --since=TIME     only transactions that ended at or after TIME
       --until=TIME     only transactions that ended before TIME
                        TIME: 20261123.14h05m09s (the log's format), 2026-11-23 (local midnight),
                        2026-11-23T14:05:09 (local; or with Z / +01:00), or a duration ago: 90s, 15m, 2h, 7d
-      --event=LIST     only these events, comma-separated (verdicts are on txn_close lines)
+      --event=LIST     only these events, comma-separated (verdicts are on txn_delivered lines;
+                       on txn_close lines in logs written before)
       --client=LIST    only these clients: addresses or subnets, comma-separated
-      --top=N          how many slowest transactions and client networks to list (default 10)
+      --verdict=LIST   only these verdicts, comma-separated: ${VERDICTS.join(', ')}
+      --by=WHAT        group by verdict (the default), route or client (network: /24, /48); routes:
+                       the framework's route, else the path with ids as :id (--format=json --log-url)
+      --top=N          how many slowest transactions and groups to list (default 10)
       --json           one JSON object instead of text (times in microseconds)
   -h, --help           show this help
 
 Examples:
   tcpinfo explain tcpinfo.log
   tcpinfo explain /var/log/tcpinfo.log* --since=2h --client=203.0.113.0/24
-  tcpinfo explain --json tcpinfo.log | jq '.verdicts.network'
+  tcpinfo explain --by=route --verdict=server,mixed tcpinfo.json.log
+  tcpinfo explain --json tcpinfo.log | jq '.causes'
 
 Exit status: 0 when every file was read and has explained transactions; 1 when a file could not be
 read or has none (the log was written without --explain); 2 for a usage error.
@@ -39,8 +48,34 @@ read or has none (the log was written without --explain); 2 for a usage error.
 interface ExplainArgs {
   files: string[];
   filter: RecordFilter;
+  verdicts?: ReadonlySet<string>;
+  by: GroupBy;
   top: number;
   json: boolean;
+}
+
+const EXPLAIN_OPTIONS = {
+  ...REPORT_OPTIONS,
+  verdict: { type: 'string' },
+  by: { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+/** A comma list of verdicts, each one the plugin writes. */
+function verdictList(text: string): Set<string> {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const known: readonly string[] = VERDICTS;
+  const unknown = names.filter((name) => !known.includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new UsageError(`--verdict=${text}: unknown verdict ${unknown.join(', ') || '(none given)'}; allowed: ${VERDICTS.join(', ')}`);
+  }
+  return new Set(names);
+}
+
+function groupBy(text: string | undefined): GroupBy {
+  if (text === undefined) return 'verdict';
+  const known: readonly string[] = GROUP_BYS;
+  if (!known.includes(text)) throw new UsageError(`--by=${text}: allowed: ${GROUP_BYS.join(', ')}`);
+  return text as GroupBy;
 }
 
 function explainArgs(argv: string[]): ExplainArgs {
@@ -49,13 +84,15 @@ function explainArgs(argv: string[]): ExplainArgs {
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: REPORT_OPTIONS,
+      options: EXPLAIN_OPTIONS,
     }),
   );
   if (positionals.length === 0) throw new UsageError('explain needs at least one FILE, e.g. tcpinfo explain tcpinfo.log');
   return {
     files: positionals,
     filter: recordFilter(values),
+    verdicts: values.verdict === undefined ? undefined : verdictList(values.verdict),
+    by: groupBy(values.by),
     top: values.top === undefined ? DEFAULT_TOP : nonNegativeInteger('--top', values.top),
     json: values.json === true,
   };
@@ -67,7 +104,7 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
     return EXIT_OK;
   }
   const args = explainArgs(argv);
-  const stats = new ExplainStats(args.top);
+  const stats = new ExplainStats(args.top, args.by);
   // Explained transactions per file, before the filters: a file with none was written without --explain.
   const explained = new Set<string>();
   const report = await readLogs({
@@ -79,20 +116,22 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
       const txn = explainedTransaction(record);
       if (txn === undefined) return;
       explained.add(path);
-      if (accepts(args.filter, record)) stats.add(txn);
+      if (accepts(args.filter, record) && (args.verdicts === undefined || args.verdicts.has(txn.verdict))) stats.add(txn);
     },
     kept: () => stats.transactions,
   });
   const without = report.files.filter((path) => !explained.has(path));
   for (const path of without) {
     err.write(
-      `tcpinfo explain: ${esc(path)}: no explained transactions (txn_close lines with a verdict); ` +
+      `tcpinfo explain: ${esc(path)}: no explained transactions (txn_delivered lines with a verdict); ` +
         `write the log with --explain (and the txn_close hook) to have them\n`,
     );
   }
   if (stats.clamped > 0) {
     err.write(`tcpinfo explain: ${stats.clamped} transaction${stats.clamped === 1 ? '' : 's'} had negative times (duration, ttfb, chronographs or rtt), counted as 0\n`);
   }
+  // Text says it in the report.
+  if (args.json && args.by === 'route' && stats.routed === 0 && stats.transactions > 0) err.write(`tcpinfo explain: --by=route: ${NO_ROUTES}\n`);
   out.write(args.json ? renderExplainJson(stats, report, args.top) : renderExplainText(stats, report, args.top, out));
   return report.unreadable.length > 0 || without.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
