@@ -344,5 +344,5 @@ test('README: the example between the explain markers is docs/explain-example.tx
   // What it shows is tcpinfo explain's output: every verdict row, and the evidence of three verdicts.
   assert.match(example, /^\$ tcpinfo explain /);
   for (const verdict of ['server', 'network', 'client', 'ok']) assert.match(example, new RegExp(`^${verdict}\\s+1\\s`, 'm'));
-  assert.match(example, /receive window limited \d+% of the transfer/);
+  assert.match(example, /client \d+% \(receive window limited /);
 });

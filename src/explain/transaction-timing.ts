@@ -27,6 +27,7 @@ export interface TxnReading {
   snd_wnd: number;
   snd_cwnd: number;
   snd_mss: number;
+  unacked: number;
 }
 
 const spec = (name: keyof TxnReading): FieldSpec => fieldSpec(name)!;
@@ -36,6 +37,7 @@ const S = {
   bytes_acked: spec('bytes_acked'), notsent_bytes: spec('notsent_bytes'), rtt: spec('rtt'), min_rtt: spec('min_rtt'),
   dsack_dups: spec('dsack_dups'), last_data_sent: spec('last_data_sent'), last_data_recv: spec('last_data_recv'),
   last_ack_recv: spec('last_ack_recv'), snd_wnd: spec('snd_wnd'), snd_cwnd: spec('snd_cwnd'), snd_mss: spec('snd_mss'),
+  unacked: spec('unacked'),
 };
 
 /** A field of the struct, NaN when the kernel did not return it. */
@@ -63,6 +65,7 @@ export function readingFromStruct(bytes: Buffer, length: number): TxnReading {
     snd_wnd: field(S.snd_wnd, bytes, length),
     snd_cwnd: field(S.snd_cwnd, bytes, length),
     snd_mss: field(S.snd_mss, bytes, length),
+    unacked: field(S.unacked, bytes, length),
   };
 }
 

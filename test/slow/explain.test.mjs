@@ -99,9 +99,9 @@ test('the four scenarios get their verdicts, and tcpinfo explain says why', { ti
   assert.equal(json.transactions, 4);
   for (const verdict of ['server', 'client', 'network', 'ok']) assert.equal(json.verdicts[verdict].transactions, 1, verdict);
   const byUrl = Object.fromEntries(json.slowest.map((s) => [`${s.url} ${s.verdict}`, s]));
-  assert.match(byUrl['/wait server'].evidence, /^first byte after 3\d\d\.\d ms: (9\d|100)% of the transaction/);
-  assert.match(byUrl['/big client'].evidence, /^receive window limited \d+% of the transfer/);
-  assert.match(byUrl['/big network'].evidence, /^network limited \d+% of the transfer; \d+ retransmissions; rtt [\d.]+ ms against a minimum of [\d.]+ ms/);
+  assert.match(byUrl['/wait server'].evidence, /^server (9\d|100)% \(first byte after 3\d\d ms, the app ended the response after 3\d\d ms\)/);
+  assert.match(byUrl['/big client'].evidence, /^client \d+% \(receive window limited [\d.]+ m?s/);
+  assert.match(byUrl['/big network'].evidence, /network \d+% \([\d.]+ m?s draining: \d+ retransmissions, rtt [\d.]+ ms against a minimum of [\d.]+ ms/);
   assert.deepEqual(json.slowest.map((s) => s.verdict).sort(), ['client', 'network', 'server']);
 
   // The README's example: the command as shown, run where the two logs are, under names that say which is which.
