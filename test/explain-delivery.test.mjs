@@ -127,3 +127,29 @@ server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.ad
   // Judged on what was seen until the signal: a client holding its window shut, for however long that was.
   assert.ok(line.verdict === 'ok' ? line.judged_us < 100_000 : line.verdict === 'client', JSON.stringify(line));
 });
+
+test('Connection: close to a client that reads late: followed past the close through a duplicated fd, then acked', async (t) => {
+  const logFile = path.join(tempDir(t), 'tcpinfo.log');
+  const server = http.createServer((req, res) => res.end(BIG.subarray(0, 1024 * 1024)));
+  const handle = attach(server, `--hooks=txn_close,ssn_close --explain --format=json --log-file=${logFile}`);
+  t.after(() => handle.close());
+  const port = await listen(t, server);
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  t.after(() => socket.destroy());
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const clientPort = socket.localPort;
+  socket.write('GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  socket.pause();
+  // Node has handed the response over and closed its socket; the kernel still holds most of it.
+  await waitFor(() => handle.stats().logged.ssn_close === 1, 5000, 'the server closed the connection');
+  assert.equal(handle.stats().logged.txn_delivered, 0, 'still followed after the close');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  socket.resume();
+  socket.on('data', () => {});
+  await waitFor(() => verdicts(logFile).length === 1, 5000, 'the verdict line');
+  const [line] = verdicts(logFile);
+  assert.equal(line.ended, 'acked', JSON.stringify(line));
+  assert.ok(line.delivered_us >= 300_000, `delivered after the client read: ${line.delivered_us}`);
+  assert.equal(line.verdict, 'client');
+  assert.equal(line.client_port, clientPort);
+});

@@ -10,7 +10,7 @@
  * judged at once, as `gave_up`. Nothing is held past the connection's close (its ssn_close ends the follow-ups there).
  */
 import type { Socket } from 'node:net';
-import { beginEvent, readForEvent, type Reading } from '../tcpinfo/read.js';
+import { beginEvent, closeOwnedFd, duplicateFd, readForEvent, readOwnedFd, type Reading } from '../tcpinfo/read.js';
 import type { Transaction } from '../events.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-end.js';
 import { nowUs } from './timeline.js';
@@ -50,6 +50,8 @@ export class PendingDelivery {
   ended: DeliveryEnd | null = null;
   sampledUs = 0;
   wndLimitedUs = 0;
+  /** After the app closed the connection while the kernel still delivered: a duplicate of its fd, read instead. */
+  fd = -1;
 
   constructor(
     readonly owner: DeliveryOwner,
@@ -68,6 +70,10 @@ export class PendingDelivery {
     this.dueUs = handoffUs + this.stepUs;
   }
 }
+
+/** Connections followed past their close through a duplicated fd, at most (each holds the kernel's socket open). */
+export const MAX_HELD_FDS = 1024;
+let heldFds = 0;
 
 /**
  * Whether `r` shows the bytes up to `target` acknowledged; or nothing at all left unacknowledged or unsent, which says
@@ -175,7 +181,8 @@ function unlinkFromSocket(p: PendingDelivery): void {
 
 function finish(p: PendingDelivery, ended: DeliveryEnd, reading: Reading | null): void {
   removeFromHeap(p);
-  unlinkFromSocket(p);
+  if (p.fd >= 0) releaseFd(p);
+  else unlinkFromSocket(p);
   p.ended = ended;
   p.owner.delivered(p, reading);
 }
@@ -198,14 +205,22 @@ function observe(p: PendingDelivery, reading: Reading, us: number): boolean {
   return true;
 }
 
-function followUp(p: PendingDelivery): void {
-  const socket = p.socket;
-  if (socket.destroyed) {
-    finish(p, 'closed', null);
-    return;
-  }
+function releaseFd(p: PendingDelivery): void {
+  closeOwnedFd(p.fd);
+  p.fd = -1;
+  heldFds--;
+}
+
+/** A reading of the connection now: through the held fd after its close, else the socket's (null: closed, failed). */
+function readNow(p: PendingDelivery): Reading | null {
+  if (p.fd >= 0) return readOwnedFd(p.fd);
+  if (p.socket.destroyed) return null;
   beginEvent();
-  const reading = readForEvent(socket);
+  return readForEvent(p.socket);
+}
+
+function followUp(p: PendingDelivery): void {
+  const reading = readNow(p);
   const now = nowUs();
   p.reads++;
   counts.reads++;
@@ -265,11 +280,22 @@ export function connectionClosing(socket: Socket): void {
   bySocket.delete(socket);
   const reading = readForEvent(socket);
   const us = nowUs();
+  // Closed after its write side was shut down (Connection: close, HTTP/1.0, a client's FIN): the kernel still delivers,
+  // and its FIN follows the data. Followed on through a duplicate of the fd, which keeps the kernel's socket until then.
+  const graceful = (socket as Socket & { writableFinished?: boolean }).writableFinished === true;
   while (p !== null) {
     const next: PendingDelivery | null = p.nextOnSocket;
     p.nextOnSocket = null;
-    removeFromHeap(p);
     const delivered = reading !== null && observe(p, reading, us);
+    if (!delivered && graceful && reading !== null && heldFds < MAX_HELD_FDS && p.heapIndex >= 0) {
+      p.fd = duplicateFd(socket);
+      if (p.fd >= 0) {
+        heldFds++;
+        p = next;
+        continue;
+      }
+    }
+    removeFromHeap(p);
     p.ended = delivered ? 'acked' : 'closed';
     p.owner.delivered(p, reading);
     p = next;
@@ -280,7 +306,7 @@ export function connectionClosing(socket: Socket): void {
 /** End every follow-up of `owner` (its close, the process's end) as `gave_up`, with a reading taken now where one can be. */
 export function giveUp(owner?: DeliveryOwner): void {
   for (const p of heap.filter((q) => owner === undefined || q.owner === owner)) {
-    const reading = p.socket.destroyed ? null : (beginEvent(), readForEvent(p.socket));
+    const reading = readNow(p);
     if (reading !== null && observe(p, reading, nowUs())) finish(p, 'acked', reading);
     else finish(p, 'gave_up', reading);
   }

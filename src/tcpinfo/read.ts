@@ -16,6 +16,8 @@ type GetSockOpt = (fd: number, level: number, name: number, value: Buffer, lengt
 
 interface Binding {
   getsockopt: GetSockOpt;
+  dup: (fd: number) => number;
+  close: (fd: number) => number;
   /** Bytes of `struct tcp_info` this kernel returns (probed once on a fresh socket). */
   kernelLength: number;
 }
@@ -61,13 +63,14 @@ function loadBinding(): Binding | null {
     const getsockopt = libc.func('int getsockopt(int fd, int level, int optname, void *optval, void *optlen)') as GetSockOpt;
     const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
     const close = libc.func('int close(int fd)') as (fd: number) => number;
+    const dup = libc.func('int dup(int fd)') as (fd: number) => number;
     const probe = socket(AF_INET, SOCK_STREAM, 0);
     if (probe < 0) throw new Error('socket() failed while probing TCP_INFO');
     rawLengthWord[0] = TCP_INFO_MAX_LENGTH;
     const rc = getsockopt(probe, IPPROTO_TCP, TCP_INFO, rawInfo, rawLength);
     close(probe);
     if (rc !== 0) throw new Error('getsockopt(TCP_INFO) failed on a fresh TCP socket');
-    return { getsockopt, kernelLength: rawLengthWord[0] };
+    return { getsockopt, dup, close, kernelLength: rawLengthWord[0] };
   } catch (err) {
     unsupportedReason = `TCP_INFO cannot be read here: ${(err as Error).message}`;
     return null;
@@ -186,6 +189,30 @@ export function rawGetsockopt(fd: number): number {
   if (b === null) return -1;
   rawLengthWord[0] = TCP_INFO_MAX_LENGTH;
   return b.getsockopt(fd, IPPROTO_TCP, TCP_INFO, rawInfo, rawLength) === 0 ? rawLengthWord[0] : -1;
+}
+
+/**
+ * A duplicate of the socket's fd, owned by the caller, who must closeOwnedFd it: the one fd this module lets anyone keep,
+ * for --explain to follow a response the kernel still delivers after the app closed the connection. -1 on failure.
+ */
+export function duplicateFd(socket: Socket): number {
+  const b = binding === undefined ? getBinding() : binding;
+  const fd = socketFd(socket);
+  if (b === null || fd < 0) return -1;
+  return b.dup(fd);
+}
+
+/** Close an fd from duplicateFd. */
+export function closeOwnedFd(fd: number): void {
+  binding?.close(fd);
+}
+
+/** readForEvent on an fd from duplicateFd: a new event's reading, null on failure. */
+export function readOwnedFd(fd: number): Reading | null {
+  eventNumber++;
+  readEvent = eventNumber;
+  eventReading.length = rawGetsockopt(fd);
+  return eventReading.length < 0 ? null : eventReading;
 }
 
 /** TCP_INFO of a connected socket (net or tls, IPv4 or IPv6), in the kernel's units; `null` when closed or failed. */
