@@ -10,7 +10,7 @@ import {
   type HookName, type TcpinfoHandle, type TcpinfoOptions, type TcpinfoOptionsInput, type TcpinfoStats,
 } from 'tcpinfo';
 import tcpinfoMiddleware, { tcpinfo as namedMiddleware, type TcpinfoMiddleware, type TcpinfoMiddlewareOptions } from 'tcpinfo/express';
-import tcpinfoPlugin, { tcpinfo as namedPlugin, type TcpinfoPluginOptions } from 'tcpinfo/fastify';
+import tcpinfoPlugin, { tcpinfo as namedPlugin, type TcpinfoPluginHandle, type TcpinfoPluginOptions } from 'tcpinfo/fastify';
 // The preload has no exports (importing it starts it): this checks that the entry point and its types resolve.
 import type {} from 'tcpinfo/register';
 
@@ -42,7 +42,7 @@ try {
   if (err instanceof TcpinfoConfigError) for (const p of err.problems) console.error(p.option, p.value, p.reason, p.line ?? '');
 }
 
-// tcpinfo/express: a middleware for Express 5, plain node:http and Connect-style stacks.
+// tcpinfo/express: a middleware for Express 4 and 5, plain node:http and Connect-style stacks.
 const middleware: TcpinfoMiddleware = tcpinfoMiddleware('--hooks=ssn_start,txn_start,send_resp_hdr,txn_close');
 const fromObject: TcpinfoMiddleware = namedMiddleware({ hooks: 'ssn_start,txn_close', logFile: '/var/log/app/tcpinfo.log' });
 const middlewareOptions: TcpinfoMiddlewareOptions = options;
@@ -62,16 +62,25 @@ const effective: 1 | 2 = middleware.options.logLevel;
 // @ts-expect-error: options are a string or an object
 tcpinfoMiddleware(42);
 
-// tcpinfo/fastify: a plugin, options under `options`; default and named export are the same plugin.
+// tcpinfo/fastify: a plugin, options under `options`; default and named export are the same plugin. Each
+// registration decorates the instance with its handle: fastify.tcpinfo (typed), or under its own `decorator`.
 const fastify = Fastify();
 await fastify.register(tcpinfoPlugin, { options: '--hooks=ssn_start,txn_close -l 2' });
-await fastify.register(namedPlugin, { options: { hooks: ['txn_close'], logFile: 'other.log' } });
-const pluginOptions: TcpinfoPluginOptions = { options: { sampleRate: 10 } };
+await fastify.register(namedPlugin, { options: { hooks: ['txn_close'], logFile: 'other.log' }, decorator: 'tcpinfoOther' });
+const pluginOptions: TcpinfoPluginOptions = { options: { sampleRate: 10 }, decorator: 'tcpinfoSampled' };
 await fastify.register(tcpinfoPlugin, pluginOptions);
-await fastify.register(tcpinfoPlugin);
+await Fastify().register(tcpinfoPlugin);
+const pluginHandle: TcpinfoPluginHandle = fastify.tcpinfo;
+const pluginStats: TcpinfoStats = fastify.tcpinfo.stats();
+const pluginClosed: Promise<void> = pluginHandle.close();
+const pluginLevel: 1 | 2 = fastify.tcpinfo.options.logLevel;
+// @ts-expect-error: the handle has no per-request API
+fastify.tcpinfo(http.createServer());
+// @ts-expect-error: decorator is a string
+await fastify.register(tcpinfoPlugin, { decorator: 1 });
 const secure = Fastify({ https: { key: '', cert: '' } });
 await secure.register(tcpinfoPlugin, { options: { logLevel: 2 } });
 // @ts-expect-error: options are a string or an object
 await fastify.register(tcpinfoPlugin, { options: 42 });
 
-export { closed, hook, kebab, rtts, middlewareStats, middlewareClosed, effective };
+export { closed, hook, kebab, rtts, middlewareStats, middlewareClosed, effective, pluginStats, pluginClosed, pluginLevel };

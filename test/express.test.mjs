@@ -1,4 +1,4 @@
-// tcpinfo/express: a real Express 5 app (and plain node:http, and a Connect-style stack) on loopback,
+// tcpinfo/express: a real Express 5 app (Express 4: express4.test.mjs) (and plain node:http, and a Connect-style stack) on loopback,
 // real clients (node:http, undici, raw sockets), the log file as written.
 import assert from 'node:assert/strict';
 import http from 'node:http';

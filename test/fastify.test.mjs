@@ -1,4 +1,4 @@
-// tcpinfo/fastify: real Fastify 5 apps on loopback, real clients (undici, node:http), the log file as written.
+// tcpinfo/fastify: real Fastify 5 apps on loopback, real clients (undici, node:http), the log file as written (Fastify 4: fastify4.test.mjs).
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import fp from 'fastify-plugin';
 import { Client } from 'undici';
 import { parseOptions, TcpinfoConfigError } from '../dist/index.js';
 import tcpinfo, { tcpinfo as namedTcpinfo } from '../dist/integrations/fastify.js';
+import { handleTests } from './support/fastify-handle.mjs';
 import { LEVEL1_HEADER, countBy, keepAliveRequests, readLog, request, tempDir, waitFor } from './support/harness.mjs';
 
 const ALL_HOOKS = 'ssn_start,txn_start,send_resp_hdr,txn_close';
@@ -28,7 +29,7 @@ async function serveApp(t, options = {}, routes = () => {}, { before } = {}) {
   return { app, port: app.server.address().port, logFile, dir };
 }
 
-/** Number of lines of `event` in the file (the plugin has no stats(): the file is the truth). */
+/** Number of lines of `event` in the file. */
 function linesOf(logFile, event) {
   try {
     return readLog(logFile).records.filter((r) => r.event === event).length;
@@ -214,7 +215,7 @@ describe('fastify: registration and close', () => {
     const app = Fastify();
     t.after(() => app.close());
     await app.register(tcpinfo, { options: { logFile: fileA, hooks: ALL_HOOKS } });
-    await app.register(namedTcpinfo, { options: { logFile: fileB, hooks: ['ssn_start'], logLevel: 2 } });
+    await app.register(namedTcpinfo, { options: { logFile: fileB, hooks: ['ssn_start'], logLevel: 2 }, decorator: 'tcpinfoB' });
     app.get('/', async () => 'ok');
     await app.listen({ port: 0, host: '127.0.0.1' });
     assert.equal(app.hasPlugin('tcpinfo'), true);
@@ -238,3 +239,5 @@ describe('fastify: registration and close', () => {
     await app.close();
   });
 });
+
+handleTests(Fastify);

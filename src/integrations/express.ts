@@ -1,5 +1,5 @@
 /**
- * tcpinfo as a middleware, for Express 5, Connect-style stacks and plain http.createServer:
+ * tcpinfo as a middleware, for Express 4 and 5, Connect-style stacks and plain http.createServer:
  *
  *   import tcpinfo from 'tcpinfo/express';
  *   app.use(tcpinfo('--hooks=ssn_start,txn_start,send_resp_hdr,txn_close --log-level=2'));

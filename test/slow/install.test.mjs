@@ -1,6 +1,7 @@
 // The package as users get it: a fresh clone of this repository's HEAD (commit first: uncommitted changes
 // are not in it), packed with `npm pack` (its prepare script builds dist/), the tarball installed into an
-// app without dev dependencies and used from ES modules, CommonJS and npx; and `npm install git+file://`
+// app without dev dependencies and used from ES modules, CommonJS and npx, and with plain `npm install` into
+// apps on Express 4, and on Fastify 4 with prom-client 14 (the previous majors); and `npm install git+file://`
 // of the clone, where npm runs prepare with the dev dependencies. Needs git, and the npm registry for the
 // app's dependencies.
 import assert from 'node:assert/strict';
@@ -88,6 +89,51 @@ console.log(JSON.stringify({ attach: typeof attach, express: typeof require('tcp
 `;
 const CJS_EXPECTED = { attach: 'function', express: 'function', fastify: 'function' };
 
+// An app on the previous majors, with the middleware (or the plugin, with --metrics on prom-client 14): one
+// request through it, then the log's events (and the scrape's connection count) printed as one JSON line.
+const EXPRESS4_APP = `
+import fs from 'node:fs';
+import http from 'node:http';
+import express from 'express';
+import tcpinfo from 'tcpinfo/express';
+const middleware = tcpinfo({ hooks: 'ssn_start,txn_start,send_resp_hdr,txn_close', logFile: 'tcpinfo.log', format: 'json' });
+const app = express();
+app.use(middleware);
+app.get('*', (req, res) => res.send('hello'));
+const server = app.listen(0, '127.0.0.1', () => {
+  http.get({ host: '127.0.0.1', port: server.address().port, path: '/x', agent: false }, (res) => {
+    res.resume().on('end', async () => {
+      server.close();
+      await middleware.close();
+      const events = fs.readFileSync('tcpinfo.log', 'utf8').trim().split('\\n').map((l) => JSON.parse(l).event);
+      const major = JSON.parse(fs.readFileSync('node_modules/express/package.json', 'utf8')).version.split('.')[0];
+      console.log(JSON.stringify({ express: major, status: res.statusCode, events }));
+    });
+  });
+});
+`;
+const EXPRESS4_EXPECTED = { express: '4', status: 200, events: ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close'] };
+
+const FASTIFY4_APP = `
+import fs from 'node:fs';
+import Fastify from 'fastify';
+import client from 'prom-client';
+import tcpinfo from 'tcpinfo/fastify';
+const app = Fastify();
+await app.register(tcpinfo, { options: { hooks: 'ssn_start,txn_close', logFile: 'tcpinfo.log', format: 'json', metrics: true } });
+app.get('/', async () => 'hello');
+await app.listen({ port: 0, host: '127.0.0.1' });
+const res = await fetch(\`http://127.0.0.1:\${app.server.address().port}/\`);
+await res.text();
+const opened = /^tcpinfo_connections_opened_total\\{[^}]*\\} (\\d+)$/m.exec(await client.register.metrics())?.[1];
+const stats = app.tcpinfo.stats();
+await app.close();
+const events = fs.readFileSync('tcpinfo.log', 'utf8').trim().split('\\n').map((l) => JSON.parse(l).event);
+const major = (name) => JSON.parse(fs.readFileSync(\`node_modules/\${name}/package.json\`, 'utf8')).version.split('.')[0];
+console.log(JSON.stringify({ fastify: major('fastify'), promClient: major('prom-client'), status: res.status, opened, logged: stats.logged.txn_close, events }));
+`;
+const FASTIFY4_EXPECTED = { fastify: '4', promClient: '14', status: 200, opened: '1', logged: 1, events: ['ssn_start', 'txn_close'] };
+
 describe('install as users get it', { timeout: 2 * NPM_TIMEOUT_MS }, () => {
   const version = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
   let dir;
@@ -168,6 +214,27 @@ describe('install as users get it', { timeout: 2 * NPM_TIMEOUT_MS }, () => {
     assert.equal(cjs.stderr, '');
     assert.equal(cli.stdout.trim(), version);
   });
+
+  // npm stops with ERESOLVE when an optional peer is there in a version out of range: the app's own
+  // express@4 (fastify@4, prom-client@14) must be in range, with no --legacy-peer-deps.
+  for (const [name, dependencies, source, expected] of [
+    ['express4-app', { express: '^4.21.0' }, EXPRESS4_APP, EXPRESS4_EXPECTED],
+    ['fastify4-app', { fastify: '^4.28.0', 'prom-client': '^14.2.0' }, FASTIFY4_APP, FASTIFY4_EXPECTED],
+  ]) {
+    test(`plain npm install of the tarball into an app on ${Object.entries(dependencies).map(([n, v]) => `${n}@${v}`).join(' and ')}; a request through it is logged`, async () => {
+      assert.ok(tarball, 'packed');
+      const app = scratchApp(dir, name);
+      const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
+      fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ ...manifest, type: 'module', dependencies }) + '\n');
+      const { stdout, stderr } = await npm(['install', tarball], app).catch((err) => assert.fail(`npm install failed:\n${err.stdout}${err.stderr}`));
+      assert.doesNotMatch(stdout + stderr, /ERESOLVE|peer/i);
+      // Exits 1 for a dependency missing or out of its range, optional peers included.
+      await npm(['ls', '--all'], app).catch((err) => assert.fail(`npm ls found problems:\n${err.stdout}${err.stderr}`));
+      fs.writeFileSync(path.join(app, 'app.mjs'), source);
+      const { stdout: out, stderr: err } = await run(process.execPath, ['app.mjs'], app, 20_000);
+      assert.deepEqual(JSON.parse(out), expected, err);
+    });
+  }
 
   test('npm install git+file://<clone> builds dist/ (prepare, with the dev dependencies) and the app imports it', async () => {
     const { app, error, stdout, stderr } = await gitInstall;
