@@ -65,7 +65,7 @@ test('text: the columns after the level 2 ones, named in the header, - on other 
   for (const c of verdicts) {
     assert.equal(c.ended, 'acked');
     assert.equal(Number(c.server_us) + Number(c.client_us) + Number(c.network_us), Number(c.judged_us), 'the shares sum to the judged time');
-    assert.ok(Number(c.delivered_us) >= Number(c.duration_us) - 1000, 'delivered after the hand-off (within a ms tick)');
+    assert.ok(Number(c.delivered_us) >= Number(c.end_us), "delivered after the app ended the response");
     // 1 KB of body plus the headers, as Node wrote them; no retransmission on loopback.
     assert.ok(Number(c.resp_bytes) > 1024 && Number(c.resp_bytes) < 1400, c.resp_bytes);
     assert.equal(c.txn_retrans, '0');
@@ -165,7 +165,7 @@ test('--metrics --explain: every transaction counted by verdict (the log still s
   await request({ host: '127.0.0.1', port, path: '/slow' });
   // The verdicts are counted at delivery: the client's ACK of the last byte, a follow-up read after the response.
   let text = '';
-  for (let i = 0; i < 100 && !/verdict="server"} 1$/m.test(text); i++) {
+  for (let i = 0; i < 500 && !(/verdict="server"} 1$/m.test(text) && /verdict="ok"} 3$/m.test(text)); i++) {
     text = await registry.metrics();
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

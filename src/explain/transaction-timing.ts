@@ -164,7 +164,9 @@ export function transactionTiming(f: TransactionFacts, slowMs: number): Transact
   const duration = rel(f.handoffUs, startUs);
   const ttfb = Number.isNaN(f.headerUs) ? duration : Math.min(duration, rel(f.headerUs, startUs));
   const end = Number.isNaN(f.endUs) ? NaN : Math.min(duration, rel(f.endUs, startUs));
-  const delivered = rel(f.deliveredUs, startUs);
+  // last_ack_recv counts in jiffies (4 ms at HZ=250): an ACK seen at the hand-off's own read can be placed before the
+  // app even ended the response, which its last byte cannot have been.
+  const delivered = Math.max(rel(f.deliveredUs, startUs), Number.isNaN(end) ? ttfb : end);
   let busy = NaN;
   let rwnd = NaN;
   let sndbuf = NaN;
