@@ -105,9 +105,51 @@ for (const [what, mountOptions, existing, code] of [
     await w.flush();
     assert.equal(fs.readFileSync(file, 'utf8'), HEADER + Array.from({ length: 51 }, (_, i) => line(i)).join(''));
     assert.deepEqual([w.stats.lost, w.stats.dropped], [0, 0]);
-    assert.deepEqual(warnings, [code]);
+    assert.deepEqual(warnings, [code, 'TCPINFO_WRITE_RECOVERED:ENOSPC'], 'and its end, once');
   });
 }
+
+test('a disk that fills up while running, then has space again: the fault, the full queue, then one report that it is over, with how long and the lines lost', async (t) => {
+  const dir = tmpfs(t, 'size=64k');
+  if (dir === null) return;
+  const file = path.join(dir, 'tcpinfo.log');
+  const { w, warnings } = writer(t, file, { queueLines: 10 });
+  const reports = [];
+  w.on('warning', (err) => reports.push(err));
+  const processWarnings = [];
+  const onProcessWarning = (warning) => processWarnings.push(warning.code);
+  process.on('warning', onProcessWarning);
+  t.after(() => process.off('warning', onProcessWarning));
+  const long = (i) => `${line(i).slice(0, -1)} ${'x'.repeat(1000)}\n`;
+  const accepted = [];
+  if (w.write(long(0))) accepted.push(0);
+  await w.flush();
+
+  const filler = fill(dir);
+  // Lines past the room left in the file's last page: the write is cut short, then fails (ENOSPC); the queue fills up.
+  for (let i = 1; i <= 10; i++) if (w.write(long(i))) accepted.push(i);
+  await waitFor(() => warnings.length === 1, 2000, 'the fault reported');
+  for (let i = 11; i <= 40; i++) if (w.write(long(i))) accepted.push(i);
+  await waitFor(() => warnings.length === 2, 2000, 'the full queue reported');
+  assert.deepEqual(warnings, ['TCPINFO_WRITE_FAILED:ENOSPC', 'TCPINFO_QUEUE_FULL:undefined']);
+  const heldUp = Date.now();
+  await new Promise((r) => setTimeout(r, 300));
+  const dropped = w.stats.dropped;
+  assert.ok(dropped > 0 && dropped === 41 - accepted.length, `dropped ${dropped}, accepted ${accepted.length}`);
+
+  fs.unlinkSync(filler);
+  await waitFor(() => warnings.length === 3, 3000, 'the report that it is over');
+  const heldMs = Date.now() - heldUp;
+  assert.equal(warnings[2], 'TCPINFO_WRITE_RECOVERED:ENOSPC');
+  const held = Number(/is written again, after (\d+\.\d) s held up \(ENOSPC\); (\d+) lines were lost meanwhile/.exec(reports[2].message)?.[1]);
+  assert.ok(held >= 0.3 && held <= heldMs / 1000 + 1, `${reports[2].message} (held up for at least ${heldMs} ms)`);
+  assert.match(reports[2].message, new RegExp(`; ${dropped} lines were lost meanwhile`));
+  assert.deepEqual([w.stats.written, w.stats.dropped, w.stats.lost, w.stats.writeErrors], [accepted.length, dropped, 0, 1],
+    'every accepted line written; the recovery is no fault');
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + accepted.map(long).join(''), 'whole lines, in order');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(processWarnings, ['TCPINFO_WRITE_FAILED', 'TCPINFO_QUEUE_FULL', 'TCPINFO_WRITE_RECOVERED'], 'through process.emitWarning too');
+});
 
 test('start-up errors the user must fix still throw: a read-only file system (EROFS)', (t) => {
   const dir = tmpfs(t, 'ro,size=64k');
@@ -377,7 +419,8 @@ for (const how of ['renamed away', 'removed']) {
     else fs.renameSync(path.join(root, 'logs.away'), logs);
     await waitFor(() => w.stats.written === 101, 3000, 'the lines, once the directory is back');
     assert.deepEqual(fs.readdirSync(other).sort(), theirs);
-    assert.equal(warnings.length, 1);
+    await waitFor(() => warnings.length === 2, 1000, 'the report that it is written again');
+    assert.equal(warnings[1].code, 'TCPINFO_WRITE_RECOVERED');
     assert.ok(fs.readdirSync(logs).includes('tcpinfo.log'));
   });
 }

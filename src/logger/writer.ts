@@ -124,7 +124,8 @@ export class LogWriter extends EventEmitter {
     this.queue = new LineQueue(options.queueLines, queueBytes, this.stats);
     this.policy = new RollPolicy({ ...options, retryMs: this.retryMs });
     const context = { file: this.file, queueLines: options.queueLines, queueBytes, rollingMaxCount: this.maxRolled, retryMs: this.retryMs };
-    this.faults = new FaultReports(context, (warning, now) => emitWarning(this, warning, now));
+    const stats = this.stats;
+    this.faults = new FaultReports(context, (warning, now) => emitWarning(this, warning, now), () => stats.dropped + stats.lost);
     const stdio = stdioName(options.file);
     this.live = stdio !== undefined
       ? new StdioFile(stdio, options.header)
@@ -287,7 +288,8 @@ export class LogWriter extends EventEmitter {
       const delay = this.blocked ? this.retryDelay : this.policy.waitEnd - Date.now();
       this.retryTimer = setTimeout(this.onRetry, Math.max(delay, 1)).unref();
     }
-    if (this.queue.waiting === 0) this.faults.clear(QUEUE_FULL);
+    // Room again for a burst, not only an empty queue: under steady load the queue is never empty at a pump's end.
+    if (this.queue.hasRoomAgain) this.faults.clear(QUEUE_FULL);
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
