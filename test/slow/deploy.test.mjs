@@ -190,7 +190,7 @@ test('Dockerfile: the same read-only tree without TCPINFO_OPTIONS refuses to sta
  * `key: value`, `- ` items, double-quoted strings and JSON flow sequences, numbers, true/false, # comments
  * on lines of their own. Anything else is an error, so the manifest stays within it.
  */
-export function parseYamlSubset(text) {
+function parseYamlSubset(text) {
   const lines = [];
   for (const raw of text.split('\n')) {
     if (raw.trim() === '' || raw.trim().startsWith('#')) continue;
