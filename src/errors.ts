@@ -9,7 +9,7 @@ export const ERROR_CODES = {
   ERR_TCPINFO_INVALID_ARGUMENT: 'a function was given an argument of the wrong type (a TypeError): attach() without a server, options neither a string nor an object',
 } as const;
 
-/** Warnings: something worth knowing that does not stop the app. Faults are reported once, until cleared. */
+/** Warnings: something worth knowing that does not stop the app. Faults are reported once, until cleared (and their clearing once). */
 export const WARNING_CODES = {
   TCPINFO_NOTICE: 'an option was adjusted or has no effect (an interval raised to a divisor of 86400, rolling options with --log-file=stdout)',
   TCPINFO_UNSUPPORTED: 'TCP_INFO cannot be read on this system; nothing is logged',
@@ -17,6 +17,7 @@ export const WARNING_CODES = {
   TCPINFO_WRITE_FAILED: 'writing the log failed or stalled (disk full, EIO, EPIPE, a reader that does not read); lines wait in the queue',
   TCPINFO_ROLL_FAILED: 'rolling the log file failed; lines still go to the live file and the roll is tried again',
   TCPINFO_QUEUE_FULL: 'the queue of lines waiting for the disk is full; further lines are dropped and counted',
+  TCPINFO_WRITE_RECOVERED: 'the log is written again after TCPINFO_LOG_OPEN_FAILED, TCPINFO_WRITE_FAILED or TCPINFO_QUEUE_FULL (the last of them cleared, the queue at most half full); the message gives how long lines were held up and how many were lost meanwhile',
   TCPINFO_LINES_LOST: 'SIGINT or SIGTERM ended the process before the queue could be written out (about 1 s of waiting, a stalled pipe or disk); the message gives the number of lines lost',
   TCPINFO_RETENTION_FAILED: 'removing old rolled files (--rolling-max-count) failed; tried again after the next roll',
   TCPINFO_METRICS_SERVER: 'the --metrics-port server failed (for example, the port is taken)',

@@ -34,6 +34,13 @@ function optionsFromEnvironment(env: NodeJS.ProcessEnv): TcpinfoOptions {
   return file !== undefined ? loadConfig(file) : parseOptions(text);
 }
 
+/** Where the preload's options are given, for a log file it cannot open (the error names the options to give). */
+function whereOptionsGo(env: NodeJS.ProcessEnv): string {
+  if (env.TCPINFO_CONFIG) return `  add the option to the tcpinfo.so line of ${env.TCPINFO_CONFIG} (TCPINFO_CONFIG)`;
+  const now = env.TCPINFO_OPTIONS ? `${env.TCPINFO_OPTIONS} ` : '';
+  return `  the preload takes its options from TCPINFO_OPTIONS: TCPINFO_OPTIONS='${now}--log-file=stdout --format=json' node --import tcpinfo/register app.js`;
+}
+
 /** TCPINFO_QUIET=1 (or true, yes). */
 function isTrue(value: string | undefined): boolean {
   return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
@@ -46,7 +53,8 @@ function start(): void {
   } catch (err) {
     if (!isTcpinfoError(err)) throw err;
     const from = ['TCPINFO_OPTIONS', 'TCPINFO_CONFIG'].filter((name) => process.env[name]).join(' and ') || 'the defaults';
-    process.stderr.write(`${err.message}\ntcpinfo/register: the app was not started (configuration from ${from})\n`);
+    const how = err.code === 'ERR_TCPINFO_LOG_OPEN' ? `${whereOptionsGo(process.env)}\n` : '';
+    process.stderr.write(`${err.message}\ntcpinfo/register: the app was not started (configuration from ${from})\n${how}`);
     process.exit(1);
   }
 

@@ -29,7 +29,44 @@ test('reported once until cleared, each kind on its own', async () => {
   faults.clear(FAULT_WRITE);
   assert.equal(faults.raise(FAULT_WRITE, enospc), true, 'cleared: the next one is reported');
   await tick();
-  assert.deepEqual(delivered.map((w) => w.code), ['TCPINFO_WRITE_FAILED', 'TCPINFO_ROLL_FAILED', 'TCPINFO_WRITE_FAILED']);
+  assert.deepEqual(delivered.map((w) => w.code), ['TCPINFO_WRITE_FAILED', 'TCPINFO_ROLL_FAILED', 'TCPINFO_WRITE_RECOVERED', 'TCPINFO_WRITE_FAILED']);
+});
+
+test('an outage (open, write, queue full: from the first report until none is) ends with one report: how long, lines lost', async () => {
+  let lost = 100;
+  const delivered = [];
+  const faults = new FaultReports(CONTEXT, (w) => delivered.push(w), () => lost);
+  const enospc = Object.assign(new Error('no space'), { code: 'ENOSPC' });
+  faults.clear(FAULT_WRITE);
+  faults.raise(FAULT_WRITE, enospc);
+  lost += 7;
+  faults.raise(QUEUE_FULL, undefined);
+  lost += 5;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  faults.clear(FAULT_WRITE);
+  faults.clear(FAULT_WRITE);
+  faults.raise(FAULT_ROLL, enospc);
+  faults.clear(FAULT_ROLL);
+  await tick();
+  assert.deepEqual(delivered.map((w) => w.code), ['TCPINFO_WRITE_FAILED', 'TCPINFO_QUEUE_FULL', 'TCPINFO_ROLL_FAILED'], 'not over while the queue is full; a roll is no outage');
+  faults.clear(QUEUE_FULL);
+  assert.equal(delivered.length, 3, 'delivered on the next tick');
+  await tick();
+  const recovered = delivered[3];
+  assert.equal(recovered.code, 'TCPINFO_WRITE_RECOVERED');
+  assert.equal(recovered.cause, enospc);
+  assert.match(recovered.message, /^tcpinfo: \/var\/log\/t\.log is written again, after 0\.\d s held up \(ENOSPC\); 12 lines were lost meanwhile/);
+
+  // An outage that is only a full queue: the line that started it counts (dropped before the report).
+  faults.raise(QUEUE_FULL, undefined);
+  faults.clear(QUEUE_FULL);
+  await tick();
+  assert.match(delivered[5].message, /held up \(the queue was full\); 1 line was lost meanwhile/);
+  faults.raise(FAULT_OPEN, enospc);
+  faults.clear(FAULT_OPEN);
+  await tick();
+  assert.deepEqual(delivered.slice(6).map((w) => w.code), ['TCPINFO_LOG_OPEN_FAILED', 'TCPINFO_WRITE_RECOVERED']);
+  assert.match(delivered[7].message, /; no line was lost$/);
 });
 
 test('raiseNow: delivered before it returns (the process dies before the next tick), and once', () => {

@@ -2,16 +2,17 @@
 // a full disk at start-up, a symlink, a hard link or another user's file at the log path, the log directory
 // swapped after start-up, a file ending in a torn line, the file's mode.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { attach, parseOptions, TcpinfoConfigError } from '../dist/index.js';
 import { LogWriter } from '../dist/logger/writer.js';
-import { helloHandler, tempDir, waitFor } from './support/harness.mjs';
+import { helloHandler, ROOT, tempDir, waitFor } from './support/harness.mjs';
 
 const HEADER = 'timestamp event client server rtt\n';
+const REGISTER = path.join(ROOT, 'dist', 'register.js');
 
 function line(i) {
   return `20261123.14h05m09s txn_close 192.0.2.${i % 256} 127.0.0.1 ${i}\n`;
@@ -104,9 +105,51 @@ for (const [what, mountOptions, existing, code] of [
     await w.flush();
     assert.equal(fs.readFileSync(file, 'utf8'), HEADER + Array.from({ length: 51 }, (_, i) => line(i)).join(''));
     assert.deepEqual([w.stats.lost, w.stats.dropped], [0, 0]);
-    assert.deepEqual(warnings, [code]);
+    assert.deepEqual(warnings, [code, 'TCPINFO_WRITE_RECOVERED:ENOSPC'], 'and its end, once');
   });
 }
+
+test('a disk that fills up while running, then has space again: the fault, the full queue, then one report that it is over, with how long and the lines lost', async (t) => {
+  const dir = tmpfs(t, 'size=64k');
+  if (dir === null) return;
+  const file = path.join(dir, 'tcpinfo.log');
+  const { w, warnings } = writer(t, file, { queueLines: 10 });
+  const reports = [];
+  w.on('warning', (err) => reports.push(err));
+  const processWarnings = [];
+  const onProcessWarning = (warning) => processWarnings.push(warning.code);
+  process.on('warning', onProcessWarning);
+  t.after(() => process.off('warning', onProcessWarning));
+  const long = (i) => `${line(i).slice(0, -1)} ${'x'.repeat(1000)}\n`;
+  const accepted = [];
+  if (w.write(long(0))) accepted.push(0);
+  await w.flush();
+
+  const filler = fill(dir);
+  // Lines past the room left in the file's last page: the write is cut short, then fails (ENOSPC); the queue fills up.
+  for (let i = 1; i <= 10; i++) if (w.write(long(i))) accepted.push(i);
+  await waitFor(() => warnings.length === 1, 2000, 'the fault reported');
+  for (let i = 11; i <= 40; i++) if (w.write(long(i))) accepted.push(i);
+  await waitFor(() => warnings.length === 2, 2000, 'the full queue reported');
+  assert.deepEqual(warnings, ['TCPINFO_WRITE_FAILED:ENOSPC', 'TCPINFO_QUEUE_FULL:undefined']);
+  const heldUp = Date.now();
+  await new Promise((r) => setTimeout(r, 300));
+  const dropped = w.stats.dropped;
+  assert.ok(dropped > 0 && dropped === 41 - accepted.length, `dropped ${dropped}, accepted ${accepted.length}`);
+
+  fs.unlinkSync(filler);
+  await waitFor(() => warnings.length === 3, 3000, 'the report that it is over');
+  const heldMs = Date.now() - heldUp;
+  assert.equal(warnings[2], 'TCPINFO_WRITE_RECOVERED:ENOSPC');
+  const held = Number(/is written again, after (\d+\.\d) s held up \(ENOSPC\); (\d+) lines were lost meanwhile/.exec(reports[2].message)?.[1]);
+  assert.ok(held >= 0.3 && held <= heldMs / 1000 + 1, `${reports[2].message} (held up for at least ${heldMs} ms)`);
+  assert.match(reports[2].message, new RegExp(`; ${dropped} lines were lost meanwhile`));
+  assert.deepEqual([w.stats.written, w.stats.dropped, w.stats.lost, w.stats.writeErrors], [accepted.length, dropped, 0, 1],
+    'every accepted line written; the recovery is no fault');
+  assert.equal(fs.readFileSync(file, 'utf8'), HEADER + accepted.map(long).join(''), 'whole lines, in order');
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(processWarnings, ['TCPINFO_WRITE_FAILED', 'TCPINFO_QUEUE_FULL', 'TCPINFO_WRITE_RECOVERED'], 'through process.emitWarning too');
+});
 
 test('start-up errors the user must fix still throw: a read-only file system (EROFS)', (t) => {
   const dir = tmpfs(t, 'ro,size=64k');
@@ -115,6 +158,58 @@ test('start-up errors the user must fix still throw: a read-only file system (ER
     file: path.join(dir, 'tcpinfo.log'), header: HEADER, queueLines: 1000, rollingEnabled: 0, rollingOffsetHr: 0,
     rollingIntervalSec: 86_400, rollingSize: 1 << 30,
   }), /--log-file=.*tcpinfo\.log: cannot open for appending \(EROFS\)/);
+});
+
+/** What an unwritable directory's start-up error says to do instead (attach's message, and the preload's). */
+const REMEDIES_RE = /\n {2}instead, log to standard output: --log-file=stdout --format=json .*\n {2}or into a directory this process can write: --log-dir=<dir>/;
+
+/** The preload with the defaults (./tcpinfo.log) in `cwd`, as `uid` (root when undefined): how it ended. */
+function preloadIn(cwd, uid) {
+  const argv = [process.execPath, '--import', REGISTER, '-e', "console.log('the app ran')"];
+  const [command, ...args] = uid === undefined ? argv : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...argv];
+  const env = { PATH: process.env.PATH };
+  return spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 10_000 });
+}
+
+test('an unwritable log directory at start-up: the error says why and names the remedies (attach and the preload)', async (t) => {
+  const readOnly = tmpfs(t, 'ro,size=64k');
+  if (readOnly === null) return;
+  const err = (() => {
+    try {
+      attach(http.createServer(), { logDir: readOnly });
+    } catch (e) {
+      return e;
+    }
+    assert.fail('attach() did not throw');
+  })();
+  assert.equal(err.code, 'ERR_TCPINFO_LOG_OPEN');
+  assert.match(err.message, new RegExp(`cannot open for appending \\(EROFS\\)\n {2}${escapeRe(readOnly)} is on a read-only file system`));
+  assert.match(err.message, REMEDIES_RE);
+
+  // The preload's default, ./tcpinfo.log, in a read-only working directory: the app does not start, and the
+  // message also says where the preload takes its options.
+  const run = preloadIn(readOnly);
+  assert.equal(run.status, 1, run.stderr);
+  assert.equal(run.stdout, '', 'the app never ran');
+  assert.match(run.stderr, /is on a read-only file system/);
+  assert.match(run.stderr, REMEDIES_RE);
+  assert.match(run.stderr, /tcpinfo\/register: the app was not started \(configuration from the defaults\)\n {2}the preload takes its options from TCPINFO_OPTIONS: TCPINFO_OPTIONS='--log-file=stdout --format=json' node --import tcpinfo\/register app\.js\n$/);
+
+  // No permission (EACCES: a working directory only root may write, the app run as another user), and a
+  // directory that does not exist (ENOENT).
+  const rootOnly = tempDir(t);
+  fs.chmodSync(rootOnly, 0o755);
+  const asNobody = preloadIn(rootOnly, 65534);
+  if (asNobody.error === undefined && !/setpriv: /.test(asNobody.stderr)) {
+    assert.equal(asNobody.status, 1, asNobody.stderr);
+    assert.match(asNobody.stderr, /\(EACCES\)\n {2}this process \(uid 65534\) may not write the file or create it in /);
+    assert.match(asNobody.stderr, REMEDIES_RE);
+  } else {
+    t.diagnostic(`EACCES not checked: setpriv cannot run the app as uid 65534 here (${asNobody.error?.message ?? asNobody.stderr.trim()})`);
+  }
+  const missing = path.join(tempDir(t), 'missing');
+  assert.throws(() => attach(http.createServer(), { logDir: missing }), (e) =>
+    e.message.includes(`(ENOENT)\n  the directory ${missing} does not exist`) && REMEDIES_RE.test(e.message));
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -324,7 +419,8 @@ for (const how of ['renamed away', 'removed']) {
     else fs.renameSync(path.join(root, 'logs.away'), logs);
     await waitFor(() => w.stats.written === 101, 3000, 'the lines, once the directory is back');
     assert.deepEqual(fs.readdirSync(other).sort(), theirs);
-    assert.equal(warnings.length, 1);
+    await waitFor(() => warnings.length === 2, 1000, 'the report that it is written again');
+    assert.equal(warnings[1].code, 'TCPINFO_WRITE_RECOVERED');
     assert.ok(fs.readdirSync(logs).includes('tcpinfo.log'));
   });
 }

@@ -1,5 +1,6 @@
 /** Shapes of the plugin's configuration: what users write, and what the plugin runs with. */
 import type { HookName } from '../events.js';
+import type { TcpInfoFieldName } from '../tcpinfo/layout.js';
 
 /** The validated, effective options the plugin runs with. */
 export interface TcpinfoOptions {
@@ -58,34 +59,52 @@ export interface TcpinfoOptions {
   notices: string[];
 }
 
-/** How each option may be written in code, by its camelCase name (kebab-case is derived below). */
+/** A decimal number as text (`'100'`): a typo such as `'1O'` is a compile error; the runtime takes digits only. */
+type NumberText = `${number}`;
+/** A size as text: MiB as a plain number, or with a K, M or G suffix in either case (`'512M'`, `'10240k'`). */
+type SizeText = NumberText | `${number}${'K' | 'M' | 'G' | 'k' | 'm' | 'g'}`;
+/** An on/off option: a boolean, or as the options string writes it. */
+type Switch = boolean | 0 | 1 | '0' | '1' | 'true' | 'false';
+
+/** What `metrics` takes besides a switch: a prom-client Registry (recognised by its registerMetric). */
+export interface MetricsRegistryLike {
+  registerMetric(metric: never): unknown;
+}
+
+/**
+ * How each option may be written in code, by its camelCase name (kebab-case is derived below): as strict as the
+ * runtime, where a type can say it (literals, names, number text); ranges are checked at run time.
+ */
 export interface OptionInputs {
-  /** An array of hook names or a comma list. */
-  hooks: HookName[] | string;
+  /** An array of hook names, or a comma list. */
+  hooks: readonly HookName[] | string;
   logFile: string;
   logDir: string;
-  /** An octal string (`'0644'`) or a number written in octal (`0o644`). */
-  logFileMode: number | string;
-  logLevel: number | string;
-  sampleRate: number | string;
+  /** A number written in octal (`0o644`), or an octal string (`'0644'`, `'644'`, `'0o644'`). */
+  logFileMode: number | NumberText | `0o${number}`;
+  logLevel: 1 | 2 | '1' | '2';
+  sampleRate: number | NumberText;
   sampleSeed: string | number;
-  rollingEnabled: number | string;
-  rollingOffsetHr: number | string;
-  rollingIntervalSec: number | string;
-  rollingSize: number | string;
-  rollingMaxCount: number | string;
-  queueLines: number | string;
-  queueBytes: number | string;
-  updatePeriod: number | string;
-  fields: string[] | string;
+  rollingEnabled: 0 | 1 | 2 | 3 | '0' | '1' | '2' | '3';
+  rollingOffsetHr: number | NumberText;
+  rollingIntervalSec: number | NumberText;
+  /** MiB as a number; as text, with a K, M or G suffix too. */
+  rollingSize: number | SizeText;
+  rollingMaxCount: number | NumberText;
+  queueLines: number | NumberText;
+  /** MiB as a number; as text, with a K, M or G suffix too. */
+  queueBytes: number | SizeText;
+  updatePeriod: number | NumberText;
+  /** An array of `struct tcp_info` field names, or a comma list (or `'all'`). */
+  fields: readonly TcpInfoFieldName[] | string;
   format: 'ats' | 'json';
-  logUrl: boolean | string | number;
+  logUrl: Switch;
   sampleBy: 'event' | 'session';
-  explain: boolean | string | number;
-  slowMs: number | string;
-  /** true, or a prom-client Registry to register the metrics on. */
-  metrics: boolean | string | number | object;
-  metricsPort: number | string;
+  explain: Switch;
+  slowMs: number | NumberText;
+  /** On or off, or a prom-client Registry to register the metrics on. */
+  metrics: Switch | MetricsRegistryLike;
+  metricsPort: number | NumberText;
   metricsHost: string;
 }
 

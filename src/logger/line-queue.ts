@@ -121,6 +121,11 @@ export class LineQueue {
     return this.batchLines + this.heldLines;
   }
 
+  /** At most half full, in lines and in bytes: after a full queue, room again for a burst. */
+  get hasRoomAgain(): boolean {
+    return 2 * this.waiting <= this.maxLines && 2 * (this.batchBytes + this.heldBytes) <= this.maxBytes;
+  }
+
   /** Bytes were taken from the batch and wait to be written. */
   get holdsTaken(): boolean {
     return this.outgoing !== null || this.taken.length > 0;

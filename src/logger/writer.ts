@@ -16,6 +16,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import os from 'node:os';
+import { dirname } from 'node:path';
 import { stdioName } from '../config/stdio-name.js';
 import { TcpinfoConfigError, withCode } from '../errors.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-end.js';
@@ -123,7 +124,8 @@ export class LogWriter extends EventEmitter {
     this.queue = new LineQueue(options.queueLines, queueBytes, this.stats);
     this.policy = new RollPolicy({ ...options, retryMs: this.retryMs });
     const context = { file: this.file, queueLines: options.queueLines, queueBytes, rollingMaxCount: this.maxRolled, retryMs: this.retryMs };
-    this.faults = new FaultReports(context, (warning, now) => emitWarning(this, warning, now));
+    const stats = this.stats;
+    this.faults = new FaultReports(context, (warning, now) => emitWarning(this, warning, now), () => stats.dropped + stats.lost);
     const stdio = stdioName(options.file);
     this.live = stdio !== undefined
       ? new StdioFile(stdio, options.header)
@@ -286,7 +288,8 @@ export class LogWriter extends EventEmitter {
       const delay = this.blocked ? this.retryDelay : this.policy.waitEnd - Date.now();
       this.retryTimer = setTimeout(this.onRetry, Math.max(delay, 1)).unref();
     }
-    if (this.queue.waiting === 0) this.faults.clear(QUEUE_FULL);
+    // Room again for a burst, not only an empty queue: under steady load the queue is never empty at a pump's end.
+    if (this.queue.hasRoomAgain) this.faults.clear(QUEUE_FULL);
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -554,7 +557,23 @@ function startupError(file: string, err: unknown): Error {
       { cause: err },
     );
   }
-  return withCode(new Error(`tcpinfo: --log-file=${file}: cannot open for appending (${e.code ?? e.message})`, { cause: err }), 'ERR_TCPINFO_LOG_OPEN');
+  const message = `tcpinfo: --log-file=${file}: cannot open for appending (${e.code ?? e.message})`;
+  const why = directoryProblem(dirname(file), e.code);
+  return withCode(new Error(why === undefined ? message : `${message}\n${why}\n${REMEDIES}`, { cause: err }), 'ERR_TCPINFO_LOG_OPEN');
+}
+
+/** What to do instead when the directory cannot take the file (a container's read-only image, the default ./tcpinfo.log). */
+const REMEDIES =
+  '  instead, log to standard output: --log-file=stdout --format=json (JSON tells its lines from the app\'s output)\n' +
+  '  or into a directory this process can write: --log-dir=<dir> (a mounted volume, for example)';
+
+/** Why the directory cannot take the log file, for the errors a path or a permission causes; undefined for the others. */
+function directoryProblem(dir: string, code: string | undefined): string | undefined {
+  if (code === 'EROFS') return `  ${dir} is on a read-only file system`;
+  if (code === 'ENOENT') return `  the directory ${dir} does not exist`;
+  if (code === 'ENOTDIR') return `  ${dir} is not a directory`;
+  if (code === 'EACCES' || code === 'EPERM') return `  this process (uid ${process.geteuid?.() ?? '?'}) may not write the file or create it in ${dir}`;
+  return undefined;
 }
 
 function isSymlink(file: string): boolean {

@@ -3,9 +3,9 @@
  * when it ends within the length getsockopt returned: older kernels return a shorter struct.
  */
 
-export interface FieldSpec {
+export interface FieldSpec<N extends string = string> {
   /** Name as in the kernel header, without the `tcpi_` prefix. */
-  readonly name: string;
+  readonly name: N;
   /** Byte offset in the struct. */
   readonly offset: number;
   /** Bytes read at `offset`: 1, 2, 4 or 8. */
@@ -18,18 +18,19 @@ export interface FieldSpec {
   readonly since: string;
 }
 
-function f(
-  name: string,
+function f<const N extends string>(
+  name: N,
   offset: number,
   size: FieldSpec['size'],
   unit: FieldSpec['unit'],
   since: string,
   bits?: FieldSpec['bits'],
-): FieldSpec {
+): FieldSpec<N> {
   return bits === undefined ? { name, offset, size, unit, since } : { name, offset, size, unit, since, bits };
 }
 
-export const TCP_INFO_FIELDS: readonly FieldSpec[] = [
+/** The table with each name's literal type, for TcpInfoFieldName. */
+const FIELDS = [
   f('state', 0, 1, 'enum', '2.6'),
   f('ca_state', 1, 1, 'enum', '2.6'),
   f('retransmits', 2, 1, 'count', '2.6'),
@@ -100,7 +101,12 @@ export const TCP_INFO_FIELDS: readonly FieldSpec[] = [
   f('received_ce_bytes', 272, 4, 'bytes', '6.18'),
   f('accecn_fail_mode', 276, 2, 'flags', '6.18'),
   f('accecn_opt_seen', 278, 2, 'flags', '6.18'),
-];
+] as const;
+
+export const TCP_INFO_FIELDS: readonly FieldSpec[] = FIELDS;
+
+/** A field's name: what `fields` (an array in the object form) takes. */
+export type TcpInfoFieldName = (typeof FIELDS)[number]['name'];
 
 /** The largest struct this table knows: reads ask for this many bytes (the kernel returns at most its own size). */
 export const TCP_INFO_MAX_LENGTH = 280;

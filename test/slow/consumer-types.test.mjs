@@ -60,3 +60,100 @@ describe('TypeScript consumers', () => {
     }
   });
 });
+
+// The object form: every kind of value the runtime takes compiles (and parseOptions takes it); typos, wrong
+// literals and names that are no hook or field do not compile (each bad line must be an error, or tsc reports
+// the unused @ts-expect-error), and the runtime refuses them too.
+const GOOD = `import { parseOptions, type TcpinfoOptionsInput } from 'tcpinfo';
+import { Registry } from 'prom-client';
+
+const good: TcpinfoOptionsInput[] = [
+  {},
+  { hooks: ['ssn_start', 'txn_start', 'send_resp_hdr', 'txn_close', 'ssn_close'] },
+  { hooks: ['txn_close'] as const },
+  { hooks: 'ssn_start,txn_close' },
+  { logLevel: 1 }, { logLevel: 2 }, { logLevel: '1' }, { 'log-level': '2' },
+  { format: 'ats' }, { format: 'json', logUrl: true }, { format: 'json', 'log-url': '1' },
+  { fields: ['rtt', 'snd_cwnd', 'total_retrans', 'delivery_rate'] }, { fields: 'all' }, { fields: 'rtt,rttvar' },
+  { rollingEnabled: 0 }, { rollingEnabled: '3', rollingSize: '512M' }, { rollingEnabled: 2, rollingSize: 100 }, { 'rolling-size': '10240k' },
+  { rollingOffsetHr: '1', rollingIntervalSec: 5400, rollingMaxCount: '10' },
+  { sampleRate: 10 }, { sampleRate: '010' }, { 'sample-rate': '1000' }, { sampleBy: 'session', sampleSeed: 42 }, { sampleSeed: 'run-1' },
+  { logFileMode: 0o644 }, { logFileMode: '0644' }, { logFileMode: '644' }, { 'log-file-mode': '0o600' },
+  { queueLines: 1000, queueBytes: '1G' }, { 'queue-bytes': 64 }, { updatePeriod: '30' },
+  { explain: true, slowMs: '250' }, { explain: 1 }, { explain: 'false' },
+  { metrics: true, metricsPort: 0, metricsHost: '0.0.0.0' }, { metrics: new Registry() }, { metrics: '1', 'metrics-port': '9464' }, { metrics: 0 },
+  { logFile: 'stdout' }, { logDir: '/tmp', logFile: 'x.log' },
+];
+let accepted = 0;
+for (const input of good) {
+  parseOptions(input);
+  accepted++;
+}
+console.log(JSON.stringify({ accepted, of: good.length }));
+`;
+
+const BAD = `import { parseOptions, type TcpinfoOptionsInput } from 'tcpinfo';
+
+const bad: TcpinfoOptionsInput[] = [
+  // @ts-expect-error a log level is 1 or 2
+  { logLevel: 3 },
+  // @ts-expect-error as text too
+  { logLevel: '3' },
+  // @ts-expect-error in kebab case too
+  { 'log-level': 0 },
+  // @ts-expect-error ats or json
+  { format: 'text' },
+  // @ts-expect-error event or session
+  { sampleBy: 'connection' },
+  // @ts-expect-error a typo in a hook name
+  { hooks: ['ssn_start', 'txn_clsoe'] },
+  // @ts-expect-error periodic reads are no hook (--update-period)
+  { hooks: ['periodic'] },
+  // @ts-expect-error a typo in a field name
+  { fields: ['rtt', 'rttt'] },
+  // @ts-expect-error 0 to 3
+  { rollingEnabled: 4 },
+  // @ts-expect-error not a switch
+  { rollingEnabled: true },
+  // @ts-expect-error not a number
+  { sampleRate: 'ten' },
+  // @ts-expect-error no MB suffix
+  { rollingSize: '10MB' },
+  // @ts-expect-error no spaces, no MiB
+  { queueBytes: '16 MiB' },
+  // @ts-expect-error a switch is 1, 0, true or false
+  { explain: 'yes' },
+  // @ts-expect-error as a number too
+  { logUrl: 2 },
+  // @ts-expect-error an object that is no Registry
+  { metrics: {} },
+  // @ts-expect-error not a port
+  { metricsPort: '9464x' },
+  // @ts-expect-error not an octal mode
+  { logFileMode: 'rw-r-----' },
+  // @ts-expect-error a typo in a key
+  { logLevl: 2 },
+];
+let refused = 0;
+for (const input of bad) {
+  try {
+    parseOptions(input);
+  } catch {
+    refused++;
+  }
+}
+console.log(JSON.stringify({ refused, of: bad.length }));
+`;
+
+test('the object form: what the runtime takes compiles (literal unions that take the strings too); typos and wrong literals do not, and the runtime refuses them', async (t) => {
+  const dir = consumerDir(t, 'tcpinfo-ts-object-', ['@types', 'prom-client']);
+  fs.writeFileSync(path.join(dir, 'good.mts'), GOOD);
+  fs.writeFileSync(path.join(dir, 'bad.mts'), BAD);
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), tsconfig({ module: 'nodenext', moduleResolution: 'nodenext', outDir: 'out' }, ['good.mts', 'bad.mts']));
+  const compiled = await run(TSC, ['-p', dir], { cwd: dir, timeout: 60_000 }).catch((err) => err);
+  assert.equal(compiled.code ?? 0, 0, `tsc:\n${compiled.stdout}${compiled.stderr}`);
+  const good = JSON.parse((await run(process.execPath, [path.join(dir, 'out', 'good.mjs')], { cwd: dir, timeout: 10_000 })).stdout);
+  assert.equal(good.accepted, good.of, 'parseOptions takes every object that compiles here');
+  const bad = JSON.parse((await run(process.execPath, [path.join(dir, 'out', 'bad.mjs')], { cwd: dir, timeout: 10_000 })).stdout);
+  assert.deepEqual(bad, { refused: 19, of: 19 }, 'and refuses every one that does not');
+});
