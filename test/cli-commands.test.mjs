@@ -43,9 +43,9 @@ function sink() {
   };
 }
 
-/** The command in-process (in `cwd` while it runs), to its end; resolves with { code, stdout, stderr }. */
-async function cli(args, { cwd } = {}) {
-  const stdout = sink();
+/** The command in-process (in `cwd` while it runs; stdout a terminal `columns` wide when given), to its end; resolves with { code, stdout, stderr }. */
+async function cli(args, { cwd, columns } = {}) {
+  const stdout = columns === undefined ? sink() : Object.assign(sink(), { isTTY: true, columns });
   const stderr = sink();
   const before = process.cwd();
   if (cwd !== undefined) process.chdir(cwd);
@@ -140,6 +140,28 @@ function nearestRank(values, p) {
 /** The name the roller gives a rolled file. */
 function rolledName(logFile, start, end) {
   return `${logFile}_${os.hostname()}.${start}-${end}.old`;
+}
+
+/** A level-2 log written with --explain: its 22 columns `-` but on the txn_delivered lines. */
+function explainLog(dir) {
+  const header =
+    'timestamp event client server rtt rttvar last_sent last_recv snd_cwnd snd_ssthresh rcv_ssthresh unacked sacked lost retrans fackets all_retrans data_segs_in data_segs_out ' +
+    'ttfb_us end_us duration_us delivered_us judged_us server_us client_us network_us upload_us ack_delay_us resp_bytes txn_retrans ' +
+    'txn_busy_us txn_rwnd_limited_us txn_sndbuf_limited_us wnd_limited_us flow_held_us unsent_bytes min_rtt_us ended shared verdict';
+  const line = (time, event, client, rtt, explain) =>
+    [time, event, client, '10.0.0.1', rtt, 50, 0, 0, 10, 2147483647, 64000, 0, 0, 0, 0, 0, 0, 1, 2, ...explain].join(' ');
+  const file = path.join(dir, 'tcpinfo.log');
+  fs.writeFileSync(file, [
+    header,
+    line('20261201.10h00m00s', 'txn_start', '192.0.2.7', 40, Array(22).fill('-')),
+    line('20261201.10h00m04s', 'txn_delivered', '192.0.2.7', 7900,
+      [1900, 1500000, 1520000, 3702000, 3700000, 1500000, 0, 2200000, 0, 2000, 4300000, 344, 2200000, 0, 0, 0, 0, 122000, 25, 'acked', 0, 'mixed']),
+    line('20261201.10h00m09s', 'txn_delivered', '192.0.2.8', 20,
+      [70, 80, 3300, 3400, 3400, 80, 0, 3320, 0, 0, 1149, 0, 3000, 0, 0, 0, 0, 0, 20, 'acked', 0, 'ok']),
+    line('20261201.10h00m19s', 'txn_delivered', '198.51.100.20', 17950,
+      [348, 400, 4416330, '-', 9000000, 400, 0, 8999600, 0, '-', 4287104, 342, 9000000, 0, 0, 0, 0, 0, 30, 'gave_up', 0, 'network']),
+  ].join('\n') + '\n');
+  return file;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,6 +335,38 @@ describe('tcpinfo tail', () => {
     assert.equal(summary.code, 0, summary.stderr);
   });
 
+  test('an --explain log on a 160-column terminal: the verdict, judged time, shares and ended kept, TCP_INFO detail gives way; times in ms; --verdict', async (t) => {
+    const file = explainLog(tempDir(t));
+    // eslint-disable-next-line no-control-regex -- the bold title
+    const shown = (text) => text.replace(/\x1b\[[01]m/g, '').trimEnd().split('\n');
+    const narrow = await cli(['tail', '--no-follow', file], { columns: 160 });
+    assert.equal(narrow.code, 0, narrow.stderr);
+    const [title, start, mixed, ok] = shown(narrow.stdout);
+    assert.ok(title.length <= 160, title);
+    assert.deepEqual(title.split(/ +/), ['time', 'event', 'client', 'server', 'rtt(ms)', 'rttvar(ms)', 'judged_ms', 'server_ms', 'client_ms', 'network_ms', 'ended', 'verdict']);
+    assert.deepEqual(start.split(/ {2,}/).slice(1), ['txn_start', '192.0.2.7', '10.0.0.1', '0.040', '0.050', '-', '-', '-', '-', '-', '-']);
+    assert.deepEqual(mixed.split(/ {2,}/).slice(4), ['7.900', '0.050', '3700.000', '1500.000', '0.000', '2200.000', 'acked', 'mixed']);
+    assert.deepEqual(ok.split(/ {2,}/).slice(-3), ['3.320', 'acked', 'ok']);
+    assert.match(narrow.stderr, /^tcpinfo tail: not shown, for the terminal's width: last_sent,.*snd_ssthresh,rcv_ssthresh,.*fackets,.*ttfb_us,.*shared; /);
+    assert.doesNotMatch(narrow.stderr, /verdict|judged_us|server_us|client_us|network_us|ended/);
+
+    // Wide enough for all: every --explain time in ms, bytes readable.
+    const wide = await cli(['tail', '--no-follow', '--verdict=mixed,ok', file], { columns: 1000 });
+    const [wideTitle, ...rows] = shown(wide.stdout);
+    assert.match(wideTitle, / ttfb_ms +end_ms +duration_ms +delivered_ms +judged_ms .* resp_bytes .* min_rtt_ms +ended +shared +verdict$/);
+    assert.deepEqual(rows.map((row) => row.split(/ +/).at(-1)), ['mixed', 'ok']);
+    assert.match(rows[0], / 1\.900 +1500\.000 +1520\.000 +3702\.000 +3700\.000 .* 4\.1MiB +344 .* 119\.1KiB +0\.025 +acked +0 +mixed$/);
+
+    // A pipe keeps the log's values; --verdict filters there too, JSON as well.
+    const plain = await cli(['tail', '--no-follow', '--verdict=network', file]);
+    assert.deepEqual(plain.stdout.trimEnd().split('\n').slice(1).map((row) => row.split('\t').at(-1)), ['network']);
+    const json = await cli(['tail', '--no-follow', '--json', '--verdict=mixed', file]);
+    assert.deepEqual(json.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).judged_us), [3700000]);
+    const bad = await cli(['tail', '--no-follow', '--verdict=slow', file]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^tcpinfo tail: --verdict=slow: unknown verdict slow; allowed: unknown, ok, server, client, network, mixed\n/);
+  });
+
   test('usage errors exit 2 and name the option', async () => {
     const bad = [['--event=txn_clsoe'], ['--min-rtt=fast'], ['--client=999.1.1.1'], ['-n', '-3'], ['--json', '--plain'], ['--bogus']];
     const [missing, ...results] = await Promise.all([
@@ -477,7 +531,7 @@ describe('tcpinfo summary', () => {
 
   test('exit codes: 2 for usage, 1 for a file that cannot be read (the others still summarised)', async (t) => {
     const dir = tempDir(t);
-    const none = await spawnCli(['summary']);
+    const none = await spawnCli(['summary', '--bogus']);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /^tcpinfo summary: .*\nRun 'tcpinfo summary --help' for usage\.\n$/);
     assert.equal((await cli(['summary', '--since=yesterday', 'x.log'])).code, 2);
@@ -784,5 +838,81 @@ describe('tcpinfo check', () => {
     const unknown = await spawnCli(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
+  });
+});
+
+describe('what a user did not give or mistyped', () => {
+  test('summary and explain read ./tcpinfo.log when given no FILE; its rolled files only with --since/--until (those of that time)', async (t) => {
+    const dir = tempDir(t);
+    const file = explainLog(dir);
+    const rolled = (start, end) => path.join(dir, rolledName('tcpinfo.log', start, end));
+    const [header, , delivered] = fs.readFileSync(file, 'utf8').split('\n');
+    // The day before (one verdict line, 23:00) and the one before that.
+    fs.writeFileSync(rolled('20261130.00h00m00s', '20261201.00h00m00s'), `${header}\n${delivered.replace('20261201.10h00m04s', '20261130.23h00m04s')}\n`);
+    fs.writeFileSync(rolled('20261129.00h00m00s', '20261130.00h00m00s'), `${header}\n${delivered.replace('20261201.10h00m04s', '20261129.23h00m04s')}\n`);
+
+    const summary = await cli(['summary', '--json'], { cwd: dir });
+    assert.equal(summary.code, 0, summary.stderr);
+    assert.deepEqual(JSON.parse(summary.stdout).files, ['tcpinfo.log']);
+    assert.equal(summary.stderr, 'tcpinfo summary: read ./tcpinfo.log only; 2 rolled files beside it (name them, e.g. tcpinfo.log_*.old tcpinfo.log, or give --since to read those of that time)\n');
+
+    const since = await cli(['explain', '--json', '--since=2026-11-30T12:00'], { cwd: dir });
+    assert.equal(since.code, 0, since.stderr);
+    const report = JSON.parse(since.stdout);
+    assert.deepEqual(report.files, [path.basename(rolled('20261130.00h00m00s', '20261201.00h00m00s')), 'tcpinfo.log']);
+    assert.equal(report.transactions, 4);
+    assert.equal(since.stderr, '');
+    // Named files are read as named, nothing added.
+    assert.deepEqual(JSON.parse((await cli(['explain', '--json', '--since=2026-11-30T12:00', 'tcpinfo.log'], { cwd: dir })).stdout).files, ['tcpinfo.log']);
+
+    // No ./tcpinfo.log: what to pass, exit 1 (input that cannot be read), no empty report.
+    const empty = tempDir(t);
+    for (const command of ['summary', 'explain']) {
+      const none = await spawnCli([command], { cwd: empty });
+      assert.equal(none.code, 1, command);
+      assert.equal(none.stdout, '');
+      assert.equal(
+        none.stderr,
+        `tcpinfo ${command}: no FILE given, and ./tcpinfo.log does not exist here; name the log, e.g. tcpinfo ${command} /var/log/app/tcpinfo.log (its rolled files too: tcpinfo.log_*.old)\n`,
+      );
+    }
+  });
+
+  test('check with no configuration says there is none and what to pass: exit 2', async (t) => {
+    const none = await spawnCli(['check'], { cwd: tempDir(t) });
+    assert.equal(none.code, 2);
+    assert.equal(none.stdout, '');
+    assert.equal(
+      none.stderr,
+      "tcpinfo check: no configuration to check: no plugin.config here; pass a plugin.config path (tcpinfo check /etc/trafficserver/plugin.config) or an options string (tcpinfo check --options '--hooks=ssn_start,txn_close')\n" +
+        "Run 'tcpinfo check --help' for usage.\n",
+    );
+    // --json too: nothing to report on.
+    assert.equal((await cli(['check', '--json'], { cwd: tempDir(t) })).code, 2);
+  });
+
+  test('an unknown option gets the closest known one: the command\'s own, else the plugin option it is close to', async () => {
+    const cases = [
+      [['tail', '--verdcit=ok'], "Unknown option '--verdcit'; did you mean --verdict?"],
+      [['tail', '--min-rt=5'], "Unknown option '--min-rt'; did you mean --min-rtt?"],
+      [['tail', '--hook=txn_close'], "Unknown option '--hook'; did you mean --event? (--hooks is the plugin's option)"],
+      [['summary', '--min-cont=2'], "Unknown option '--min-cont'; did you mean --min-count?"],
+      [['summary', '--hook=txn_close'], "Unknown option '--hook'; did you mean --event? (--hooks is the plugin's option)"],
+      [['explain', '--verdcit=server'], "Unknown option '--verdcit'; did you mean --verdict?"],
+      [['explain', '--log-levl=2'], "Unknown option '--log-levl'; --log-level is the plugin's option, not explain's"],
+      [['check', '--opitons=-l 2'], "Unknown option '--opitons'; did you mean --options?"],
+      [['check', '--hook=txn_close'], "Unknown option '--hook'; --hooks is the plugin's: check it with --options '--hooks=...'"],
+      [['tail', '--frobnicate'], "Unknown option '--frobnicate'"],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = await cli([...args, 'x.log']);
+      assert.equal(code, 2, args.join(' '));
+      assert.equal(stderr.split('\n')[0], `tcpinfo ${args[0]}: ${message}`, args.join(' '));
+    }
+    // In an options string: the option, and hook names in --hooks.
+    const check = await cli(['check', '--options', '--hook=txn_close --hooks=txn_clos']);
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, /^ {2}--hook=txn_close: unknown option; did you mean --hooks\?$/m);
+    assert.match(check.stdout, /^ {2}--hooks=txn_clos: unknown hook "txn_clos"; did you mean txn_close\? \(allowed: /m);
   });
 });

@@ -2,7 +2,7 @@
 // escaping, value counts and percentiles, summary statistics, and the tail renderers.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UsageError, eventList, nonNegativeDecimal, nonNegativeInteger, pointInTime, usageErrors } from '../dist/cli/args.js';
+import { UsageError, eventList, nonNegativeDecimal, nonNegativeInteger, pointInTime, usageErrors, verdictList } from '../dist/cli/args.js';
 import { escapeControls, safeJson } from '../dist/cli/escape.js';
 import { LogLineParser } from '../dist/format/log-record.js';
 import { LineSplitter } from '../dist/cli/line-splitter.js';
@@ -57,6 +57,12 @@ describe('cli log lines', () => {
 });
 
 describe('cli args', () => {
+  test('--verdict: a comma list of the verdicts the plugin writes', () => {
+    assert.deepEqual([...verdictList('--verdict', 'network, mixed,')], ['network', 'mixed']);
+    assert.throws(() => verdictList('--verdict', 'network,slow'), { name: 'UsageError', message: '--verdict=network,slow: unknown verdict slow; allowed: unknown, ok, server, client, network, mixed' });
+    assert.throws(() => verdictList('--verdict', ','), /unknown verdict \(none given\)/);
+  });
+
   test('counts and decimals: digits only; anything else is a UsageError naming the option and value', () => {
     assert.equal(nonNegativeInteger('-n', '0'), 0);
     assert.equal(nonNegativeInteger('-n', '250'), 250);
@@ -327,6 +333,26 @@ describe('cli tail renderers', () => {
     assert.equal(hidden.length, 1, 'told once, not per line');
     // Unknown width, or a pseudo-terminal reporting 0: every column.
     assert.match(new AlignedRenderer(false, undefined, 0).render(text[0]), /all_retrans/);
+  });
+
+  test('--explain columns: times in ms as _ms, bytes readable, words as they are; on a narrow terminal they outrank TCP_INFO detail', () => {
+    assert.deepEqual(['judged_us', 'min_rtt_us', 'txn_rwnd_limited_us', 'resp_bytes', 'unsent_bytes', 'txn_retrans', 'ended', 'verdict', 'rtt'].map(fieldTitle),
+      ['judged_ms', 'min_rtt_ms', 'txn_rwnd_limited_ms', 'resp_bytes', 'unsent_bytes', 'txn_retrans', 'ended', 'verdict', 'rtt(ms)']);
+    assert.equal(readableValue('judged_us', '3700000'), '3700.000');
+    assert.equal(readableValue('ttfb_us', 25), '0.025');
+    assert.equal(readableValue('resp_bytes', '4300000'), '4.1MiB');
+    assert.equal(readableValue('txn_retrans', '344'), '344');
+    assert.equal(readableValue('verdict', 'network'), 'network');
+    assert.equal(readableValue('delivered_us', null), '-');
+
+    const header = 'timestamp event client server rtt rttvar snd_cwnd snd_ssthresh rcv_ssthresh fackets all_retrans judged_us server_us client_us network_us ended shared verdict';
+    const [delivered] = records(['20261201.10h00m04s txn_delivered 192.0.2.7 10.0.0.1 7900 50 10 2147483647 64000 0 0 3700000 1500000 0 2200000 acked 0 mixed'], header);
+    const hidden = [];
+    // 68 for the fixed four; verdict 9, judged_ms 11, server_ms 11, client_ms 11, network_ms 12, ended 9, rtt(ms) 9: 140.
+    const [title, row] = new AlignedRenderer(false, undefined, 140, (names) => hidden.push(...names)).render(delivered).trimEnd().split('\n');
+    assert.match(title, /server +rtt\(ms\) +judged_ms +server_ms +client_ms +network_ms +ended +verdict$/);
+    assert.deepEqual(row.split(/ {2,}/).slice(4), ['7.900', '3700.000', '1500.000', '0.000', '2200.000', 'acked', 'mixed']);
+    assert.deepEqual(hidden, ['rttvar', 'snd_cwnd', 'snd_ssthresh', 'rcv_ssthresh', 'fackets', 'all_retrans', 'shared']);
   });
 
   test('every renderer escapes what the log holds', () => {

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { closest, editDistance } from '../dist/config/closest.js';
 import {
   DEFAULT_OPTIONS_STRING,
   OPTION_SPECS,
@@ -398,6 +399,26 @@ for (const [input, option, value] of MALFORMED) {
     assert.ok(err.message.includes(line), `message lacks ${JSON.stringify(line)}:\n${err.message}`);
   });
 }
+
+test('a mistyped option or hook gets the closest known name, in the style it was written; none when nothing is close', () => {
+  assert.equal(configError('--hook=txn_close').message, 'tcpinfo: invalid configuration\n  --hook=txn_close: unknown option; did you mean --hooks?');
+  assert.match(configError('--log-levle=2').message, /--log-levle=2: unknown option; did you mean --log-level\?$/);
+  assert.match(configError('--rolling-interval=3600').message, /--rolling-interval=3600: unknown option; did you mean --rolling-interval-sec\?$/);
+  assert.match(configError({ hook: 'txn_close' }).message, /^ {2}hook=txn_close: unknown option; did you mean hooks\?$/m);
+  assert.match(configError({ logLevl: 2 }).message, /^ {2}logLevl=2: unknown option; did you mean logLevel\?$/m);
+  assert.match(configError({ 'log-levl': 2 }).message, /^ {2}log-levl=2: unknown option; did you mean log-level\?$/m);
+  assert.equal(
+    configError('--hooks=txn_clos').message,
+    'tcpinfo: invalid configuration\n  --hooks=txn_clos: unknown hook "txn_clos"; did you mean txn_close? (allowed: ssn_start, txn_start, send_resp_hdr, txn_close, ssn_close)',
+  );
+  assert.match(configError({ hooks: ['ssn_strat', 'TXN_CLOSE', 'nothing'] }).message,
+    /unknown hooks "ssn_strat", "TXN_CLOSE", "nothing"; did you mean ssn_start for "ssn_strat", txn_close for "TXN_CLOSE"\? \(allowed: /);
+  assert.deepEqual(
+    ['verdcit', 'hook', 'ab', 'xyzzy', 'ver', 'js'].map((name) => closest(name, ['verdict', 'hooks', 'json', 'ab', 'version'])),
+    ['verdict', 'hooks', 'ab', undefined, undefined, undefined],
+  );
+  assert.deepEqual([['ab', 'ba'], ['kitten', 'sitting'], ['', 'abc'], ['ca', 'abc']].map(([a, b]) => editDistance(a, b)), [1, 3, 3, 3]);
+});
 
 test('messages read as documented', () => {
   assert.equal(configError('--log-level=3').message, 'tcpinfo: invalid configuration\n  --log-level=3: must be 1 or 2');

@@ -1,5 +1,8 @@
 /** Command-line arguments (node:util parseArgs), exit codes, option values; a bad value is a `UsageError`. */
+import { closest } from '../config/closest.js';
+import { OPTION_SPECS } from '../config/option-table.js';
 import { EVENT_NAMES } from '../events.js';
+import { VERDICTS } from '../explain/verdict.js';
 import { parseAtsTimestamp } from '../format/timestamp.js';
 
 /** Exit codes of every command. */
@@ -13,14 +16,23 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Run parseArgs (or any parse of the command line), turning its errors into `UsageError`s. */
-export function usageErrors<T>(parse: () => T): T {
+/**
+ * Run parseArgs (or any parse of the command line), turning its errors into `UsageError`s; an unknown
+ * `--name` gets the closest of `known` (the command's options), else what `elsewhere` says of it.
+ */
+export function usageErrors<T>(parse: () => T, known: object = {}, elsewhere?: (name: string) => string | undefined): T {
   try {
     return parse();
   } catch (err) {
     // parseArgs goes on to explain how to pass a positional starting with '-': the first sentence says it.
     const message = (err as Error).message.split('\n')[0];
-    throw new UsageError((err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? message.split('. ')[0] : message);
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(message);
+    const first = message.split('. ')[0];
+    const name = /^Unknown option '--([^'=]+)/.exec(first)?.[1];
+    if (name === undefined) throw new UsageError(first);
+    const near = closest(name, Object.keys(known));
+    const hint = near !== undefined ? `did you mean --${near}?` : elsewhere?.(name);
+    throw new UsageError(hint === undefined ? first : `${first}; ${hint}`);
   }
 }
 
@@ -48,6 +60,26 @@ export function eventList(option: string, text: string): Set<string> {
     throw new UsageError(`${option}=${text}: unknown event ${unknown.join(', ') || '(none given)'}; allowed: ${EVENT_NAMES.join(', ')}`);
   }
   return new Set(names);
+}
+
+/** A comma list of verdicts, each one the plugin writes. */
+export function verdictList(option: string, text: string): Set<string> {
+  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const known: readonly string[] = VERDICTS;
+  const unknown = names.filter((name) => !known.includes(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new UsageError(`${option}=${text}: unknown verdict ${unknown.join(', ') || '(none given)'}; allowed: ${VERDICTS.join(', ')}`);
+  }
+  return new Set(names);
+}
+
+/** For a log reader (tail, summary, explain): an unknown `--name` close to a plugin option, what it may have meant. */
+export function pluginOptionNote(command: string): (name: string) => string | undefined {
+  return (name) => {
+    const option = closest(name, OPTION_SPECS.map((spec) => spec.long));
+    if (option === undefined) return undefined;
+    return option === 'hooks' ? `did you mean --event? (--hooks is the plugin's option)` : `--${option} is the plugin's option, not ${command}'s`;
+  };
 }
 
 const DURATION = /^(\d+)(s|m|h|d)$/;

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { accessSync, constants, lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeOptions, formatProblem, parseOptions, TcpinfoConfigError, type ConfigProblem, type OptionRow } from '../config/options.js';
+import { closest } from '../config/closest.js';
+import { describeOptions, formatProblem, OPTION_SPECS, parseOptions, TcpinfoConfigError, type ConfigProblem, type OptionRow } from '../config/options.js';
 import { loadConfig } from '../config/plugin-config.js';
 import type { TcpinfoOptions } from '../config/types.js';
 import { stdioName } from '../config/stdio-name.js';
@@ -16,7 +17,8 @@ export const CHECK_HELP = `Usage: tcpinfo check [options] [PLUGIN_CONFIG]
 
 Validate the plugin's configuration and print the effective value of every option, and whether it
 is the default. PLUGIN_CONFIG is a Traffic Server plugin.config whose tcpinfo.so line holds the
-options (default: ./plugin.config); --options takes an options string as attach() does.
+options (default: ./plugin.config; when there is none, and no --options, it says so and exits 2);
+--options takes an options string as attach() does.
 
 When the configuration is wrong, every problem is listed (file and line included), not only the
 first. Output goes to stdout in both cases.
@@ -38,10 +40,33 @@ the problems are listed (--json: "ready": false and "problems") and the exit sta
 'tcpinfo check && deploy' is a real gate. Run it where the app runs, as its user.
 
 Exit status: 0 when the configuration is valid and tcpinfo could start with it here, 1 when it is
-not valid, start-up would refuse it (or the file cannot be read), 2 for a usage error.
+not valid, start-up would refuse it (or the file cannot be read), 2 for a usage error (also: no
+PLUGIN_CONFIG, no --options and no ./plugin.config).
 `;
 
 const DEFAULT_CONFIG = 'plugin.config';
+
+const CHECK_OPTIONS = {
+  options: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `tcpinfo check --hooks=...`: the plugin's option (or the closest), which goes in --options. */
+function pluginOptionHint(name: string): string | undefined {
+  const option = closest(name, OPTION_SPECS.map((spec) => spec.long));
+  return option === undefined ? undefined : `--${option} is the plugin's: check it with --options '--${option}=...'`;
+}
+
+/** A missing ./plugin.config when none was named: nothing to check, rather than an invalid configuration. */
+function noDefaultConfig(): boolean {
+  try {
+    statSync(DEFAULT_CONFIG);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
 
 /** `--options VALUE` as `--options=VALUE`: the value starts with a dash, which parseArgs refuses to take. */
 function joinOptionsValue(argv: string[]): string[] {
@@ -108,21 +133,20 @@ export function runCheck(argv: string[], out: Output): number {
     out.write(CHECK_HELP);
     return EXIT_OK;
   }
-  const { values, positionals } = usageErrors(() =>
-    parseArgs({
-      args: joinOptionsValue(argv),
-      strict: true,
-      allowPositionals: true,
-      options: {
-        options: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }),
+  const { values, positionals } = usageErrors(
+    () => parseArgs({ args: joinOptionsValue(argv), strict: true, allowPositionals: true, options: CHECK_OPTIONS }),
+    CHECK_OPTIONS,
+    pluginOptionHint,
   );
   if (positionals.length > 1) throw new UsageError(`check takes one plugin.config; got ${positionals.length}: ${positionals.join(' ')}`);
   if (positionals.length === 1 && values.options !== undefined) {
     throw new UsageError('give either a plugin.config or --options, not both');
+  }
+  if (values.options === undefined && positionals.length === 0 && noDefaultConfig()) {
+    throw new UsageError(
+      `no configuration to check: no ${DEFAULT_CONFIG} here; pass a plugin.config path ` +
+        `(tcpinfo check /etc/trafficserver/plugin.config) or an options string (tcpinfo check --options '--hooks=ssn_start,txn_close')`,
+    );
   }
   const source = values.options !== undefined ? 'options' : (positionals[0] ?? DEFAULT_CONFIG);
 

@@ -19,8 +19,8 @@ check its configuration.
 
 Commands:
   tail [FILE]        show the last readings, then follow the log across rolls
-  summary FILE...    per event rtt percentiles, retransmissions, cwnd; top clients; rtt histogram
-  explain FILE...    slow transactions: was it the server, the network or the client? (--explain logs)
+  summary [FILE...]  per event rtt percentiles, retransmissions, cwnd; top clients; rtt histogram
+  explain [FILE...]  slow transactions: was it the server, the network or the client? (--explain logs)
   check [CONFIG]     validate a plugin.config or --options string; print the effective options
 
 Run 'tcpinfo <command> --help' for each command's options and examples.

@@ -1,15 +1,15 @@
 /** `tcpinfo explain FILE...`: for each slow transaction of a log written with --explain, server, network or client? */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EXIT_FAILURE, EXIT_OK, nonNegativeInteger, usageErrors, UsageError } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, nonNegativeInteger, pluginOptionNote, usageErrors, UsageError, verdictList } from './args.js';
 import { escapeControls as esc } from './escape.js';
 import { VERDICTS } from '../explain/verdict.js';
 import { NO_ROUTES, renderExplainJson, renderExplainText } from './explain-render.js';
 import { ExplainStats, explainedTransaction, GROUP_BYS, type GroupBy } from './explain-stats.js';
-import { DEFAULT_TOP, readLogs, REPORT_OPTIONS } from './log-input.js';
+import { DEFAULT_TOP, defaultLogs, readLogs, REPORT_OPTIONS } from './log-input.js';
 import type { Output } from './output.js';
 import { accepts, recordFilter, type RecordFilter } from './record-filter.js';
 
-export const EXPLAIN_HELP = `Usage: tcpinfo explain [options] FILE...
+export const EXPLAIN_HELP = `Usage: tcpinfo explain [options] [FILE...]
 
 For the transactions of logs written with --explain (text or JSON lines, plain or gzipped; the
 verdicts of txn_delivered lines, and of txn_close lines in logs written before): per verdict
@@ -18,7 +18,8 @@ time by cause (server, client, network); the slowest transactions with their tim
 hand-off, delivered, judged) and the evidence in words; then, --by=verdict, the client networks
 (/24 for IPv4, /48 for IPv6) with the most network or client verdicts, or, --by=route|client, per
 route or client network: transactions, slow ones, slow time and its causes. The verdicts and how
-they are judged: docs/explain.md.
+they are judged: docs/explain.md. With no FILE: ./tcpinfo.log, and with --since/--until also its
+rolled files here of that time.
 
 Options:
       --since=TIME     only transactions that ended at or after TIME
@@ -36,13 +37,14 @@ Options:
   -h, --help           show this help
 
 Examples:
-  tcpinfo explain tcpinfo.log
+  tcpinfo explain --since=2h
   tcpinfo explain /var/log/tcpinfo.log* --since=2h --client=203.0.113.0/24
   tcpinfo explain --by=route --verdict=server,mixed tcpinfo.json.log
   tcpinfo explain --json tcpinfo.log | jq '.causes'
 
 Exit status: 0 when every file was read and has explained transactions; 1 when a file could not be
-read or has none (the log was written without --explain); 2 for a usage error.
+read or has none (the log was written without --explain), or with no FILE ./tcpinfo.log does not
+exist; 2 for a usage error.
 `;
 
 interface ExplainArgs {
@@ -60,17 +62,6 @@ const EXPLAIN_OPTIONS = {
   by: { type: 'string' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-/** A comma list of verdicts, each one the plugin writes. */
-function verdictList(text: string): Set<string> {
-  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  const known: readonly string[] = VERDICTS;
-  const unknown = names.filter((name) => !known.includes(name));
-  if (names.length === 0 || unknown.length > 0) {
-    throw new UsageError(`--verdict=${text}: unknown verdict ${unknown.join(', ') || '(none given)'}; allowed: ${VERDICTS.join(', ')}`);
-  }
-  return new Set(names);
-}
-
 function groupBy(text: string | undefined): GroupBy {
   if (text === undefined) return 'verdict';
   const known: readonly string[] = GROUP_BYS;
@@ -86,12 +77,13 @@ function explainArgs(argv: string[]): ExplainArgs {
       allowPositionals: true,
       options: EXPLAIN_OPTIONS,
     }),
+    EXPLAIN_OPTIONS,
+    pluginOptionNote('explain'),
   );
-  if (positionals.length === 0) throw new UsageError('explain needs at least one FILE, e.g. tcpinfo explain tcpinfo.log');
   return {
     files: positionals,
     filter: recordFilter(values),
-    verdicts: values.verdict === undefined ? undefined : verdictList(values.verdict),
+    verdicts: values.verdict === undefined ? undefined : verdictList('--verdict', values.verdict),
     by: groupBy(values.by),
     top: values.top === undefined ? DEFAULT_TOP : nonNegativeInteger('--top', values.top),
     json: values.json === true,
@@ -104,12 +96,14 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
     return EXIT_OK;
   }
   const args = explainArgs(argv);
+  const files = args.files.length > 0 ? args.files : await defaultLogs('explain', args.filter, err);
+  if (files === undefined) return EXIT_FAILURE;
   const stats = new ExplainStats(args.top, args.by);
   // Explained transactions per file, before the filters: a file with none was written without --explain.
   const explained = new Set<string>();
   const report = await readLogs({
     command: 'explain',
-    files: args.files,
+    files,
     out,
     err,
     record: (record, path) => {

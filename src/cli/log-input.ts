@@ -4,7 +4,7 @@
  * and lines that are not readings are reported on stderr, never fatal.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
 import { createGunzip } from 'node:zlib';
@@ -13,7 +13,9 @@ import { LineSplitter } from './line-splitter.js';
 import { LogLineParser, type LogRecord } from '../format/log-record.js';
 import type { Output } from './output.js';
 import { Progress } from './progress.js';
+import type { RecordFilter } from './record-filter.js';
 import { inTimeOrder } from './rolled-files.js';
+import { parseRolledName } from '../format/rolled-name.js';
 
 /** The options of the commands that report on whole logs: the record filter, --top, --json, --help. */
 export const REPORT_OPTIONS = {
@@ -54,6 +56,42 @@ export function inputJson(report: InputReport, countKey: string, count: number, 
     first: count > 0 ? new Date(first).toISOString() : null,
     last: count > 0 ? new Date(last).toISOString() : null,
   };
+}
+
+/** The live log read when no FILE is given, as `tail` does. */
+export const DEFAULT_LOG = 'tcpinfo.log';
+/** A line may be logged a little after its file's period ended (the roll waits for the queue). */
+const ROLL_SLACK_MS = 60_000;
+
+/**
+ * The files to read when none is named: ./tcpinfo.log, and with --since or --until also its rolled files
+ * here whose period meets that window (the last 2 hours may have rolled). Undefined, after saying what to
+ * pass, when ./tcpinfo.log does not exist.
+ */
+export async function defaultLogs(command: string, filter: RecordFilter, err: NodeJS.WritableStream): Promise<string[] | undefined> {
+  try {
+    await stat(DEFAULT_LOG);
+  } catch (error) {
+    const why = reason(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${reason(error)})`;
+    err.write(
+      `tcpinfo ${command}: no FILE given, and ./${DEFAULT_LOG} ${why} here; ` +
+        `name the log, e.g. tcpinfo ${command} /var/log/app/${DEFAULT_LOG} (its rolled files too: ${DEFAULT_LOG}_*.old)\n`,
+    );
+    return undefined;
+  }
+  const rolled = (await readdir('.').catch(() => [] as string[])).filter((name) => parseRolledName(name)?.logFile === DEFAULT_LOG);
+  const windowed = filter.since !== undefined || filter.until !== undefined;
+  const inWindow = rolled.filter((name) => {
+    const period = parseRolledName(name)!;
+    return (filter.since === undefined || period.end + ROLL_SLACK_MS > filter.since) && (filter.until === undefined || period.start < filter.until);
+  });
+  if (!windowed && rolled.length > 0) {
+    err.write(
+      `tcpinfo ${command}: read ./${DEFAULT_LOG} only; ${rolled.length} rolled file${rolled.length === 1 ? '' : 's'} beside it ` +
+        `(name them, e.g. ${DEFAULT_LOG}_*.old ${DEFAULT_LOG}, or give --since to read those of that time)\n`,
+    );
+  }
+  return [...(windowed ? inWindow : []), DEFAULT_LOG];
 }
 
 const READ_CHUNK = 256 * 1024;

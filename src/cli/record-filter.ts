@@ -1,10 +1,12 @@
-/** Which records a command keeps: by event, by client address or subnet, by rtt, by time. */
+/** Which records a command keeps: by event, by client address or subnet, by rtt, by time, by verdict. */
 import { BlockList, isIP } from 'node:net';
 import { eventList, pointInTime, UsageError } from './args.js';
 import type { LogRecord } from '../format/log-record.js';
 
 export interface RecordFilter {
   events?: ReadonlySet<string>;
+  /** Keep only lines whose verdict (--explain) is one of these. */
+  verdicts?: ReadonlySet<string>;
   clients?: BlockList;
   /** Keep only readings with rtt at or above this, in microseconds. */
   minRttUs?: number;
@@ -35,6 +37,7 @@ export function clientList(option: string, text: string): BlockList {
 /** True when the record passes every part of the filter. */
 export function accepts(filter: RecordFilter, record: LogRecord): boolean {
   if (filter.events !== undefined && !filter.events.has(record.event)) return false;
+  if (filter.verdicts !== undefined && !filter.verdicts.has(record.text('verdict') ?? '')) return false;
   if (filter.since !== undefined && !(record.time >= filter.since)) return false;
   if (filter.until !== undefined && !(record.time < filter.until)) return false;
   if (filter.minRttUs !== undefined) {

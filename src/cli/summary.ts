@@ -1,25 +1,20 @@
 /** `tcpinfo summary FILE...`: per-event rtt percentiles, retransmissions, cwnd, top clients, a histogram. */
 import { parseArgs } from 'node:util';
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  nonNegativeInteger,
-  usageErrors,
-  UsageError,
-} from './args.js';
-import { DEFAULT_TOP, readLogs, REPORT_OPTIONS } from './log-input.js';
+import { EXIT_FAILURE, EXIT_OK, nonNegativeInteger, pluginOptionNote, usageErrors } from './args.js';
+import { DEFAULT_TOP, defaultLogs, readLogs, REPORT_OPTIONS } from './log-input.js';
 import type { Output } from './output.js';
 import { accepts, recordFilter, type RecordFilter } from './record-filter.js';
 import { renderSummaryJson, renderSummaryText } from './summary-render.js';
 import { SummaryStats } from './summary-stats.js';
 
-export const SUMMARY_HELP = `Usage: tcpinfo summary [options] FILE...
+export const SUMMARY_HELP = `Usage: tcpinfo summary [options] [FILE...]
 
 Summarise tcpinfo logs: per event, the number of readings, rtt p50/p90/p99/max, rttvar p50, the
 share of readings with retransmissions and snd_cwnd p50; the clients with the highest rtt p90; and
 a histogram of rtt. Reads the Traffic Server text format and JSON lines, plain or gzipped (.gz).
 
 Rolled files (<logfile>_<host>.<start>-<end>[.<n>].old) are read in time order, then the live files.
+With no FILE: ./tcpinfo.log, and with --since/--until also its rolled files here of that time.
 Input streams through line by line: memory grows with the number of distinct values and clients,
 not with the size of the logs.
 
@@ -44,12 +39,13 @@ Options:
 A progress line is written to stderr while reading, only when stderr is a terminal.
 
 Examples:
-  tcpinfo summary tcpinfo.log
+  tcpinfo summary --since=2h
   tcpinfo summary /var/log/tcpinfo.log* --since=2h
   tcpinfo summary tcpinfo.log_web1.*.old tcpinfo.log --event=txn_close --top=20 --min-count=5
   tcpinfo summary --json tcpinfo.log | jq '.events.txn_close.rtt_us.p99'
 
-Exit status: 0 when every file was read, 1 when a file could not be read, 2 for a usage error.
+Exit status: 0 when every file was read, 1 when a file could not be read (or, with no FILE,
+./tcpinfo.log does not exist), 2 for a usage error.
 `;
 
 interface SummaryArgs {
@@ -60,16 +56,19 @@ interface SummaryArgs {
   json: boolean;
 }
 
+const SUMMARY_OPTIONS = { ...REPORT_OPTIONS, 'min-count': { type: 'string' } } as const;
+
 function summaryArgs(argv: string[]): SummaryArgs {
   const { values, positionals } = usageErrors(() =>
     parseArgs({
       args: argv,
       strict: true,
       allowPositionals: true,
-      options: { ...REPORT_OPTIONS, 'min-count': { type: 'string' } },
+      options: SUMMARY_OPTIONS,
     }),
+    SUMMARY_OPTIONS,
+    pluginOptionNote('summary'),
   );
-  if (positionals.length === 0) throw new UsageError('summary needs at least one FILE, e.g. tcpinfo summary tcpinfo.log');
   const filter = recordFilter(values);
   return {
     files: positionals,
@@ -86,10 +85,12 @@ export async function runSummary(argv: string[], out: Output, err: NodeJS.Writab
     return EXIT_OK;
   }
   const args = summaryArgs(argv);
+  const files = args.files.length > 0 ? args.files : await defaultLogs('summary', args.filter, err);
+  if (files === undefined) return EXIT_FAILURE;
   const stats = new SummaryStats(args.top > 0);
   const report = await readLogs({
     command: 'summary',
-    files: args.files,
+    files,
     out,
     err,
     record: (record) => {

@@ -69,8 +69,21 @@ const FIXED_WIDTHS = [19, 13, 15, 15];
 const MIN_FIELD_WIDTH = 6;
 const GAP = '  ';
 
-/** Fields kept first when a terminal is too narrow for all of them. */
-const PRIORITY = ['rtt', 'rttvar', 'snd_cwnd', 'all_retrans', 'total_retrans', 'retrans', 'lost', 'unacked', 'min_rtt', 'delivery_rate', 'bytes_acked', 'bytes_received'];
+/**
+ * Fields kept first when a terminal is too narrow for all of them, in this order (docs/cli.md says it): an
+ * --explain verdict and its shares, the connection's rtt, window and retransmissions, the transaction's
+ * times and accounting. The others (TCP_INFO detail: snd_ssthresh, fackets, ...) give way first.
+ */
+const PRIORITY = [
+  'verdict', 'judged_us', 'server_us', 'client_us', 'network_us', 'ended',
+  'rtt', 'rttvar', 'snd_cwnd', 'all_retrans', 'total_retrans',
+  'ttfb_us', 'duration_us', 'resp_bytes', 'txn_retrans', 'shared',
+  'retrans', 'lost', 'unacked', 'min_rtt', 'min_rtt_us', 'delivery_rate', 'bytes_acked', 'bytes_received',
+  'delivered_us', 'end_us', 'upload_us', 'ack_delay_us', 'wnd_limited_us', 'flow_held_us', 'unsent_bytes',
+  'txn_busy_us', 'txn_rwnd_limited_us', 'txn_sndbuf_limited_us',
+];
+/** Values wider than their title and MIN_FIELD_WIDTH (`gave_up`), for the fit. */
+const VALUE_WIDTHS: ReadonlyMap<string, number> = new Map([['ended', 7]]);
 
 export class AlignedRenderer implements RecordRenderer {
   private readonly only: readonly string[] | undefined;
@@ -108,7 +121,7 @@ export class AlignedRenderer implements RecordRenderer {
 
   /** The fields that fit the terminal, in log order; all of them when they fit or the width is unknown. */
   private fitting(names: string[]): string[] {
-    const columnWidth = (name: string): number => GAP.length + Math.max(fieldTitle(name).length, MIN_FIELD_WIDTH);
+    const columnWidth = (name: string): number => GAP.length + Math.max(fieldTitle(name).length, MIN_FIELD_WIDTH, VALUE_WIDTHS.get(name) ?? 0);
     let used = FIXED_WIDTHS.reduce((sum, w) => sum + w, 0) + GAP.length * (FIXED_WIDTHS.length - 1);
     const all = names.reduce((sum, name) => sum + columnWidth(name), used);
     // A pseudo-terminal may report no width (0): then every column is shown.

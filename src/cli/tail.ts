@@ -2,13 +2,16 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EVENT_NAMES } from '../events.js';
+import { VERDICTS } from '../explain/verdict.js';
 import {
   EXIT_FAILURE,
   EXIT_OK,
   nonNegativeDecimal,
   nonNegativeInteger,
+  pluginOptionNote,
   usageErrors,
   UsageError,
+  verdictList,
 } from './args.js';
 import { escapeControls } from './escape.js';
 import { LogFollower } from './follow.js';
@@ -24,14 +27,17 @@ Show the last lines of a tcpinfo log, then follow it as it grows, like tail -F: 
 file and goes on with the new one. FILE defaults to ./tcpinfo.log; if it does not exist yet, tail
 waits for it.
 
-On a terminal, columns are aligned, times are local, rtt and other times are in ms and bytes in
-KiB/MiB. In a pipe, output is tab-separated with no padding or colour, values in the log's own
+On a terminal, columns are aligned, times are local, rtt and other times are in ms (the --explain
+columns' _us as _ms) and bytes in KiB/MiB. When the terminal is too narrow, the --explain verdict,
+judged time, shares and ended are kept before rtt, cwnd and retransmissions, TCP_INFO detail first
+to go. In a pipe, output is tab-separated with no padding or colour, values in the log's own
 units (rtt in microseconds), with a title line whenever the columns change.
 
 Options:
   -n, --lines=N        show the last N matching lines first (default 10; 0 for only new lines)
       --event=LIST     only these events, comma-separated: ${EVENT_NAMES.join(', ')}
       --client=LIST    only these clients: addresses or subnets, comma-separated (127.0.0.1, 10.0.0.0/8, ::1)
+      --verdict=LIST   only verdict lines (--explain logs) with these verdicts: ${VERDICTS.join(', ')}
       --min-rtt=MS     only readings with rtt of at least MS milliseconds (decimals allowed)
       --fields=LIST    show only these columns after time, event, client, server (e.g. rtt,snd_cwnd)
       --json           write JSON lines (one object per reading) instead of columns
@@ -47,6 +53,7 @@ Examples:
   tcpinfo tail
   tcpinfo tail /var/log/tcpinfo.log --event=txn_close --min-rtt=50
   tcpinfo tail -n 0 --client=10.0.0.0/8 --fields=rtt,rttvar,snd_cwnd,all_retrans
+  tcpinfo tail --verdict=server,network
   tcpinfo tail --json | jq 'select(.all_retrans > 0)'
 
 Exit status: 0 when stopped or done, 1 when FILE cannot be read (or does not exist with --no-follow),
@@ -56,6 +63,21 @@ Exit status: 0 when stopped or done, 1 when FILE cannot be read (or does not exi
 const DEFAULT_FILE = 'tcpinfo.log';
 const DEFAULT_LINES = 10;
 const DEFAULT_POLL_MS = 250;
+
+const TAIL_OPTIONS = {
+  lines: { type: 'string', short: 'n' },
+  event: { type: 'string' },
+  client: { type: 'string' },
+  verdict: { type: 'string' },
+  'min-rtt': { type: 'string' },
+  fields: { type: 'string' },
+  json: { type: 'boolean' },
+  pretty: { type: 'boolean' },
+  plain: { type: 'boolean' },
+  'no-follow': { type: 'boolean' },
+  poll: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 interface TailArgs {
   file: string;
@@ -68,31 +90,17 @@ interface TailArgs {
 }
 
 function tailArgs(args: string[], out: Output): TailArgs {
-  const { values, positionals } = usageErrors(() =>
-    parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        lines: { type: 'string', short: 'n' },
-        event: { type: 'string' },
-        client: { type: 'string' },
-        'min-rtt': { type: 'string' },
-        fields: { type: 'string' },
-        json: { type: 'boolean' },
-        pretty: { type: 'boolean' },
-        plain: { type: 'boolean' },
-        'no-follow': { type: 'boolean' },
-        poll: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }),
+  const { values, positionals } = usageErrors(
+    () => parseArgs({ args, strict: true, allowPositionals: true, options: TAIL_OPTIONS }),
+    TAIL_OPTIONS,
+    pluginOptionNote('tail'),
   );
   if (positionals.length > 1) throw new UsageError(`tail follows one file; got ${positionals.length}: ${positionals.join(' ')}`);
   if ([values.json, values.pretty, values.plain].filter(Boolean).length > 1) {
     throw new UsageError('--json, --pretty and --plain exclude each other; give one');
   }
   const filter = recordFilter(values);
+  if (values.verdict !== undefined) filter.verdicts = verdictList('--verdict', values.verdict);
   if (values['min-rtt'] !== undefined) {
     // Rounded to the nanosecond: 0.011 ms must be 11 µs, not 11.000000000000002.
     filter.minRttUs = Math.round(nonNegativeDecimal('--min-rtt', values['min-rtt']) * 1e6) / 1e3;

@@ -1,10 +1,13 @@
-/** Readable units for the kernel's fields (ms, KiB/MiB/GiB, per second); the log keeps the kernel's. */
-import { columnUnit } from '../format/columns.js';
+/** Readable units for the kernel's fields and the --explain columns (ms, KiB/MiB/GiB, per second); the log keeps the kernel's. */
+import { columnUnit, EXPLAIN_COLUMNS } from '../format/columns.js';
 
 type Unit = 'us' | 'ms' | 'bytes' | 'rate' | 'count';
 
-/** How a column is shown, from its kernel unit: amounts of bytes scaled, sizes (MSS, windows) kept as numbers. */
+const EXPLAIN_NAMES: ReadonlySet<string> = new Set(EXPLAIN_COLUMNS);
+
+/** How a column is shown, from its kernel unit (an --explain column's, from its name): amounts of bytes scaled, sizes (MSS, windows) kept as numbers. */
 function unitOf(field: string): Unit {
+  if (EXPLAIN_NAMES.has(field)) return field.endsWith('_us') ? 'us' : field.endsWith('_bytes') ? 'bytes' : 'count';
   switch (columnUnit(field)) {
     case 'us':
       return 'us';
@@ -19,9 +22,10 @@ function unitOf(field: string): Unit {
   }
 }
 
-/** The column title a person reads: times say they are in ms. */
+/** The column title a person reads: times say they are in ms (an --explain column's `_us` becomes `_ms`). */
 export function fieldTitle(field: string): string {
   const unit = unitOf(field);
+  if (unit === 'us' && EXPLAIN_NAMES.has(field)) return `${field.slice(0, -3)}_ms`;
   return unit === 'us' || unit === 'ms' ? `${field}(ms)` : field;
 }
 

@@ -1,6 +1,7 @@
 /** The option table: every option's names, default, what is allowed, and how its text is read. */
 import path from 'node:path';
 import type { ConfigProblem } from '../errors.js';
+import { closest } from './closest.js';
 import { TCP_INFO_FIELD_NAMES } from '../tcpinfo/layout.js';
 import { defineOption, InvalidValue, type OptionSpec } from './option-spec.js';
 import { HOOK_NAMES } from '../events.js';
@@ -259,7 +260,13 @@ function knownOptions(style: 'long' | 'key'): string {
   return OPTION_SPECS.map((spec) => (style === 'long' ? `--${spec.long}` : spec.key)).join(', ');
 }
 
-/** An option not in the table, named as the user wrote it, listing the known ones in the same style. */
+/**
+ * An option not in the table, named as the user wrote it, with the closest known one in the same style (an
+ * object key may be meant as either name), or else every known one.
+ */
 export function unknownOption(option: string, value: string, style: 'long' | 'key'): ConfigProblem {
+  const names = style === 'long' ? OPTION_SPECS.map((spec) => spec.long) : OPTION_SPECS.flatMap((spec) => [spec.key as string, spec.long]);
+  const near = closest(style === 'long' ? option.replace(/^-+/, '') : option, names);
+  if (near !== undefined) return { option, value, reason: `unknown option; did you mean ${style === 'long' ? '--' : ''}${near}?` };
   return { option, value, reason: `unknown option (known: ${knownOptions(style)})` };
 }

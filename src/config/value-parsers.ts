@@ -3,6 +3,7 @@ import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { TCP_INFO_FIELD_NAMES } from '../tcpinfo/layout.js';
 import { InvalidValue, type ParseContext } from './option-spec.js';
+import { closest } from './closest.js';
 import { stdioName } from './stdio-name.js';
 import { HOOK_NAMES, type HookName } from '../events.js';
 
@@ -62,7 +63,12 @@ export function parseHooks(text: string): HookName[] {
   if (unknown.length > 0) {
     const quoted = unknown.map((name) => `"${name}"`).join(', ');
     const why = unknown.includes('periodic') ? '; periodic reads are turned on by --update-period=SECONDS' : '';
-    throw new InvalidValue(`unknown hook${unknown.length > 1 ? 's' : ''} ${quoted} (allowed: ${HOOK_NAMES.join(', ')})${why}`);
+    const near = unknown.flatMap((name) => {
+      const hook = closest(name, HOOK_NAMES);
+      return hook === undefined ? [] : [unknown.length === 1 ? hook : `${hook} for "${name}"`];
+    });
+    const meant = near.length > 0 ? `; did you mean ${near.join(', ')}?` : '';
+    throw new InvalidValue(`unknown hook${unknown.length > 1 ? 's' : ''} ${quoted}${meant} (allowed: ${HOOK_NAMES.join(', ')})${why}`);
   }
   return [...new Set(names as HookName[])];
 }
