@@ -168,7 +168,7 @@ describe('install as users get it', { timeout: 2 * NPM_TIMEOUT_MS }, () => {
     tarball = path.join(dir, packed.filename);
     files = new Set(packed.files.map((f) => f.path));
 
-    for (const file of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/integrations/express.js', 'dist/integrations/fastify.js', 'dist/register.js']) {
+    for (const file of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/integrations/express.js', 'dist/integrations/fastify.js', 'dist/register.js', 'dashboards/tcpinfo.json', 'dashboards/alerts.yml']) {
       assert.ok(files.has(file), `${file} is in the tarball`);
     }
     const license = fs.readFileSync(path.join(clone, 'LICENSE'), 'utf8');

@@ -7,7 +7,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { attach } from '../../dist/index.js';
-import { freePort, listen, requireTool, ROOT, runDaemon, tempDir, testedBlocks, waitFor } from '../support/harness.mjs';
+import { listen, requireTool, ROOT, tempDir, testedBlocks, waitFor } from '../support/harness.mjs';
+import { load, query, startPrometheus, waitForScrapes } from '../support/prometheus.mjs';
 
 const DOC = fs.readFileSync(path.join(ROOT, 'docs', 'metrics.md'), 'utf8');
 const blocks = testedBlocks(DOC);
@@ -39,65 +40,6 @@ const CHECKS = {
   },
 };
 
-/** GET a Prometheus API path; its `data`. */
-async function api(port, pathAndQuery) {
-  const res = await fetch(`http://127.0.0.1:${port}${pathAndQuery}`, { signal: AbortSignal.timeout(5000) });
-  const body = await res.json();
-  assert.equal(body.status, 'success', `${pathAndQuery}: ${JSON.stringify(body)}`);
-  return body.data;
-}
-
-async function query(port, promql) {
-  const data = await api(port, `/api/v1/query?query=${encodeURIComponent(promql)}`);
-  assert.equal(data.resultType, 'vector', promql);
-  return data.result.map((r) => ({ labels: r.metric, value: Number(r.value[1]) }));
-}
-
-/**
- * Real clients until `stop()`: keep-alive ones on their own connection each, and ones that open a
- * connection per request; each waits a little between requests. Bounded in requests and in time.
- */
-function load(port) {
-  let stopped = false;
-  /** When each request ended, and whether it had a connection of its own (at most 100_000 each). */
-  const ends = [];
-  let failure = null;
-  const deadline = Date.now() + 45_000;
-  const client = async (agent, headers) => {
-    for (let i = 0; i < 100_000 && !stopped && failure === null && Date.now() < deadline; i++) {
-      await new Promise((resolve, reject) => {
-        const req = http.get({ host: '127.0.0.1', port, path: `/${i}`, agent, headers }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        });
-        req.on('error', reject);
-        req.setTimeout(5000, () => req.destroy(new Error('request timed out')));
-      }).catch((err) => (failure ??= err));
-      if (ends.length < 100_000) ends.push({ at: Date.now(), newConnection: agent === false });
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
-  const agents = Array.from({ length: KEEP_ALIVE_CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
-  const done = Promise.all([
-    ...agents.map((agent) => client(agent, {})),
-    ...Array.from({ length: CLOSE_CLIENTS }, () => client(false, { connection: 'close' })),
-  ]);
-  return {
-    requests: () => ends.length,
-    failure: () => failure,
-    /** Requests, and new connections, per second over the last `seconds`. */
-    perSecond(seconds) {
-      const recent = ends.filter((e) => e.at >= Date.now() - seconds * 1000);
-      return { requestsPerSecond: recent.length / seconds, connectionsPerSecond: recent.filter((e) => e.newConnection).length / seconds };
-    },
-    async stop() {
-      stopped = true;
-      await done;
-      for (const agent of agents) agent.destroy();
-    },
-  };
-}
-
 test('docs/metrics.md marks the scrape job and a check for each of its queries', () => {
   assert.equal(blocks['prometheus.yml']?.lang, 'yaml', 'a <!-- tested: prometheus.yml --> yaml block');
   const queries = Object.keys(blocks).filter((name) => blocks[name].lang === 'promql');
@@ -118,7 +60,7 @@ test('Prometheus scrapes --metrics-port under load; every query of docs/metrics.
   await waitFor(() => handle.metricsServer.address() !== null, 5000, 'the /metrics server listening');
   const metricsPort = handle.metricsServer.address().port;
 
-  const traffic = load(port);
+  const traffic = load(port, { keepAlive: KEEP_ALIVE_CLIENTS, close: CLOSE_CLIENTS });
   try {
     await scrapeAndQuery(t, { prometheus, dir, port, metricsPort, traffic });
   } finally {
@@ -135,29 +77,10 @@ async function scrapeAndQuery(t, { prometheus, dir, port, metricsPort, traffic }
   assert.ok(jobName, 'the scrape job names its job');
   const config = job.replace(/targets: \['127\.0\.0\.1:9464'\]/, `targets: ['127.0.0.1:${metricsPort}']`).replace(/scrape_interval: \S+/, `scrape_interval: ${SCRAPE_INTERVAL}`);
   assert.match(config, new RegExp(`127\\.0\\.0\\.1:${metricsPort}`), 'the target was put in');
-  fs.writeFileSync(path.join(dir, 'prometheus.yml'), config);
-
-  const promPort = await freePort();
-  const prom = runDaemon(t, prometheus, [
-    `--config.file=${path.join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${path.join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${promPort}`,
-  ]);
-  const alive = () => assert.ok(prom.running(), `prometheus exited:\n${prom.output()}`);
-  await waitFor(async () => {
-    alive();
-    return fetch(`http://127.0.0.1:${promPort}/-/ready`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false);
-  }, 20_000, 'Prometheus ready');
-
-  // Scrapes of the target, all up: two at least, and as many as the queries' range holds.
-  const scrapes = `count_over_time(up{job="${jobName}"}[5m])`;
-  await waitFor(async () => {
-    alive();
-    const [r] = await query(promPort, scrapes);
-    return r !== undefined && r.value >= 6;
-  }, 20_000, 'six scrapes');
-  const [up] = await query(promPort, `min_over_time(up{job="${jobName}"}[5m])`);
-  assert.equal(up.value, 1, `every scrape succeeded:\n${JSON.stringify(await api(promPort, '/api/v1/targets'))}`);
+  const prom = await startPrometheus(t, prometheus, dir, config);
+  const promPort = prom.port;
+  // Two scrapes at least, and as many as the queries' range holds.
+  await waitForScrapes(prom, jobName, 6);
 
   const label = `127.0.0.1:${port}`;
   const results = {};
