@@ -152,12 +152,12 @@ function explainMetricSet(client: PromClient, registry: Registry): ExplainMetric
     users: new Map(),
     transactions: new client.Counter({
       name: 'tcpinfo_transactions_total',
-      help: 'Transactions ended (txn_close), by verdict: server, network, client, mixed, unknown or ok (--explain).',
+      help: 'Transactions judged at delivery (the last byte acknowledged, or the follow-up ended), by verdict: server, network, client, mixed, unknown or ok (--explain).',
       ...common,
     }),
     duration: new client.Histogram({
       name: 'tcpinfo_transaction_duration_us',
-      help: 'Transaction duration, txn_start to txn_close, microseconds, by verdict (--explain).',
+      help: 'Judged time of a transaction, from the request to the delivery of its last byte less the client ACK delay, microseconds, by verdict (--explain).',
       ...common,
       buckets: [1000, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000],
     }),
