@@ -169,3 +169,19 @@ test('columns: retransmissions less DSACKs, the upload from last_data_recv, deli
   assert.equal(gaveUp.judged_us, 300_000, 'judged until the last reading');
   assert.ok(Number.isNaN(gaveUp.ack_delay_us));
 });
+
+test('the delayed ACK is measured from the last data\'s send, never before the hand-off (last_data_sent ticks in jiffies)', () => {
+  // The explain-truth suite's long RTT: 1 KB on an open connection over 100 ms RTT, handed off at 0.9 ms, its ACK
+  // at 109.4 ms; a 4 ms jiffy put the last data 3 ms before txn_start, and the ack delay came out 11.4 ms: ok at 98 ms.
+  const handoff = struct({ rtt: 101_000, min_rtt: 100_300, busy_time: 0 });
+  const last = struct({ busy_time: 110_000, last_data_sent: 112, last_ack_recv: 0 });
+  const t = transactionTiming({
+    base: struct({ busy_time: 0 }), handoff, last, startUs: 0, headerUs: 500, endUs: 400, handoffUs: 900, lastUs: 109_400,
+    deliveredUs: 109_400, ended: 'acked', hasBody: false, backlogUs: 0, sampledUs: 0, wndLimitedUs: 0, respBytes: 1_200,
+    shared: false, http2: false,
+  }, 100);
+  assert.equal(t.ack_delay_us, 109_400 - 900 - 101_000);
+  assert.equal(t.judged_us, 101_900);
+  assert.equal(t.verdict, 'network');
+});
+

@@ -180,7 +180,9 @@ export function transactionTiming(f: TransactionFacts, slowMs: number): Transact
   // The last ACK came later than one round trip after the last data: the client delayed it (capped in judge()).
   let ackDelay = 0;
   if (f.ended === 'acked' && !Number.isNaN(last.last_data_sent)) {
-    const lastDataUs = f.lastUs - last.last_data_sent * 1000;
+    // last_data_sent counts in jiffies (4 ms at HZ=250) and can put the last data before the hand-off, taking
+    // a round trip of the path for a delayed ACK; the response's last byte cannot leave before Node gave it.
+    const lastDataUs = Math.max(f.handoffUs, f.lastUs - last.last_data_sent * 1000);
     const expected = Math.max(handoff.rtt, handoff.min_rtt, 0);
     ackDelay = Math.max(0, Math.round(f.deliveredUs - lastDataUs - expected));
   }
