@@ -269,6 +269,16 @@ function handedOff(t: TransferSampler): boolean {
   return t.http2 ? (t.txn as Http2Exchange).closed : (t.txn as ServerResponse).writableFinished;
 }
 
+/**
+ * HTTP/2, Node holding the ended stream's data: the kernel has none of it waiting, or holds less than a
+ * congestion window in all (BBR paces a window's worth out over the round trip): the congestion control is not
+ * what keeps the rest in Node, the peer's flow-control window is.
+ */
+function flowHeld(r: TxnReading): boolean {
+  const queued = r.bytes_sent - r.bytes_retrans - r.bytes_acked + r.notsent_bytes;
+  return r.notsent_bytes === 0 || queued < r.snd_cwnd * r.snd_mss;
+}
+
 function sampleTransfer(t: TransferSampler): void {
   if (t.done || t.socket.destroyed || handedOff(t) || t.reads >= MAX_SAMPLER_READS) {
     t.done = true;
@@ -287,8 +297,7 @@ function sampleTransfer(t: TransferSampler): void {
   if (!Number.isNaN(endUs) && endUs <= t.lastUs) {
     const interval = now - t.lastUs;
     t.sampledUs += interval;
-    // HTTP/2: Node holds the ended stream's data, and the kernel has none waiting: flow control holds it.
-    if (windowLimited(r) || (t.http2 && r.notsent_bytes === 0)) t.wndLimitedUs += interval;
+    if (windowLimited(r) || (t.http2 && flowHeld(r))) t.wndLimitedUs += interval;
     t.stepUs = Math.min(MAX_STEP_US, Math.max(MIN_STEP_US, Number.isNaN(r.rtt) ? 0 : r.rtt));
   } else {
     t.stepUs = Math.min(MAX_STEP_US, t.stepUs * STEP_GROWTH);
