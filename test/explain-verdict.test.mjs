@@ -131,13 +131,15 @@ test('delivery by position: the stream offset past everything handed to the kern
   assert.equal(streamEnd(struct({ bytes_sent: 5_000, bytes_retrans: 1_000, notsent_bytes: 3_000 })), 7_000);
 });
 
-test('window limited: data waiting, the window full, and below the congestion window', () => {
+test('window limited: data waiting, and the window below the congestion window', () => {
   const full = { bytes_sent: 200_000, bytes_acked: 136_000, notsent_bytes: 50_000, snd_wnd: 65_536, snd_cwnd: 100, snd_mss: 1_448 };
   assert.equal(windowLimited(struct(full)), true);
   assert.equal(windowLimited(struct({ ...full, notsent_bytes: 0 })), false, 'nothing waiting');
   assert.equal(windowLimited(struct({ ...full, snd_wnd: 4_000_000 })), false, 'a wide window');
   assert.equal(windowLimited(struct({ ...full, snd_cwnd: 40 })), false, 'the congestion window is the smaller');
-  assert.equal(windowLimited(struct({ ...full, bytes_acked: 190_000 })), false, 'the window not full');
+  // BBR paces a round trip's flight out: the window part full at the read (the explain-truth suite's slow reader
+  // under bbr: 60 KB in flight of an 80 KB window, cwnd 205 KB, 640 KB waiting) still caps the round trip.
+  assert.equal(windowLimited(struct({ ...full, bytes_acked: 190_000 })), true, 'the window part full under pacing');
 });
 
 test('columns: retransmissions less DSACKs, the upload from last_data_recv, delivery and the shares', () => {

@@ -71,11 +71,13 @@ export function streamEnd(r: TxnReading): number {
   return r.bytes_sent - r.bytes_retrans + r.notsent_bytes;
 }
 
-/** Whether the client's window was full with data waiting (the window, not the congestion window, held the sender). */
+/**
+ * Whether the client's window held the sender: data waiting, and the window below the congestion window, so
+ * it, not the congestion control, caps what a round trip carries. Not whether it is full at this instant: BBR
+ * paces out each round trip's flight (at a rate it measured through that window), so a read finds it part full.
+ */
 export function windowLimited(r: TxnReading): boolean {
-  const inFlight = r.bytes_sent - r.bytes_retrans - r.bytes_acked;
-  const mss = r.snd_mss;
-  return r.notsent_bytes > 0 && r.snd_wnd < r.snd_cwnd * mss && inFlight + 2 * mss >= r.snd_wnd;
+  return r.notsent_bytes > 0 && r.snd_wnd < r.snd_cwnd * r.snd_mss;
 }
 
 /** The numeric --explain columns, in their order on a line (format/columns.ts: EXPLAIN_COLUMNS). */
