@@ -149,7 +149,7 @@ const ms = (us) => (Number.isFinite(us) ? (us / 1000).toFixed(0) : '-');
 /** The table: per scenario, the verdicts per cc and repeat, the smallest margin, the shares (median ms). */
 function table() {
   const rows = [];
-  rows.push(`# scenario (built cause) | ${CCS.map((cc) => `${cc} verdicts`).join(' | ')} | min margin | server/client/network ms (median judged)`);
+  rows.push(`# scenario (built cause) | ${CCS.map((cc) => `${cc} verdicts`).join(' | ')} | min margin | server/client/network ms (median judged) | delivered - client time, ms: min..median..max`);
   for (const [name, n, what] of SCENARIOS) {
     const mine = results.filter((r) => r.scenario === name);
     if (mine.length === 0) continue;
@@ -164,8 +164,10 @@ function table() {
     const margins = mine.map((r) => margin(r.expect, r.line)).filter(Number.isFinite);
     const byJudged = [...mine].sort((a, b) => a.line.judged_us - b.line.judged_us);
     const med = byJudged[Math.floor(byJudged.length / 2)].line;
+    const d = mine.filter((r) => Number.isFinite(r.line.delivered_us)).map((r) => r.line.delivered_us - r.client.ms * 1000).sort((a, b) => a - b);
     rows.push(`${n} ${name} [${what}] (${expects}) | ${perCc.join(' | ')} | ${margins.length ? Math.min(...margins).toFixed(2) : '-'} | ` +
-      `${ms(med.server_us)}/${ms(med.client_us)}/${ms(med.network_us)} (${ms(med.judged_us)})`);
+      `${ms(med.server_us)}/${ms(med.client_us)}/${ms(med.network_us)} (${ms(med.judged_us)}) | ` +
+      `delivered-client ms ${d.length ? `${ms(d[0])}..${ms(d[Math.floor(d.length / 2)])}..${ms(d.at(-1))}` : '-'}`);
   }
   // Delivery against the client's own time.
   const diffs = results.filter((r) => Number.isFinite(r.line.delivered_us)).map((r) => ({
