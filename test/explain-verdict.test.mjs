@@ -131,13 +131,15 @@ test('delivery by position: the stream offset past everything handed to the kern
   assert.equal(streamEnd(struct({ bytes_sent: 5_000, bytes_retrans: 1_000, notsent_bytes: 3_000 })), 7_000);
 });
 
-test('window limited: data waiting, the window full, and below the congestion window', () => {
+test('window limited: data waiting, and the window below the congestion window', () => {
   const full = { bytes_sent: 200_000, bytes_acked: 136_000, notsent_bytes: 50_000, snd_wnd: 65_536, snd_cwnd: 100, snd_mss: 1_448 };
   assert.equal(windowLimited(struct(full)), true);
   assert.equal(windowLimited(struct({ ...full, notsent_bytes: 0 })), false, 'nothing waiting');
   assert.equal(windowLimited(struct({ ...full, snd_wnd: 4_000_000 })), false, 'a wide window');
   assert.equal(windowLimited(struct({ ...full, snd_cwnd: 40 })), false, 'the congestion window is the smaller');
-  assert.equal(windowLimited(struct({ ...full, bytes_acked: 190_000 })), false, 'the window not full');
+  // BBR paces a round trip's flight out: the window part full at the read (the explain-truth suite's slow reader
+  // under bbr: 60 KB in flight of an 80 KB window, cwnd 205 KB, 640 KB waiting) still caps the round trip.
+  assert.equal(windowLimited(struct({ ...full, bytes_acked: 190_000 })), true, 'the window part full under pacing');
 });
 
 test('columns: retransmissions less DSACKs, the upload from last_data_recv, delivery and the shares', () => {
@@ -169,3 +171,19 @@ test('columns: retransmissions less DSACKs, the upload from last_data_recv, deli
   assert.equal(gaveUp.judged_us, 300_000, 'judged until the last reading');
   assert.ok(Number.isNaN(gaveUp.ack_delay_us));
 });
+
+test('the delayed ACK is measured from the last data\'s send, never before the hand-off (last_data_sent ticks in jiffies)', () => {
+  // The explain-truth suite's long RTT: 1 KB on an open connection over 100 ms RTT, handed off at 0.9 ms, its ACK
+  // at 109.4 ms; a 4 ms jiffy put the last data 3 ms before txn_start, and the ack delay came out 11.4 ms: ok at 98 ms.
+  const handoff = struct({ rtt: 101_000, min_rtt: 100_300, busy_time: 0 });
+  const last = struct({ busy_time: 110_000, last_data_sent: 112, last_ack_recv: 0 });
+  const t = transactionTiming({
+    base: struct({ busy_time: 0 }), handoff, last, startUs: 0, headerUs: 500, endUs: 400, handoffUs: 900, lastUs: 109_400,
+    deliveredUs: 109_400, ended: 'acked', hasBody: false, backlogUs: 0, sampledUs: 0, wndLimitedUs: 0, respBytes: 1_200,
+    shared: false, http2: false,
+  }, 100);
+  assert.equal(t.ack_delay_us, 109_400 - 900 - 101_000);
+  assert.equal(t.judged_us, 101_900);
+  assert.equal(t.verdict, 'network');
+});
+

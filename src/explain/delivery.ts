@@ -9,9 +9,10 @@
  * One timer and one heap for every follow-up of the process, bounded globally: past MAX_PENDING a transaction is
  * judged at once, as `gave_up`. Nothing is held past the connection's close (its ssn_close ends the follow-ups there).
  */
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { beginEvent, closeOwnedFd, duplicateFd, readForEvent, readOwnedFd, type Reading } from '../tcpinfo/read.js';
-import type { Transaction } from '../events.js';
+import type { Http2Exchange, Transaction } from '../events.js';
 import { unwatchProcessEnd, watchProcessEnd } from '../lifecycle/process-end.js';
 import { nowUs } from './timeline.js';
 import { readingFromStruct, streamEnd, windowLimited, type TxnReading } from './transaction-timing.js';
@@ -87,8 +88,42 @@ function acked(r: TxnReading, target: number): boolean {
 /** Process-wide counts, for the bench and tests: transactions followed past their hand-off, their reads, the most at once. */
 const counts = { followed: 0, reads: 0, mostPending: 0 };
 
-// The follow-ups, as a binary min-heap on dueUs.
-const heap: PendingDelivery[] = [];
+/**
+ * The transfer before the hand-off, sampled the same way from the app's end() (HTTP/1) or the stream's start
+ * (HTTP/2, counted from its end()): until the hand-off Node holds part of the response, and what holds it is
+ * either the kernel (full: its window samples tell whether the client's window held the sender, which BBR's
+ * pacing hides from the chronograph) or, for HTTP/2, the peer's flow-control window (the kernel has nothing
+ * waiting: windowLimited's meaning, one layer up). Without these a transfer handed off late was judged on its
+ * tail's samples only.
+ */
+export class TransferSampler {
+  dueUs: number;
+  heapIndex = -1;
+  stepUs = MIN_STEP_US;
+  reads = 0;
+  lastUs: number;
+  sampledUs = 0;
+  wndLimitedUs = 0;
+  done = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly txn: Transaction,
+    readonly http2: boolean,
+    us: number,
+  ) {
+    this.lastUs = us;
+    this.dueUs = us + MIN_STEP_US;
+  }
+}
+
+/** Reads of a transfer before its hand-off at most (then it is judged on what it had). */
+export const MAX_SAMPLER_READS = 400;
+
+// The follow-ups and samplers, as a binary min-heap on dueUs.
+type Entry = PendingDelivery | TransferSampler;
+const heap: Entry[] = [];
+const samplers = new WeakMap<Transaction, TransferSampler>();
 const bySocket = new WeakMap<Socket, PendingDelivery>();
 let timer: NodeJS.Timeout | null = null;
 let timerDueUs = Infinity;
@@ -123,7 +158,7 @@ function siftDown(i: number): void {
   }
 }
 
-function removeFromHeap(p: PendingDelivery): void {
+function removeFromHeap(p: Entry): void {
   const i = p.heapIndex;
   if (i < 0) return;
   p.heapIndex = -1;
@@ -158,7 +193,8 @@ function onTimer(): void {
   for (let n = heap.length; n > 0 && heap.length > 0 && heap[0].dueUs <= now + 500; n--) {
     const p = heap[0];
     removeFromHeap(p);
-    followUp(p);
+    if (p instanceof PendingDelivery) followUp(p);
+    else sampleTransfer(p);
   }
   schedule();
 }
@@ -238,9 +274,84 @@ function followUp(p: PendingDelivery): void {
   }
   p.stepUs = Math.min(MAX_STEP_US, p.stepUs * STEP_GROWTH);
   p.dueUs = now + p.stepUs;
-  heap.push(p);
-  p.heapIndex = heap.length - 1;
-  siftUp(p.heapIndex);
+  pushEntry(p);
+}
+
+function pushEntry(e: Entry): void {
+  heap.push(e);
+  e.heapIndex = heap.length - 1;
+  siftUp(e.heapIndex);
+}
+
+/** Whether the app has ended the response (the sampler counts from then). */
+function ended(t: TransferSampler): number {
+  return t.http2 ? (t.txn as Http2Exchange).appEndUs : t.lastUs;
+}
+
+function handedOff(t: TransferSampler): boolean {
+  return t.http2 ? (t.txn as Http2Exchange).closed : (t.txn as ServerResponse).writableFinished;
+}
+
+/**
+ * HTTP/2, Node holding the ended stream's data: the kernel has none of it waiting, or holds less than a
+ * congestion window in all (BBR paces a window's worth out over the round trip): the congestion control is not
+ * what keeps the rest in Node, the peer's flow-control window is.
+ */
+function flowHeld(r: TxnReading): boolean {
+  const queued = r.bytes_sent - r.bytes_retrans - r.bytes_acked + r.notsent_bytes;
+  return r.notsent_bytes === 0 || queued < r.snd_cwnd * r.snd_mss;
+}
+
+function sampleTransfer(t: TransferSampler): void {
+  if (t.done || t.socket.destroyed || handedOff(t) || t.reads >= MAX_SAMPLER_READS) {
+    t.done = true;
+    return;
+  }
+  beginEvent();
+  const reading = readForEvent(t.socket);
+  const now = nowUs();
+  t.reads++;
+  if (reading === null) {
+    t.done = true;
+    return;
+  }
+  const r = readingFromStruct(reading.bytes, reading.length);
+  const endUs = ended(t);
+  if (!Number.isNaN(endUs) && endUs <= t.lastUs) {
+    const interval = now - t.lastUs;
+    t.sampledUs += interval;
+    if (windowLimited(r) || (t.http2 && flowHeld(r))) t.wndLimitedUs += interval;
+    t.stepUs = Math.min(MAX_STEP_US, Math.max(MIN_STEP_US, Number.isNaN(r.rtt) ? 0 : r.rtt));
+  } else {
+    t.stepUs = Math.min(MAX_STEP_US, t.stepUs * STEP_GROWTH);
+  }
+  t.lastUs = now;
+  t.dueUs = now + t.stepUs;
+  pushEntry(t);
+}
+
+/**
+ * Sample `txn`'s transfer until its hand-off: an HTTP/1 response from its end() (now), an HTTP/2 stream from its
+ * start (its intervals counted once the app ended it). One sampler per transaction, whichever logger asks first.
+ */
+export function sampleUntilHandoff(socket: Socket | null, txn: Transaction, http2: boolean): void {
+  if (socket === null || socket.destroyed || heap.length >= MAX_PENDING || samplers.has(txn)) return;
+  const t = new TransferSampler(socket, txn, http2, nowUs());
+  samplers.set(txn, t);
+  pushEntry(t);
+  schedule();
+}
+
+/** The hand-off: the transfer's samples so far join the follow-up's, and the sampling stops. */
+function takeSamples(p: PendingDelivery): void {
+  const t = samplers.get(p.txn);
+  if (t === undefined) return;
+  if (!t.done) {
+    t.done = true;
+    removeFromHeap(t);
+  }
+  p.sampledUs += t.sampledUs;
+  p.wndLimitedUs += t.wndLimitedUs;
 }
 
 /**
@@ -251,6 +362,7 @@ export function followDelivery(owner: DeliveryOwner, socket: Socket, txn: Transa
   const us = nowUs();
   const handoff = readingFromStruct(reading.bytes, reading.length);
   const p = new PendingDelivery(owner, socket, txn, state, handoff, us);
+  takeSamples(p);
   if (acked(handoff, p.target)) {
     const ackUs = Number.isNaN(handoff.last_ack_recv) ? us : us - handoff.last_ack_recv * 1000;
     p.deliveredUs = Math.min(us, ackUs);
@@ -265,9 +377,7 @@ export function followDelivery(owner: DeliveryOwner, socket: Socket, txn: Transa
   }
   p.nextOnSocket = bySocket.get(socket) ?? null;
   bySocket.set(socket, p);
-  heap.push(p);
-  p.heapIndex = heap.length - 1;
-  siftUp(p.heapIndex);
+  pushEntry(p);
   counts.followed++;
   if (heap.length > counts.mostPending) counts.mostPending = heap.length;
   schedule();
@@ -305,7 +415,7 @@ export function connectionClosing(socket: Socket): void {
 
 /** End every follow-up of `owner` (its close, the process's end) as `gave_up`, with a reading taken now where one can be. */
 export function giveUp(owner?: DeliveryOwner): void {
-  for (const p of heap.filter((q) => owner === undefined || q.owner === owner)) {
+  for (const p of heap.filter((q): q is PendingDelivery => q instanceof PendingDelivery && (owner === undefined || q.owner === owner))) {
     const reading = readNow(p);
     if (reading !== null && observe(p, reading, nowUs())) finish(p, 'acked', reading);
     else finish(p, 'gave_up', reading);
@@ -348,5 +458,7 @@ export function deliveryCounts(): { followed: number; reads: number; mostPending
 
 /** Follow-ups under way in the process (for stats and tests). */
 export function pendingDeliveries(): number {
-  return heap.length;
+  let n = 0;
+  for (const e of heap) if (e instanceof PendingDelivery) n++;
+  return n;
 }

@@ -10,6 +10,7 @@
 import { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Http2Exchange, type Transaction } from '../events.js';
+import { sampleUntilHandoff } from './delivery.js';
 
 /** Microseconds on the monotonic clock every explain time is taken on. */
 export function nowUs(): number {
@@ -49,7 +50,10 @@ function installWrappers(): void {
       if (!Number.isNaN(times.backlogSince)) drained.call(this);
     }
     // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with
-    return Reflect.apply(originalEnd!, this, arguments) as ServerResponse;
+    const result = Reflect.apply(originalEnd!, this, arguments) as ServerResponse;
+    // Node still holds part of the response: its transfer until the hand-off is sampled (delivery.ts).
+    if (times !== undefined && (this.writableLength > 0 || (this.socket?.writableLength ?? 0) > 0)) sampleUntilHandoff(this.socket, this, false);
+    return result;
   };
 }
 
@@ -69,7 +73,11 @@ function drained(this: ServerResponse): void {
 
 /** Start timing the app's side of `txn` (at its txn_start). */
 export function timeTransaction(txn: Transaction): void {
-  if (txn instanceof Http2Exchange) return;
+  if (txn instanceof Http2Exchange) {
+    // Its end() is seen by the tap, not here: sampled from now, counted from then.
+    sampleUntilHandoff(txn.socket, txn, true);
+    return;
+  }
   installWrappers();
   if (!timed.has(txn)) timed.set(txn, { endUs: NaN, backlogUs: 0, backlogSince: NaN });
 }

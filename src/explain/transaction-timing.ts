@@ -74,11 +74,13 @@ export function streamEnd(r: TxnReading): number {
   return r.bytes_sent - r.bytes_retrans + r.notsent_bytes;
 }
 
-/** Whether the client's window was full with data waiting (the window, not the congestion window, held the sender). */
+/**
+ * Whether the client's window held the sender: data waiting, and the window below the congestion window, so
+ * it, not the congestion control, caps what a round trip carries. Not whether it is full at this instant: BBR
+ * paces out each round trip's flight (at a rate it measured through that window), so a read finds it part full.
+ */
 export function windowLimited(r: TxnReading): boolean {
-  const inFlight = r.bytes_sent - r.bytes_retrans - r.bytes_acked;
-  const mss = r.snd_mss;
-  return r.notsent_bytes > 0 && r.snd_wnd < r.snd_cwnd * mss && inFlight + 2 * mss >= r.snd_wnd;
+  return r.notsent_bytes > 0 && r.snd_wnd < r.snd_cwnd * r.snd_mss;
 }
 
 /** The numeric --explain columns, in their order on a line (format/columns.ts: EXPLAIN_COLUMNS). */
@@ -185,7 +187,9 @@ export function transactionTiming(f: TransactionFacts, slowMs: number): Transact
   // The last ACK came later than one round trip after the last data: the client delayed it (capped in judge()).
   let ackDelay = 0;
   if (f.ended === 'acked' && !Number.isNaN(last.last_data_sent)) {
-    const lastDataUs = f.lastUs - last.last_data_sent * 1000;
+    // last_data_sent counts in jiffies (4 ms at HZ=250) and can put the last data before the hand-off, taking
+    // a round trip of the path for a delayed ACK; the response's last byte cannot leave before Node gave it.
+    const lastDataUs = Math.max(f.handoffUs, f.lastUs - last.last_data_sent * 1000);
     const expected = Math.max(handoff.rtt, handoff.min_rtt, 0);
     ackDelay = Math.max(0, Math.round(f.deliveredUs - lastDataUs - expected));
   }
