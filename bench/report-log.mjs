@@ -121,7 +121,8 @@ for (let i = 0; i < TXNS; i++) {
   const retrans = segs > 0 ? Math.round(segs * lossRate * around(1, 0.8)) : 0;
   const rounds = Math.max(1, Math.log2(segs / 10 + 1) + 1);
   const network = Math.round(rtt * rounds + retrans * rtt * 0.6);
-  const client_us = net.slowReaders && r.bytes > 50_000 ? Math.round(around(r.bytes / 400, 0.4)) : 0;
+  // A slow reader takes about 2 MB/s.
+  const client_us = net.slowReaders && r.bytes > 50_000 ? Math.round(around(r.bytes / 2, 0.4)) : 0;
   const judged = think + network + client_us;
   const shares = { server: think, network, client: client_us };
   const largest = Object.entries(shares).sort((a, b) => b[1] - a[1])[0];

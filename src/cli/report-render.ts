@@ -400,7 +400,7 @@ function slowestTable(slowest: Slow[]): string {
       cell('verdict', t.verdict, `<i class="swatch" style="background:${VERDICT_COLORS[t.verdict] ?? '#999'}"></i>${html(t.verdict)}`, false) +
       cell('time_us', t.time_us, ms(t.time_us)) +
       cell('time', t.time, html(localTime(Date.parse(t.time))), false) +
-      cell('client', t.client, `<code>${html(t.client)}</code>`, false) +
+      cell('client', t.client, `<code class="nowrap">${html(t.client)}</code>`, false) +
       `<td>${request === '' ? '-' : `<code>${html(request)}</code>`}${route}</td>` +
       cell('evidence', t.evidence, html(t.evidence), false) +
       '</tr>'
@@ -491,7 +491,7 @@ th{font-weight:600;background:#f6f6f6}td.n{text-align:right;font-variant-numeric
 .tick{font-size:11px;fill:#555;text-anchor:middle}.ytick{font-size:11px;fill:#555;text-anchor:end;dominant-baseline:middle}
 .barlabel{font-size:13px;fill:#fff;text-anchor:middle;font-weight:600}.hover{fill:transparent}.hover:hover{fill:rgba(0,0,0,.05)}
 .legend span{margin-right:14px;white-space:nowrap}.legend i,.swatch{display:inline-block;width:11px;height:11px;margin-right:5px;vertical-align:-1px;border-radius:2px}
-.muted,.notes{color:#666}.files{margin:4px 0;columns:2}.note{background:#fff8e1;border-left:3px solid #f0ad4e;padding:8px 12px}
+.nowrap{white-space:nowrap;overflow-wrap:normal}.muted,.notes{color:#666}.files{margin:4px 0;columns:2}.note{background:#fff8e1;border-left:3px solid #f0ad4e;padding:8px 12px}
 `;
 
 export function renderReportHtml(page: ReportPage): string {
