@@ -9,6 +9,7 @@ import { CHECK_HELP, runCheck } from './check.js';
 import { escapeControls } from './escape.js';
 import { EXPLAIN_HELP, runExplain } from './explain.js';
 import { Output } from './output.js';
+import { REPORT_HELP, runReport } from './report.js';
 import { runSummary, SUMMARY_HELP } from './summary.js';
 import { runTail, TAIL_HELP } from './tail.js';
 
@@ -21,6 +22,7 @@ Commands:
   tail [FILE]        show the last readings, then follow the log across rolls
   summary [FILE...]  per event rtt percentiles, retransmissions, cwnd; top clients; rtt histogram
   explain [FILE...]  slow transactions: was it the server, the network or the client? (--explain logs)
+  report [FILE...]   one self-contained HTML page of charts and tables (-o FILE)
   check [CONFIG]     validate a plugin.config or --options string; print the effective options
 
 Run 'tcpinfo <command> --help' for each command's options and examples.
@@ -29,12 +31,13 @@ Examples:
   tcpinfo tail --event=txn_close --min-rtt=20
   tcpinfo summary tcpinfo.log_*.old tcpinfo.log --since=24h
   tcpinfo explain tcpinfo.log --since=2h
+  tcpinfo report tcpinfo.log_*.old tcpinfo.log -o report.html
   tcpinfo check --options '--hooks=ssn_start,txn_close --log-level=2'
 
 Exit status: 0 success; 1 invalid configuration, or input that cannot be read; 2 usage error.
 `;
 
-const COMMAND_HELP: Record<string, string> = { tail: TAIL_HELP, summary: SUMMARY_HELP, explain: EXPLAIN_HELP, check: CHECK_HELP };
+const COMMAND_HELP: Record<string, string> = { tail: TAIL_HELP, summary: SUMMARY_HELP, explain: EXPLAIN_HELP, report: REPORT_HELP, check: CHECK_HELP };
 
 function version(): string {
   const require = createRequire(import.meta.url);
@@ -57,6 +60,8 @@ export async function runCli(
         return await runSummary(rest, out, stderr);
       case 'explain':
         return await runExplain(rest, out, stderr);
+      case 'report':
+        return await runReport(rest, out, stderr);
       case 'check':
         return runCheck(rest, out);
       case 'help':
@@ -74,7 +79,7 @@ export async function runCli(
         stderr.write(HELP);
         return EXIT_USAGE;
       default:
-        throw new UsageError(`unknown command "${command}"; commands: tail, summary, explain, check`);
+        throw new UsageError(`unknown command "${command}"; commands: tail, summary, explain, report, check`);
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;

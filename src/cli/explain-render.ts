@@ -19,6 +19,7 @@ import {
   type Cause,
   type ExplainedTransaction,
   type ExplainStats,
+  type GroupBy,
   type GroupTotals,
 } from './explain-stats.js';
 import { fileCount, inputJson, type InputReport } from './log-input.js';
@@ -239,7 +240,7 @@ export const NO_ROUTES = 'no line has a route or a path: routes need JSON lines 
 
 const CAUSE_TITLES: Readonly<Record<Cause, string>> = { server: 'server', client: 'client', network: 'network', unsplit: 'not split' };
 
-export function renderExplainText(stats: ExplainStats, report: InputReport, top: number, out: Output): string {
+export function renderExplainText(stats: ExplainStats, report: InputReport, top: number, out: Output, by: GroupBy = 'verdict'): string {
   const heading = (text: string): string => (out.color ? BOLD + text + RESET : text);
   if (stats.transactions === 0) return `${fileCount(report)}, no explained transactions (after filters)\n`;
   const all = stats.all;
@@ -278,7 +279,7 @@ export function renderExplainText(stats: ExplainStats, report: InputReport, top:
     });
   }
 
-  if (stats.by === 'verdict') {
+  if (by === 'verdict') {
     const networks = stats.topNetworks(top);
     if (networks.length > 0) {
       lines.push('', heading('client networks with the most network or client verdicts'));
@@ -286,13 +287,13 @@ export function renderExplainText(stats: ExplainStats, report: InputReport, top:
       for (const n of networks) netRows.push([esc(n.network), grouped(n.networkVerdicts), grouped(n.clientVerdicts), grouped(n.transactions)]);
       lines.push(...table(netRows, [false, true, true, true]));
     }
-  } else if (stats.by === 'route' && stats.routed === 0) {
+  } else if (by === 'route' && stats.routed === 0) {
     lines.push('', NO_ROUTES);
   } else {
-    const groups = stats.topGroups(top);
-    const what = stats.by === 'route' ? 'route' : 'client network';
+    const groups = stats.topGroups(by, top);
+    const what = by === 'route' ? 'route' : 'client network';
     lines.push('', heading(`by ${what}, the most slow time first; shares of each one's slow time`));
-    const groupRows = [[stats.by === 'route' ? 'route' : 'network', 'transactions', 'slow', 'slow time', 'server', 'client', 'network']];
+    const groupRows = [[by === 'route' ? 'route' : 'network', 'transactions', 'slow', 'slow time', 'server', 'client', 'network']];
     for (const g of groups) {
       const slow = g.slowTimeUs;
       groupRows.push([
@@ -301,7 +302,7 @@ export function renderExplainText(stats: ExplainStats, report: InputReport, top:
       ]);
     }
     lines.push(...table(groupRows, [false, true, true, true, true, true, true]));
-    const more = stats.groupCount() - groups.length;
+    const more = stats.groupCount(by) - groups.length;
     if (more > 0) lines.push(`(${grouped(more)} more; --top=N shows more)`);
   }
   return lines.join('\n') + '\n';
@@ -324,7 +325,8 @@ const JSON_TIMING = [
   'wnd_limited_us', 'flow_held_us', 'unsent_bytes', 'rtt_us', 'min_rtt_us', 'txn_app_limited_us', 'unacked_segs',
 ] as const;
 
-export function renderExplainJson(stats: ExplainStats, report: InputReport, top: number): string {
+/** What `explain --json` prints, as an object: `tcpinfo report` shows the same numbers from it. */
+export function explainJson(stats: ExplainStats, report: InputReport, top: number, by: GroupBy = 'verdict'): Record<string, unknown> {
   const all = stats.all;
   const slowTime = all.slowTimeUs;
   const verdicts: Record<string, unknown> = {};
@@ -338,17 +340,17 @@ export function renderExplainJson(stats: ExplainStats, report: InputReport, top:
   }
   const causes: Record<string, unknown> = {};
   for (const cause of CAUSES) causes[cause] = { time_us: all.slowCauses[cause], share: jsonShare(all.slowCauses[cause], slowTime) };
-  const byRoute = stats.by === 'route';
-  const result = {
+  const byRoute = by === 'route';
+  return {
     ...inputJson(report, 'transactions', stats.transactions, stats.first, stats.last),
     old_format_transactions: stats.legacy,
     slow_transactions: all.slow,
     slow_time_us: slowTime,
     verdicts,
     causes,
-    by: stats.by,
-    groups: byRoute && stats.routed === 0 ? [] : stats.topGroups(top).map((g) => ({
-      [stats.by === 'client' ? 'network' : stats.by]: g.key,
+    by,
+    groups: byRoute && stats.routed === 0 ? [] : stats.topGroups(by, top).map((g) => ({
+      [by === 'client' ? 'network' : by]: g.key,
       transactions: g.transactions,
       slow: g.slow,
       slow_time_us: g.slowTimeUs,
@@ -385,5 +387,8 @@ export function renderExplainJson(stats: ExplainStats, report: InputReport, top:
       transactions: n.transactions,
     })),
   };
-  return safeJson(result, 2) + '\n';
+}
+
+export function renderExplainJson(stats: ExplainStats, report: InputReport, top: number, by: GroupBy = 'verdict'): string {
+  return safeJson(explainJson(stats, report, top, by), 2) + '\n';
 }

@@ -206,53 +206,17 @@ export interface NetworkTotals {
   clientVerdicts: number;
 }
 
-export class ExplainStats {
-  readonly all = new GroupTotals('all');
-  readonly verdicts = new Map<Verdict, GroupTotals>(VERDICTS.map((v) => [v, new GroupTotals(v)]));
-  /** Clamped: transactions with a negative time, counted as 0. Legacy: old txn_close lines. */
-  clamped = 0;
-  legacy = 0;
-  /** Transactions whose HTTP/2 counters were shared with sibling streams. */
-  shared = 0;
-  /** Transactions with a route (--by=route: the framework's route or a --log-url path). */
-  routed = 0;
-  first = Infinity;
-  last = -Infinity;
-  /** The slowest transactions (verdict other than ok), slowest first; at most `top`. */
-  private readonly slowest: ExplainedTransaction[] = [];
-  private readonly networks = new Map<string, NetworkTotals>();
+/** The transactions by route or by client network, at most MAX_GROUPS groups (then OTHER_GROUP). */
+class Grouping {
   private readonly groups = new Map<string, GroupTotals>();
-  /** --by=route: the transactions without a route (text lines, JSON lines without --log-url). */
+  /** By route: the transactions without one (text lines, JSON lines without --log-url). */
   private unrouted: GroupTotals | undefined;
+  /** By route: transactions with a route (the framework's route or a --log-url path). */
+  routed = 0;
 
-  constructor(
-    private readonly top: number,
-    readonly by: GroupBy = 'verdict',
-  ) {}
+  constructor(private readonly by: 'route' | 'client') {}
 
-  get transactions(): number {
-    return this.all.transactions;
-  }
-
-  add(txn: ExplainedTransaction): void {
-    if (txn.clamped) this.clamped++;
-    if (txn.legacy) this.legacy++;
-    if (txn.shared === true) this.shared++;
-    if (txn.time < this.first) this.first = txn.time;
-    if (txn.time > this.last) this.last = txn.time;
-    this.all.add(txn);
-    this.verdicts.get(txn.verdict)!.add(txn);
-    const key = clientNetwork(txn.client);
-    let network = this.networks.get(key);
-    if (network === undefined) this.networks.set(key, (network = { network: key, transactions: 0, networkVerdicts: 0, clientVerdicts: 0 }));
-    network.transactions++;
-    if (txn.verdict === 'network') network.networkVerdicts++;
-    if (txn.verdict === 'client') network.clientVerdicts++;
-    if (this.by !== 'verdict') this.group(txn, key);
-    if (txn.verdict !== 'ok' && this.top > 0 && Number.isFinite(txn.timeUs)) this.keepIfSlow(txn);
-  }
-
-  private group(txn: ExplainedTransaction, network: string): void {
+  add(txn: ExplainedTransaction, network: string): void {
     let key = network;
     if (this.by === 'route') {
       const route = routeOf(txn);
@@ -270,6 +234,71 @@ export class ExplainStats {
       if (totals === undefined) this.groups.set(key, (totals = new GroupTotals(key)));
     }
     totals.add(txn);
+  }
+
+  top(top: number): GroupTotals[] {
+    const groups = [...this.groups.values()]
+      .sort((a, b) => b.slowTimeUs - a.slowTimeUs || b.transactions - a.transactions || a.key!.localeCompare(b.key!))
+      .slice(0, top);
+    return this.unrouted === undefined ? groups : [...groups, this.unrouted];
+  }
+
+  count(): number {
+    return this.groups.size + (this.unrouted === undefined ? 0 : 1);
+  }
+}
+
+/**
+ * The one aggregation of explained transactions, for `tcpinfo explain` and `tcpinfo report` alike: per verdict,
+ * the causes, the slowest, the client networks, and the groupings asked for (route, client; verdict is always there).
+ */
+export class ExplainStats {
+  readonly all = new GroupTotals('all');
+  readonly verdicts = new Map<Verdict, GroupTotals>(VERDICTS.map((v) => [v, new GroupTotals(v)]));
+  /** Clamped: transactions with a negative time, counted as 0. Legacy: old txn_close lines. */
+  clamped = 0;
+  legacy = 0;
+  /** Transactions whose HTTP/2 counters were shared with sibling streams. */
+  shared = 0;
+  first = Infinity;
+  last = -Infinity;
+  /** The slowest transactions (verdict other than ok), slowest first; at most `top`. */
+  private readonly slowest: ExplainedTransaction[] = [];
+  private readonly networks = new Map<string, NetworkTotals>();
+  private readonly groupings = new Map<GroupBy, Grouping>();
+
+  constructor(
+    private readonly top: number,
+    groupBys: readonly GroupBy[] = [],
+  ) {
+    for (const by of groupBys) if (by !== 'verdict') this.groupings.set(by, new Grouping(by));
+  }
+
+  get transactions(): number {
+    return this.all.transactions;
+  }
+
+  /** Transactions with a route (the framework's route or a --log-url path); 0 unless grouped by route. */
+  get routed(): number {
+    return this.groupings.get('route')?.routed ?? 0;
+  }
+
+  add(txn: ExplainedTransaction): void {
+    if (txn.clamped) this.clamped++;
+    if (txn.legacy) this.legacy++;
+    if (txn.shared === true) this.shared++;
+    if (txn.time < this.first) this.first = txn.time;
+    if (txn.time > this.last) this.last = txn.time;
+    this.all.add(txn);
+    this.verdicts.get(txn.verdict)!.add(txn);
+    const key = clientNetwork(txn.client);
+    let network = this.networks.get(key);
+    if (network === undefined) this.networks.set(key, (network = { network: key, transactions: 0, networkVerdicts: 0, clientVerdicts: 0 }));
+    network.transactions++;
+    if (txn.verdict === 'network') network.networkVerdicts++;
+    if (txn.verdict === 'client') network.clientVerdicts++;
+    for (const grouping of this.groupings.values()) grouping.add(txn, key);
+    if (txn.verdict !== 'ok' && this.top > 0 && Number.isFinite(txn.timeUs)) this.keepIfSlow(txn);
   }
 
   private keepIfSlow(txn: ExplainedTransaction): void {
@@ -291,21 +320,24 @@ export class ExplainStats {
     return this.slowest;
   }
 
-  /**
-   * The groups of --by, the most slow time first (then the most transactions); for routes, at most `top`
-   * and those without a route last. For verdicts, every verdict in the table's order.
-   */
-  topGroups(top: number): GroupTotals[] {
-    if (this.by === 'verdict') return VERDICT_ORDER.map((v) => this.verdicts.get(v)!);
-    const groups = [...this.groups.values()]
-      .sort((a, b) => b.slowTimeUs - a.slowTimeUs || b.transactions - a.transactions || a.key!.localeCompare(b.key!))
-      .slice(0, top);
-    return this.unrouted === undefined ? groups : [...groups, this.unrouted];
+  private grouping(by: GroupBy): Grouping {
+    const grouping = this.groupings.get(by);
+    if (grouping === undefined) throw new Error(`ExplainStats: not grouped by ${by}`);
+    return grouping;
   }
 
-  /** Distinct groups of --by seen (routes past MAX_GROUPS are one). */
-  groupCount(): number {
-    return this.by === 'verdict' ? VERDICTS.length : this.groups.size + (this.unrouted === undefined ? 0 : 1);
+  /**
+   * The groups of `by`, the most slow time first (then the most transactions); for routes, at most `top`
+   * and those without a route last. For verdicts, every verdict in the table's order.
+   */
+  topGroups(by: GroupBy, top: number): GroupTotals[] {
+    if (by === 'verdict') return VERDICT_ORDER.map((v) => this.verdicts.get(v)!);
+    return this.grouping(by).top(top);
+  }
+
+  /** Distinct groups of `by` seen (routes past MAX_GROUPS are one). */
+  groupCount(by: GroupBy): number {
+    return by === 'verdict' ? VERDICTS.length : this.grouping(by).count();
   }
 
   /** The client networks with the most network or client verdicts (at least one), most first. */

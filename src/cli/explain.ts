@@ -98,7 +98,7 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
   const args = explainArgs(argv);
   const files = args.files.length > 0 ? args.files : await defaultLogs('explain', args.filter, err);
   if (files === undefined) return EXIT_FAILURE;
-  const stats = new ExplainStats(args.top, args.by);
+  const stats = new ExplainStats(args.top, [args.by]);
   // Explained transactions per file, before the filters: a file with none was written without --explain.
   const explained = new Set<string>();
   const report = await readLogs({
@@ -126,6 +126,6 @@ export async function runExplain(argv: string[], out: Output, err: NodeJS.Writab
   }
   // Text says it in the report.
   if (args.json && args.by === 'route' && stats.routed === 0 && stats.transactions > 0) err.write(`tcpinfo explain: --by=route: ${NO_ROUTES}\n`);
-  out.write(args.json ? renderExplainJson(stats, report, args.top) : renderExplainText(stats, report, args.top, out));
+  out.write(args.json ? renderExplainJson(stats, report, args.top, args.by) : renderExplainText(stats, report, args.top, out, args.by));
   return report.unreadable.length > 0 || without.length > 0 ? EXIT_FAILURE : EXIT_OK;
 }
