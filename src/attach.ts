@@ -102,8 +102,6 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readonly explainMask: number = 0;
   /** With --explain: the transactions under way that it explains. */
   private readonly transactions: TransactionStates | null = null;
-  /** With --metrics --explain: every transaction is read at its start, for the metrics (never sampled). */
-  private readonly explainAll: boolean = false;
   private readonly seen = new Float64Array(EVENT_NAMES.length);
   private readonly sampledCounts = new Float64Array(EVENT_NAMES.length);
   private readonly loggedCounts = new Float64Array(EVENT_NAMES.length);
@@ -155,7 +153,6 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       // A transaction is timed from its txn_start and its headers, whichever events are logged.
       this.explainMask = (1 << TXN_START) | (1 << SEND_RESP_HDR) | (1 << TXN_CLOSE) | (1 << SSN_CLOSE);
       this.transactions = new TransactionStates(options.slowMs);
-      this.explainAll = options.metrics;
       mask |= this.explainMask;
     }
     this.eventMask = mask;
@@ -227,8 +224,11 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     const req = res.req;
     if (event === TXN_START) {
       if (this.sample(TXN_START, socket)) this.log(TXN_START, socket, res, null);
-      const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0 && this.sample(TXN_CLOSE, socket);
-      if (logged || this.explainAll) {
+      // Chosen at its txn_start, by --sample-rate, for its verdict line and (with --metrics) the verdict metrics.
+      const hooked = (this.logMask & (1 << TXN_CLOSE)) !== 0;
+      const chosen = (hooked || this.metrics !== null) && this.sample(TXN_CLOSE, socket);
+      if (chosen) {
+        const logged = hooked;
         const reading = readForEvent(socket);
         transactions.begin(res, socket, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length, logged);
       }
@@ -243,9 +243,9 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (state === undefined) {
       // Not chosen at its txn_start: no line. Under way before this logger was attached: chosen now, judged unknown.
       if (!startedBeforeJoin(this, socket, res)) return;
-      const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0 && this.sample(TXN_CLOSE, socket);
-      if (!logged && !this.explainAll) return;
-      transactions.beginLate(res, logged);
+      const hooked = (this.logMask & (1 << TXN_CLOSE)) !== 0;
+      if (!((hooked || this.metrics !== null) && this.sample(TXN_CLOSE, socket))) return;
+      transactions.beginLate(res, hooked);
       state = transactions.get(req)!;
     }
     transactions.handoff(state, socket);

@@ -158,9 +158,9 @@ test('--sample-by=session: a sampled connection has every transaction explained'
   }
 });
 
-test('--metrics --explain: every transaction counted by verdict (the log still sampled), with its duration', async (t) => {
+test('--metrics --explain: the transactions chosen by --sample-rate counted by verdict, without the txn_close hook too', async (t) => {
   const registry = new client.Registry();
-  const { handle, port } = await server(t, { hooks: 'txn_close', explain: true, sampleRate: 0, metrics: registry });
+  const { handle, port } = await server(t, { hooks: 'ssn_start', explain: true, sampleRate: 1000, metrics: registry });
   await keepAliveRequests(port, 3, { path: '/' });
   await request({ host: '127.0.0.1', port, path: '/slow' });
   // The verdicts are counted at delivery: the client's ACK of the last byte, a follow-up read after the response.
@@ -176,7 +176,16 @@ test('--metrics --explain: every transaction counted by verdict (the log still s
   assert.equal(value(`tcpinfo_transactions_total{${label},verdict="network"}`), 0, 'every verdict has its series from the start');
   assert.equal(value(`tcpinfo_transaction_duration_us_count{${label},verdict="server"}`), 1);
   assert.ok(value(`tcpinfo_transaction_duration_us_sum{${label},verdict="server"}`) >= 149_000);
-  assert.equal(handle.stats().logged.txn_close, 0);
+  assert.equal(handle.stats().logged.txn_close, 0, 'the log has no txn_close hook: no verdict line either');
+  assert.equal(handle.stats().logged.txn_delivered, 0);
+});
+
+test('--metrics --explain at --sample-rate=0: nothing judged, nothing followed (the metrics count the chosen ones)', async (t) => {
+  const registry = new client.Registry();
+  const { port } = await server(t, { hooks: 'txn_close', explain: true, sampleRate: 0, metrics: registry });
+  await keepAliveRequests(port, 5, { path: '/' });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.match(await registry.metrics(), /^tcpinfo_transactions_total\{server="[^"]+",verdict="ok"\} 0$/m);
 });
 
 test('without --explain: no transaction metrics and no columns', async (t) => {
