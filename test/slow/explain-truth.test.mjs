@@ -7,6 +7,7 @@
 //   TCPINFO_TRUTH_REPEATS=3        repeats of every scenario per cc
 //   TCPINFO_TRUTH_CC=bbr,reno,cubic  the congestion controls to run under
 //   TCPINFO_TRUTH_TABLE=path       the table (verdicts, margins, shares) written there too
+//   TCPINFO_TRUTH_LOGS=dir         every lab's logs copied there (<cc>-<lab>-<file>)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -121,6 +122,13 @@ async function runLab(t, cc, lab) {
       return settled >= 3;
     }, 35_000, `${lab.name}: every txn_delivered line`);
     if (appErr !== '') t.diagnostic(`${lab.name} app stderr: ${appErr.trim()}`);
+    // Kept for the README's report page (scripts/readme-report.mjs).
+    if (process.env.TCPINFO_TRUTH_LOGS) {
+      for (const file of Object.values(LOG_OF_PORT)) {
+        const from = path.join(logDir, file);
+        if (fs.existsSync(from)) fs.copyFileSync(from, path.join(process.env.TCPINFO_TRUTH_LOGS, `${cc}-${lab.name}-${file}`));
+      }
+    }
     for (const txn of txns) {
       const lines = logs[fileOf(txn)].filter((l) => l.event === 'txn_delivered' && typeof l.url === 'string' && l.url === `/s/${txn.tag}`);
       if (txn.expect === 'any') continue;
