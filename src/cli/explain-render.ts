@@ -6,6 +6,7 @@
  */
 import {
   networkLimitedUs,
+  rttShowsQueueing,
   transferUs,
   verdictOfRule,
   verdictRule,
@@ -169,7 +170,10 @@ function causeWords(cause: Exclude<Cause, 'unsplit'>, txn: ExplainedTransaction)
       const how: string[] = [];
       if (t.txn_retrans > 0) how.push(retransmissions(t.txn_retrans));
       const rtt = rttWords(t, dur);
-      if (rtt !== '') how.push(rtt);
+      // A queue on the path shows as rtt far above the minimum, but only where the client did not hold its window: a
+      // reader that holds it delays its ACKs, which lengthens the rtt as well.
+      const queueing = rttShowsQueueing(t.rtt_us, t.min_rtt_us) && t.client_us < EVIDENCE_SHARE * t.judged_us;
+      if (rtt !== '') how.push(queueing ? `${rtt}: queueing` : rtt);
       // After end() the client's share (window, flow control) may take part of the drain: then the network's part of it.
       const drain = Math.max(0, t.judged_us - appEndUs(t));
       const draining = t.network_us < 0.95 * drain ? `${dur(t.network_us)} of ${dur(drain)} draining` : `${dur(drain)} draining`;
