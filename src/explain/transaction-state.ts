@@ -124,38 +124,19 @@ export class TransactionStates {
   /** A transaction starts, with the struct just read into `bytes` (`length` bytes, -1 when the read failed). */
   begin(txn: Transaction, socket: Socket, bytes: Buffer, length: number, logged: boolean): void {
     timeTransaction(txn);
-    const state: TransactionState = {
-      startUs: nowUs(),
-      headerUs: NaN,
-      base: length < 0 ? null : readingFromStruct(bytes, length),
-      logged,
-      slowMs: this.slowMs,
-      startBytesWritten: bytesWritten(socket),
-      hasBody: hasBody(txn),
-      route: undefined,
-      handoffUs: NaN,
-      respBytes: NaN,
-      closed: null,
-      txn,
-    };
-    this.states.set(txn.req, state);
+    const base = length < 0 ? null : readingFromStruct(bytes, length);
+    this.add(txn, logged, nowUs(), base, bytesWritten(socket), hasBody(txn));
   }
 
-  /** A transaction already under way when the logger was attached: judged `unknown` (no baseline). */
+  /** A transaction already under way when the logger was attached: judged `unknown` (no start, no baseline). */
   beginLate(txn: Transaction, logged: boolean): void {
+    this.add(txn, logged, NaN, null, NaN, false);
+  }
+
+  private add(txn: Transaction, logged: boolean, startUs: number, base: TxnReading | null, startBytesWritten: number, body: boolean): void {
     const state: TransactionState = {
-      startUs: NaN,
-      headerUs: NaN,
-      base: null,
-      logged,
-      slowMs: this.slowMs,
-      startBytesWritten: NaN,
-      hasBody: false,
-      route: undefined,
-      handoffUs: NaN,
-      respBytes: NaN,
-      closed: null,
-      txn,
+      startUs, headerUs: NaN, base, logged, slowMs: this.slowMs, startBytesWritten, hasBody: body, route: undefined,
+      handoffUs: NaN, respBytes: NaN, closed: null, txn,
     };
     this.states.set(txn.req, state);
   }
