@@ -2,10 +2,12 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import client from 'prom-client';
 import { attach, parseOptions } from '../dist/index.js';
+import { MAX_SCRAPE_READS } from '../dist/metrics/tcp-metrics.js';
 import { keepAliveRequests, listen, request, tempDir, waitFor } from './support/harness.mjs';
 
 /** Prometheus text format into { 'name{labels}': value }. */
@@ -67,8 +69,9 @@ describe('metrics', () => {
     // Gauges: the sum over open connections, and none are open.
     assert.equal(v('tcpinfo_tx_unsent_bytes'), 0);
     assert.equal(v('tcpinfo_tx_unacked_segments'), 0);
-    // One observation per read: ssn_start + txn_close per request + ssn_close, per connection.
-    const reads = 6 * (1 + 4 + 1) + 2 * (1 + 1 + 1);
+    // One observation per read: a connection closed before any scrape is read once, at its close, however many
+    // transactions it had.
+    const reads = 8;
     assert.equal(s[`tcpinfo_rtt_us_count{server="${label}"}`], reads);
     assert.equal(s[`tcpinfo_rtt_variance_us_count{server="${label}"}`], reads);
     assert.ok(s[`tcpinfo_tx_percent_retransmitted_segments_count{server="${label}"}`] >= 8);
@@ -91,6 +94,46 @@ describe('metrics', () => {
     s = parseExposition(await registry.metrics());
     assert.equal(s[`tcpinfo_connections_closed_total{server="${label}"}`], 3);
     assert.equal(s[`tcpinfo_tx_unacked_segments{server="${label}"}`], 0);
+  });
+
+  test('a scrape reads the open connections: counters and gauges move without --update-period, no read per request', async (t) => {
+    const { registry, port, label } = await metricsServer(t, { hooks: 'txn_close,ssn_close' });
+    const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000, maxSockets: 3 });
+    t.after(() => agent.destroy());
+    for (let round = 0; round < 4; round++) await Promise.all([1, 2, 3].map(() => request({ host: '127.0.0.1', port, agent, path: '/big' })));
+    let s = parseExposition(await registry.metrics());
+    const v = (name) => s[`${name}{server="${label}"}`];
+    assert.equal(v('tcpinfo_connections_opened_total'), 3);
+    assert.ok(v('tcpinfo_tx_bytes_total') >= 12 * 200_000 - v('tcpinfo_tx_unsent_bytes'), 'the bytes of open connections, read at the scrape');
+    // 12 transactions, 3 connections open: one read of each, at the scrape.
+    assert.equal(v('tcpinfo_rtt_us_count'), 3);
+    await request({ host: '127.0.0.1', port, agent });
+    s = parseExposition(await registry.metrics());
+    assert.equal(v('tcpinfo_rtt_us_count'), 6, 'each scrape reads each open connection once, whichever metric collects first');
+    assert.ok(v('tcpinfo_rx_bytes_total') > 0);
+  });
+
+  test(`a scrape reads at most ${MAX_SCRAPE_READS} open connections, the next ones where the last stopped`, async (t) => {
+    const { server, registry, port, label } = await metricsServer(t);
+    const total = MAX_SCRAPE_READS + 50;
+    let accepted = 0;
+    server.on('connection', () => accepted++);
+    const sockets = [];
+    t.after(() => sockets.forEach((socket) => socket.destroy()));
+    // In batches, within the listen backlog.
+    for (let i = 0; i < total; i++) {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      sockets.push(socket);
+      if (sockets.length % 200 === 0 || i === total - 1) await waitFor(() => accepted === sockets.length, 5000, `${sockets.length} connections accepted`);
+    }
+    const rttCount = async () => parseExposition(await registry.metrics())[`tcpinfo_rtt_us_count{server="${label}"}`];
+    const started = performance.now();
+    assert.equal(await rttCount(), MAX_SCRAPE_READS);
+    const took = performance.now() - started;
+    assert.equal(await rttCount(), total, 'the rest of the round');
+    assert.equal(await rttCount(), total + MAX_SCRAPE_READS, 'a new round');
+    assert.ok(took < 1000, `a scrape of ${MAX_SCRAPE_READS} reads took ${took.toFixed(1)} ms`);
   });
 
   test('metrics count every connection, whatever the log samples', async (t) => {
