@@ -154,7 +154,8 @@ export class OtelExport {
         if (typeof value === 'number' && !Number.isNaN(value)) spanAttributes[`tcpinfo.${column}`] = value;
       }
       const endUs = Number.isNaN(deliveredUs) ? nowUs : deliveredUs;
-      const startUs = Number.isNaN(state.handoffUs) ? endUs : state.handoffUs;
+      // An ACK already in at the hand-off's read: a span of no length at the delivery.
+      const startUs = Number.isNaN(state.handoffUs) ? endUs : Math.min(state.handoffUs, endUs);
       // Epoch milliseconds: explain's clock is performance.now().
       const origin = performance.timeOrigin;
       const parent = api.trace.setSpan(api.ROOT_CONTEXT, span);
