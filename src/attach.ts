@@ -18,11 +18,13 @@ import {
 } from './events.js';
 import { connectionClosing, followDelivery, giveUp, holdDeliveries, releaseDeliveries, type DeliveryOwner, type PendingDelivery } from './explain/delivery.js';
 import { explain, TransactionStates, type ExplainedTransaction, type TransactionState } from './explain/transaction-state.js';
+import { nowUs } from './explain/timeline.js';
 import { createLineFormatter, type LineFormatter } from './format/line-format.js';
 import type { LogWriter } from './logger/writer.js';
 import { acquireWriter, releaseWriter } from './logger/writer-registry.js';
 import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-server.js';
 import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
+import { OtelExport } from './otel/otel-export.js';
 import { addConsumer, openSessions, removeConsumer, startedBeforeJoin } from './hooks/server.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage, Reading } from './tcpinfo/read.js';
 
@@ -109,6 +111,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   /** With --metrics: the aggregate metrics consumer, and the /metrics server of --metrics-port. */
   readonly metrics: TcpMetrics | null = null;
   readonly metricsServer: Server | null = null;
+  /** With --otel: the spans and metrics on OpenTelemetry. */
+  private readonly otel: OtelExport | null = null;
   private periodicTimer: NodeJS.Timeout | null = null;
   /** The round of periodic reads under way: where it is in the open connections; null between rounds. */
   private round: Iterator<Socket> | null = null;
@@ -160,6 +164,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     this.formatter = createLineFormatter(options, kernelTcpInfoLength());
     // Before the log file is opened: a logger that cannot be made must hold nothing.
     if (options.metrics) loadPromClient();
+    if (options.otel) this.otel = new OtelExport(server, (err) => this.reportOtelFault(err));
     this.writer = acquireWriter(options, this.formatter.header);
     this.writer.on('warning', this.forwardWarning);
     for (const notice of options.notices) process.emitWarning(`tcpinfo: ${notice}`, { code: 'TCPINFO_NOTICE' });
@@ -226,7 +231,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       if (this.sample(TXN_START, socket)) this.log(TXN_START, socket, res, null);
       // Chosen at its txn_start, by --sample-rate, for its verdict line and (with --metrics) the verdict metrics.
       const hooked = (this.logMask & (1 << TXN_CLOSE)) !== 0;
-      const chosen = (hooked || this.metrics !== null) && this.sample(TXN_CLOSE, socket);
+      const chosen = (hooked || this.metrics !== null || this.otel !== null) && this.sample(TXN_CLOSE, socket);
       if (chosen) {
         const logged = hooked;
         const reading = readForEvent(socket);
@@ -236,6 +241,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     }
     if (event === SEND_RESP_HDR) {
       transactions.headers(req);
+      if (this.otel !== null && transactions.get(req) !== undefined) this.otel.headers(req);
       if (this.sample(SEND_RESP_HDR, socket)) this.log(SEND_RESP_HDR, socket, res, null);
       return;
     }
@@ -244,13 +250,14 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       // Not chosen at its txn_start: no line. Under way before this logger was attached: chosen now, judged unknown.
       if (!startedBeforeJoin(this, socket, res)) return;
       const hooked = (this.logMask & (1 << TXN_CLOSE)) !== 0;
-      if (!((hooked || this.metrics !== null) && this.sample(TXN_CLOSE, socket))) return;
+      if (!((hooked || this.metrics !== null || this.otel !== null) && this.sample(TXN_CLOSE, socket))) return;
       transactions.beginLate(res, hooked);
       state = transactions.get(req)!;
     }
     transactions.handoff(state, socket);
     if (state.logged) this.log(TXN_CLOSE, socket, res, null);
     const reading = readForEvent(socket);
+    if (reading !== null) this.otel?.handoff(req, reading, state.base);
     if (reading === null) this.judged(state, res, socket, null, null);
     else followDelivery(this, socket, res, state, reading);
   }
@@ -264,6 +271,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     const explained = explain(state, txn, p);
     state.closed = explained;
     this.metrics?.observeTransaction(explained);
+    this.otel?.judged(txn.req, state, explained, p === null ? NaN : p.deliveredUs, nowUs());
     if (state.logged) {
       this.seen[TXN_DELIVERED]++;
       this.log(TXN_DELIVERED, socket, txn, explained, reading);
@@ -352,6 +360,11 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     const message = `tcpinfo: the /metrics server on ${this.options.metricsHost}:${this.options.metricsPort} failed: ${err.message}`;
     process.emitWarning(message, { code: 'TCPINFO_METRICS_SERVER' });
     this.emit('warning', Object.assign(new Error(message), { cause: err, code: 'TCPINFO_METRICS_SERVER' }));
+  }
+
+  private reportOtelFault(err: Error): void {
+    process.emitWarning(err.message, { code: 'TCPINFO_OTEL' });
+    this.emit('warning', err);
   }
 
   stats(): TcpinfoStats {

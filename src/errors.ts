@@ -6,6 +6,7 @@ export const ERROR_CODES = {
   ERR_TCPINFO_LOG_OPEN: 'the log file cannot be opened for appending (a missing directory, no permission, a read-only file system)',
   ERR_TCPINFO_LOG_FILE_CONFLICT: 'the log file is already written in this process with other columns, rolling settings or mode',
   ERR_TCPINFO_PROM_CLIENT_MISSING: '--metrics is on and prom-client cannot be loaded',
+  ERR_TCPINFO_OTEL_API_MISSING: '--otel is on and @opentelemetry/api cannot be loaded',
   ERR_TCPINFO_INVALID_ARGUMENT: 'a function was given an argument of the wrong type (a TypeError): attach() without a server, options neither a string nor an object',
 } as const;
 
@@ -21,6 +22,7 @@ export const WARNING_CODES = {
   TCPINFO_LINES_LOST: 'SIGINT or SIGTERM ended the process before the queue could be written out (about 1 s of waiting, a stalled pipe or disk); the message gives the number of lines lost',
   TCPINFO_RETENTION_FAILED: 'removing old rolled files (--rolling-max-count) failed; tried again after the next roll',
   TCPINFO_METRICS_SERVER: 'the --metrics-port server failed (for example, the port is taken)',
+  TCPINFO_OTEL: 'with --otel, a call into OpenTelemetry (an SDK processor or reader) threw; counted, reported once, the request goes on',
   TCPINFO_ALREADY_LOGGED: 'the preload, the middleware or the Fastify plugin found a server already logged to the same file with other options; the first options stay',
   TCPINFO_ATTACH_FAILED: 'the preload, the middleware or the Fastify plugin could not log a server; the app goes on without its lines',
 } as const;

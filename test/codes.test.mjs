@@ -120,6 +120,19 @@ test('prom-client missing: attach() throws ERR_TCPINFO_PROM_CLIENT_MISSING, befo
   assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('tcpinfo')), []);
 });
 
+test('@opentelemetry/api missing: attach() with --otel throws ERR_TCPINFO_OTEL_API_MISSING, before it opens the log file', async (t) => {
+  const dir = appWithoutPromClient(t);
+  const script = "import http from 'node:http'; import { attach } from 'tcpinfo';" +
+    "let out = { code: 'none: attach() did not throw' };" +
+    "try { attach(http.createServer(), { explain: true, otel: true, logFile: 'tcpinfo.log' }); } catch (err) { out = { code: err.code, message: err.message }; }" +
+    'console.log(JSON.stringify(out)); process.exit(0);';
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: { PATH: process.env.PATH }, timeout: 10_000 });
+  const { code, message } = JSON.parse(stdout);
+  assert.equal(code, 'ERR_TCPINFO_OTEL_API_MISSING');
+  assert.match(message, /^tcpinfo: --otel needs @opentelemetry\/api/);
+  assert.deepEqual(fs.readdirSync(dir).filter((name) => name.startsWith('tcpinfo')), []);
+});
+
 test("a handle's 'warning' carries the code of its process warning: TCPINFO_METRICS_SERVER for a port taken", async (t) => {
   const taken = http.createServer();
   const port = await listen(t, taken);

@@ -245,6 +245,17 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
       return text;
     },
   }),
+  defineOption({
+    long: 'otel',
+    short: undefined,
+    key: 'otel',
+    default: '0',
+    allowed: '1 or 0 (or true or false), or --otel alone for 1',
+    description: 'With --explain: TCP readings on the request\'s OpenTelemetry span, the verdict as a child span, verdict metrics (docs/otel.md).',
+    flag: true,
+    parse: parseSwitch,
+    show: showSwitch,
+  }),
 ];
 
 export const SPEC_BY_LONG = new Map(OPTION_SPECS.map((spec) => [spec.long, spec]));

@@ -59,9 +59,12 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
   if (fields.metricsPort !== undefined && !fields.metrics) {
     throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), reason: 'needs --metrics' }]);
   }
-  if (fields.explain && !fields.hooks.includes('txn_close') && !fields.metrics) {
+  if (fields.otel && !fields.explain) {
+    throw new TcpinfoConfigError([{ option: '--otel', value: '1', reason: 'needs --explain (what it sends is each transaction\'s verdict)' }]);
+  }
+  if (fields.explain && !fields.hooks.includes('txn_close') && !fields.metrics && !fields.otel) {
     throw new TcpinfoConfigError([
-      { option: '--explain', value: '1', reason: `needs txn_close in --hooks (its verdict is on the txn_close line), or --metrics; --hooks=${fields.hooks.join(',')}` },
+      { option: '--explain', value: '1', reason: `needs txn_close in --hooks (its verdict is on the txn_close line), or --metrics or --otel; --hooks=${fields.hooks.join(',')}` },
     ]);
   }
   if (stdioName(fields.logFile) !== undefined) {

@@ -55,6 +55,8 @@ export interface TcpinfoOptions {
   metricsPort: number | undefined;
   /** Address the `/metrics` server listens on. Default 127.0.0.1. */
   metricsHost: string;
+  /** With `explain`: spans, attributes and metrics on OpenTelemetry (needs `@opentelemetry/api`). Default false. */
+  otel: boolean;
   /** Things worth telling the user that are not errors (an interval raised to a divisor of 86400). */
   notices: string[];
 }
@@ -106,6 +108,7 @@ export interface OptionInputs {
   metrics: Switch | MetricsRegistryLike;
   metricsPort: number | NumberText;
   metricsHost: string;
+  otel: Switch;
 }
 
 /** `logFileMode` -> `log-file-mode`: an option's Traffic Server name from its camelCase one. */
