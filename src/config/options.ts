@@ -59,6 +59,9 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
   if (fields.metricsPort !== undefined && !fields.metrics) {
     throw new TcpinfoConfigError([{ option: '--metrics-port', value: String(fields.metricsPort), reason: 'needs --metrics' }]);
   }
+  if (fields.timingAllowOrigin !== undefined && !fields.serverTiming) {
+    throw new TcpinfoConfigError([{ option: '--timing-allow-origin', value: fields.timingAllowOrigin, reason: 'needs --server-timing' }]);
+  }
   if (fields.explain && !fields.hooks.includes('txn_close') && !fields.metrics) {
     throw new TcpinfoConfigError([
       { option: '--explain', value: '1', reason: `needs txn_close in --hooks (its verdict is on the txn_close line), or --metrics; --hooks=${fields.hooks.join(',')}` },

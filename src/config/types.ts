@@ -55,6 +55,10 @@ export interface TcpinfoOptions {
   metricsPort: number | undefined;
   /** Address the `/metrics` server listens on. Default 127.0.0.1. */
   metricsHost: string;
+  /** Give each response a `Server-Timing` entry `tcpinfo` with its connection's TCP_INFO at txn_start. Default false. */
+  serverTiming: boolean;
+  /** With `serverTiming`: the `Timing-Allow-Origin` value those responses get (`*` or origins); `undefined`: none. */
+  timingAllowOrigin: string | undefined;
   /** Things worth telling the user that are not errors (an interval raised to a divisor of 86400). */
   notices: string[];
 }
@@ -106,6 +110,9 @@ export interface OptionInputs {
   metrics: Switch | MetricsRegistryLike;
   metricsPort: number | NumberText;
   metricsHost: string;
+  serverTiming: Switch;
+  /** `'*'` or a comma list of origins (`'https://app.example, https://www.example'`). */
+  timingAllowOrigin: string;
 }
 
 /** `logFileMode` -> `log-file-mode`: an option's Traffic Server name from its camelCase one. */
