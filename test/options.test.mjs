@@ -44,6 +44,8 @@ const DEFAULTS = {
   metricsRegistry: undefined,
   metricsPort: undefined,
   metricsHost: '127.0.0.1',
+  serverTiming: false,
+  timingAllowOrigin: undefined,
   notices: [],
 };
 
@@ -111,8 +113,9 @@ test('OPTION_SPECS: every entry complete, names unique, log-dir before log-file'
   assert.equal(new Set(OPTION_SPECS.map((s) => s.key)).size, OPTION_SPECS.length);
   const names = OPTION_SPECS.map((s) => s.long);
   assert.ok(names.indexOf('log-dir') < names.indexOf('log-file'));
-  assert.deepEqual(names.slice(-12), [
+  assert.deepEqual(names.slice(-14), [
     'queue-lines', 'queue-bytes', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'explain', 'slow-ms', 'metrics', 'metrics-port', 'metrics-host',
+    'server-timing', 'timing-allow-origin',
   ]);
 });
 

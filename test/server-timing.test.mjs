@@ -14,7 +14,7 @@ const ENTRY = /tcpinfo;desc="([^"]*)"/;
 
 /** The description a txn_start line's values make (docs/server-timing.md). */
 function descOf(line) {
-  const ms = (us) => (us / 1000).toFixed(1);
+  const ms = (us) => `${Math.floor(Math.round(us / 100) / 10)}.${Math.round(us / 100) % 10}`;
   return `rtt=${ms(line.rtt)}&min_rtt=${ms(line.min_rtt)}&rttvar=${ms(line.rttvar)}&cwnd=${line.snd_cwnd}&retrans=${line.total_retrans}` +
     `&delivery_rate=${line.delivery_rate}&sent=${line.bytes_sent}&recv=${line.bytes_received}`;
 }
