@@ -268,3 +268,30 @@ test('HTTP/2: respond() headers (none, an object naming Server-Timing), the comp
   assert.equal(got['/compat-writehead'].headers['timing-allow-origin'], 'https://own.example');
   assert.equal(got['/compat'].body, 'd');
 });
+
+test('a headers object that cannot be copied: the response goes out as the app made it, one TCPINFO_SERVER_TIMING warning', async (t) => {
+  const server = http.createServer((req, res) => {
+    let reads = 0;
+    const headers = {
+      get 'Server-Timing'() {
+        if (reads++ === 0) throw new Error('first read fails');
+        return 'db;dur=53';
+      },
+    };
+    res.writeHead(200, headers);
+    res.end('x');
+  });
+  const warnings = [];
+  const onWarning = (w) => w.code === 'TCPINFO_SERVER_TIMING' && warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const { port } = await serveTimed(t, server);
+  for (let i = 0; i < 2; i++) {
+    const r = await get(port, `/${i}`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.all('server-timing'), ['db;dur=53']);
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(warnings.length, 1, 'reported once');
+  assert.match(warnings[0], /--server-timing: a response went out without its entry: first read fails/);
+});
