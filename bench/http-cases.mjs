@@ -17,7 +17,8 @@
  *   h2c      (c) on an h2c server (node:http2, the compatibility API's handler), both sides loaded by h2load
  *            (Debian's nghttp2-client; autocannon speaks HTTP/1 only); skipped with a note without it
  * (be) and (ce) are (b) and (c) with --explain: set beside them, the added cost of explaining; (cm) and
- * (cme) are (c) with --metrics, without and with --explain: the cost of reading every transaction's start.
+ * (cme) are (c) with --metrics, without and with --explain: the cost of reading every transaction's start; (st) is (c)
+ * with --server-timing: a read at every txn_start and a Server-Timing header on every response.
  */
 const ALL_HOOKS = '--hooks=ssn_start,txn_start,send_resp_hdr,txn_close';
 export const CASES = [
@@ -41,6 +42,8 @@ export const CASES = [
   // --metrics reads every transaction whatever the sampling; with --explain also at its start (the baseline).
   { id: 'cm', label: '(c) with --metrics', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10 --metrics` },
   { id: 'cme', label: '(c) with --metrics --explain', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10 --metrics --explain` },
+  // --server-timing reads every transaction at its start and adds a header to every response, whatever the sampling.
+  { id: 'st', label: '(c) with --server-timing', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10 --server-timing` },
   { id: 'd', label: 'json, all fields, all hooks', options: `${ALL_HOOKS} --format=json --fields=all` },
   { id: 'h2c', label: 'HTTP/2 (h2c, h2load): level 2, all hooks, rate 10', options: `${ALL_HOOKS} --log-level=2 --sample-rate=10`, helloOnly: true, protocol: 'h2c' },
 ];

@@ -26,6 +26,7 @@ import { acquireMetricsServer, releaseMetricsServer } from './metrics/metrics-se
 import { loadPromClient, TcpMetrics } from './metrics/tcp-metrics.js';
 import { OtelExport } from './otel/otel-export.js';
 import { addConsumer, openSessions, removeConsumer, startedBeforeJoin } from './hooks/server.js';
+import { recordServerTiming, useServerTiming } from './server-timing.js';
 import { beginEvent, isSupported, kernelTcpInfoLength, readForEvent, unsupportedMessage, Reading } from './tcpinfo/read.js';
 
 /** Counts since attach, per event where it says so. */
@@ -125,6 +126,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   private readsThisPeriod = 0;
   private skippedReads = 0;
   private closing: Promise<void> | null = null;
+  /** With --server-timing: every transaction is read at its txn_start for its response's entry. */
+  private readonly serverTiming: boolean = false;
   private readonly forwardWarning = (err: Error): void => {
     this.emit('warning', err);
   };
@@ -159,6 +162,11 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       this.transactions = new TransactionStates(options.slowMs);
       mask |= this.explainMask;
     }
+    if (options.serverTiming) {
+      this.serverTiming = true;
+      mask |= 1 << TXN_START;
+      useServerTiming(1);
+    }
     this.eventMask = mask;
     this.tracksSessions = (mask & ((1 << SSN_CLOSE) | (1 << PERIODIC))) !== 0;
     this.formatter = createLineFormatter(options, kernelTcpInfoLength());
@@ -188,6 +196,12 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
 
   onEvent(event: number, socket: Socket, res: Transaction | null): void {
     this.seen[event]++;
+    if (event === TXN_START && this.serverTiming) {
+      // Every transaction, whatever the sampling: the reading is the one its txn_start line would show.
+      recordServerTiming(res!, readForEvent(socket), this.options.timingAllowOrigin);
+      // Not logged: no sampling draw either, so a seeded --sample-seed picks the same events as without the option.
+      if ((this.logMask & (1 << TXN_START)) === 0 && this.explainMask === 0) return;
+    }
     if ((this.explainMask & (1 << event)) !== 0) {
       this.onTransactionEvent(event, socket, res!);
       return;
@@ -344,6 +358,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
       }
       this.transactions?.dispose();
       removeConsumer(this.server, this);
+      if (this.serverTiming) useServerTiming(-1);
       if (this.metrics !== null) {
         removeConsumer(this.server, this.metrics);
         this.metrics.close();

@@ -23,6 +23,7 @@ export const WARNING_CODES = {
   TCPINFO_RETENTION_FAILED: 'removing old rolled files (--rolling-max-count) failed; tried again after the next roll',
   TCPINFO_METRICS_SERVER: 'the --metrics-port server failed (for example, the port is taken)',
   TCPINFO_OTEL: 'with --otel, a call into OpenTelemetry (an SDK processor or reader) threw; counted, reported once, the request goes on',
+  TCPINFO_SERVER_TIMING: 'with --server-timing, a response went out without its entry: the app\'s headers object could not be read or copied (reported once)',
   TCPINFO_ALREADY_LOGGED: 'the preload, the middleware or the Fastify plugin found a server already logged to the same file with other options; the first options stay',
   TCPINFO_ATTACH_FAILED: 'the preload, the middleware or the Fastify plugin could not log a server; the app goes on without its lines',
 } as const;

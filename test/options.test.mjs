@@ -45,6 +45,8 @@ const DEFAULTS = {
   metricsPort: undefined,
   metricsHost: '127.0.0.1',
   otel: false,
+  serverTiming: false,
+  timingAllowOrigin: undefined,
   notices: [],
 };
 
@@ -112,8 +114,9 @@ test('OPTION_SPECS: every entry complete, names unique, log-dir before log-file'
   assert.equal(new Set(OPTION_SPECS.map((s) => s.key)).size, OPTION_SPECS.length);
   const names = OPTION_SPECS.map((s) => s.long);
   assert.ok(names.indexOf('log-dir') < names.indexOf('log-file'));
-  assert.deepEqual(names.slice(-13), [
+  assert.deepEqual(names.slice(-15), [
     'queue-lines', 'queue-bytes', 'update-period', 'fields', 'format', 'log-url', 'sample-by', 'explain', 'slow-ms', 'metrics', 'metrics-port', 'metrics-host', 'otel',
+    'server-timing', 'timing-allow-origin',
   ]);
 });
 

@@ -7,7 +7,7 @@ import { defineOption, InvalidValue, type OptionSpec } from './option-spec.js';
 import { HOOK_NAMES } from '../events.js';
 import {
   checkPathText, decimalInteger, parseFields, parseFileMode, parseHooks, parseLogFile, parseQueueBytes,
-  oneOf, parseRollingInterval, parseRollingSize, parseSwitch, SECONDS_PER_DAY, showByteSize, showSwitch,
+  oneOf, parseOrigins, parseRollingInterval, parseRollingSize, parseSwitch, SECONDS_PER_DAY, showByteSize, showSwitch,
 } from './value-parsers.js';
 
 /** Every option, in parse and doc order (`log-dir` before `log-file`, which resolves against it). */
@@ -255,6 +255,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     flag: true,
     parse: parseSwitch,
     show: showSwitch,
+  }),
+  defineOption({
+    long: 'server-timing',
+    short: undefined,
+    key: 'serverTiming',
+    default: '0',
+    allowed: '1 or 0 (or true or false), or --server-timing alone for 1',
+    description: 'Give each response a Server-Timing entry "tcpinfo" with its connection\'s rtt, cwnd, retransmissions... at its txn_start, for the browser (docs/server-timing.md).',
+    flag: true,
+    parse: parseSwitch,
+    show: showSwitch,
+  }),
+  defineOption({
+    long: 'timing-allow-origin',
+    short: undefined,
+    key: 'timingAllowOrigin',
+    default: undefined,
+    allowed: '* or a comma list of origins (scheme://host[:port])',
+    description: 'With --server-timing: the Timing-Allow-Origin those responses get, so pages of these origins see the entry.',
+    parse: parseOrigins,
   }),
 ];
 

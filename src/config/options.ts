@@ -62,6 +62,9 @@ function optionsFromTexts(texts: Map<OptionSpec, string>, problems: ConfigProble
   if (fields.otel && !fields.explain) {
     throw new TcpinfoConfigError([{ option: '--otel', value: '1', reason: 'needs --explain (what it sends is each transaction\'s verdict)' }]);
   }
+  if (fields.timingAllowOrigin !== undefined && !fields.serverTiming) {
+    throw new TcpinfoConfigError([{ option: '--timing-allow-origin', value: fields.timingAllowOrigin, reason: 'needs --server-timing' }]);
+  }
   if (fields.explain && !fields.hooks.includes('txn_close') && !fields.metrics && !fields.otel) {
     throw new TcpinfoConfigError([
       { option: '--explain', value: '1', reason: `needs txn_close in --hooks (its verdict is on the txn_close line), or --metrics or --otel; --hooks=${fields.hooks.join(',')}` },

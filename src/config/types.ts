@@ -57,6 +57,10 @@ export interface TcpinfoOptions {
   metricsHost: string;
   /** With `explain`: spans, attributes and metrics on OpenTelemetry (needs `@opentelemetry/api`). Default false. */
   otel: boolean;
+  /** Give each response a `Server-Timing` entry `tcpinfo` with its connection's TCP_INFO at txn_start. Default false. */
+  serverTiming: boolean;
+  /** With `serverTiming`: the `Timing-Allow-Origin` value those responses get (`*` or origins); `undefined`: none. */
+  timingAllowOrigin: string | undefined;
   /** Things worth telling the user that are not errors (an interval raised to a divisor of 86400). */
   notices: string[];
 }
@@ -109,6 +113,9 @@ export interface OptionInputs {
   metricsPort: number | NumberText;
   metricsHost: string;
   otel: Switch;
+  serverTiming: Switch;
+  /** `'*'` or a comma list of origins (`'https://app.example, https://www.example'`). */
+  timingAllowOrigin: string;
 }
 
 /** `logFileMode` -> `log-file-mode`: an option's Traffic Server name from its camelCase one. */

@@ -179,3 +179,22 @@ export function showByteSize(bytes: number): string {
   if (bytes % MiB === 0) return `${bytes / MiB}M`;
   return `${Math.ceil(bytes / KiB)}K`;
 }
+
+/** `*`, or a comma list of origins as a browser serializes them (`https://app.example`, `http://127.0.0.1:8080`). */
+export function parseOrigins(text: string): string {
+  const items = text.split(',').map((item) => item.trim());
+  if (items.length === 1 && items[0] === '*') return '*';
+  for (const item of items) {
+    if (item === '*') throw new InvalidValue('* stands alone; give * or a list of origins');
+    let origin: string;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      throw new InvalidValue(`${item === '' ? 'an empty item' : item} is not an origin; must be * or a comma list of origins (scheme://host[:port])`);
+    }
+    if (origin !== item) {
+      throw new InvalidValue(origin === 'null' ? `${item} is not an origin (scheme://host[:port])` : `${item} is not an origin as browsers send it; did you mean ${origin}?`);
+    }
+  }
+  return items.join(', ');
+}

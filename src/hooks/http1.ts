@@ -11,6 +11,7 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { SEND_RESP_HDR, TXN_CLOSE, TXN_START } from '../events.js';
+import { http1Headers, serverTimingUsers } from '../server-timing.js';
 import { catchUpSession, dispatch, lastSeen, markSeen, stampTransaction, tapOf, unseenSession, type ServerSocket, type ServerTap, type TappedServer } from './dispatch.js';
 
 export function onRequest(tap: ServerTap, req: IncomingMessage, res: ServerResponse): void {
@@ -124,6 +125,12 @@ function writeHeadWithEvent(this: ServerResponse, statusCode: number, reason?: u
   if (first && (statusCode === 400 || statusCode === 417 || statusCode === 503)) {
     const tap = tapOf(this.req.socket);
     if (tap !== undefined && tap.mask !== 0 && nodeAnswered(this, statusCode)) onRequest(tap, this.req, this);
+  }
+  // --server-timing: its entry joins the headers before they exist (writeHead's headers argument is `reason` when no
+  // reason phrase is given, as in Node's own writeHead).
+  if (first && serverTimingUsers !== 0) {
+    if (typeof reason === 'string' || headers != null) headers = http1Headers(this, headers);
+    else reason = http1Headers(this, reason);
   }
   // It runs first so the event sees the status it set; nothing has gone to the socket yet either way.
   // (writeHead tells its forms apart by the arguments' types, not their count.)

@@ -22,6 +22,7 @@ import { Http2ServerRequest } from 'node:http2';
 import { Socket as NetSocket, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Http2Exchange, SEND_RESP_HDR, TXN_CLOSE, TXN_START } from '../events.js';
+import { http2Headers, serverTimingUsers } from '../server-timing.js';
 import { dispatch, stampTransaction, tapOf, type ServerTap } from './dispatch.js';
 
 /** An HTTP/2 request of the compatibility API ('request' event on an HTTP/2 server): its 'stream' had the events. */
@@ -128,6 +129,7 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
   };
   // Own properties of ServerHttp2Stream.prototype: client streams keep theirs.
   proto.respond = function respondWithEvent(this: ServerHttp2Stream, headers?: unknown, options?: unknown): void {
+    if (serverTimingUsers !== 0) headers = withServerTiming(this, headers);
     (respond as (this: ServerHttp2Stream, ...args: unknown[]) => void).call(this, headers, options);
     // A statCheck or onError of a file response answering by itself.
     if (filesPending !== 0 && pendingFiles.delete(this)) filesPending--;
@@ -138,10 +140,12 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
     }
   };
   proto.respondWithFD = function respondWithFDWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
+    if (serverTimingUsers !== 0) args[1] = withServerTiming(this, args[1]);
     (respondWithFD as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
     fileResponse(this);
   };
   proto.respondWithFile = function respondWithFileWithEvent(this: ServerHttp2Stream, ...args: unknown[]): void {
+    if (serverTimingUsers !== 0) args[1] = withServerTiming(this, args[1]);
     (respondWithFile as (this: ServerHttp2Stream, ...args: unknown[]) => void).apply(this, args);
     fileResponse(this);
   };
@@ -164,6 +168,12 @@ function wrapStreamPrototype(stream: ServerHttp2Stream): void {
     if (exchange !== undefined && !exchange.closed) streamClosed(exchange);
     destroy.call(this, err, cb);
   };
+}
+
+/** --server-timing: the stream's headers with its entry, while they can still change (never once sent). */
+function withServerTiming(stream: ServerHttp2Stream, headers: unknown): unknown {
+  const exchange = exchanges.get(stream);
+  return exchange === undefined || stream.headersSent ? headers : http2Headers(exchange, headers);
 }
 
 function appEnded(exchange: Http2Exchange): void {

@@ -5,72 +5,16 @@
 // parsed them equal to `tcpinfo explain --json` on the same logs. The realistic page's screenshot is kept:
 // in the test's temp dir, or where TCPINFO_REPORT_SCREENSHOT says (docs/report-screenshot.png, the README's).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { chromiumCdp } from '../support/cdp.mjs';
 import { requireTool, ROOT, spawnCli, tempDir } from '../support/harness.mjs';
 
 const GENERATOR = path.join(ROOT, 'bench', 'report-log.mjs');
 const SCREENSHOT = process.env.TCPINFO_REPORT_SCREENSHOT;
-
-/** Chromium under `unshare -n`, and a DevTools client on its pipe: send(method, params, sessionId) and the events seen. */
-function browser(t, chromium, unshare, profile) {
-  const child = spawn(
-    unshare,
-    ['-n', chromium, '--headless', '--no-sandbox', '--disable-gpu', '--remote-debugging-pipe', `--user-data-dir=${profile}`,
-      '--no-first-run', '--no-default-browser-check', '--disable-extensions', '--disable-background-networking', 'about:blank'],
-    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
-  t.after(() => child.kill('SIGKILL'));
-  const pending = new Map();
-  const events = [];
-  let waiters = [];
-  let buffered = '';
-  let nextId = 1;
-  child.stdio[4].on('data', (chunk) => {
-    buffered += chunk;
-    let end;
-    while ((end = buffered.indexOf('\0')) >= 0) {
-      const message = JSON.parse(buffered.slice(0, end));
-      buffered = buffered.slice(end + 1);
-      if (message.id !== undefined) {
-        const p = pending.get(message.id);
-        pending.delete(message.id);
-        if (message.error) p.reject(new Error(`${p.method}: ${message.error.message}`));
-        else p.resolve(message.result);
-      } else {
-        events.push(message);
-        waiters = waiters.filter((w) => !(w.match(message) && (w.resolve(message), true)));
-      }
-    }
-  });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return {
-    events,
-    send(method, params = {}, sessionId) {
-      const id = nextId++;
-      child.stdio[3].write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + '\0');
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject, method });
-        setTimeout(() => reject(new Error(`${method}: no answer in 30 s\n${stderr}`)), 30_000).unref();
-      });
-    },
-    /** The first event (seen or to come) that `match` accepts, within `ms`. */
-    event(match, ms = 30_000) {
-      const seen = events.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ match, resolve });
-        setTimeout(() => reject(new Error(`no such event in ${ms} ms\n${stderr}`)), ms).unref();
-      });
-    },
-    exited,
-  };
-}
 
 /** What the page shows, as the browser parsed it: charts (drawn size, marks) and the tables' cells (data-key: data-value). */
 const READ_PAGE = `(() => {
@@ -177,7 +121,7 @@ test('the report in chromium with no network: no error, no request, every chart 
   assert.equal(hostile.code, 0, hostile.stderr);
 
   const profile = path.join(dir, 'profile');
-  const cdp = browser(t, chromium, unshare, profile);
+  const cdp = chromiumCdp(t, [unshare, '-n', chromium], profile);
 
   const real = await open(cdp, html, 1100);
   assert.deepEqual(real.problems, [], 'no console error, exception or dialog');
