@@ -67,6 +67,25 @@ test("close gives the server its own emit back; another server's responses pass 
   assert.equal((await request({ host: '127.0.0.1', port: loggedPort, path: '/' })).body, 'a');
 });
 
+test('an emit wrapped on the prototype after attach (as OpenTelemetry\'s http instrumentation does) still gets every event', async (t) => {
+  class AppServer extends http.Server {}
+  const server = new AppServer((req, res) => res.end('hi'));
+  const handle = attach(server, `--hooks=txn_close --log-file=${path.join(tempDir(t), 'tcpinfo.log')}`);
+  t.after(() => handle.close());
+  const port = await listen(t, server);
+  // Wrapped after attach, on the prototype the server inherits it from.
+  const seen = [];
+  const original = AppServer.prototype.emit;
+  AppServer.prototype.emit = function wrapped(event, ...args) {
+    if (event === 'request') seen.push(args[0].url);
+    return original.call(this, event, ...args);
+  };
+  t.after(() => delete AppServer.prototype.emit);
+  await request({ host: '127.0.0.1', port, path: '/after' });
+  assert.deepEqual(seen, ['/after']);
+  await waitFor(() => handle.stats().events.txn_close === 1, 2000, 'the txn_close');
+});
+
 test("a request answered through 'checkContinue' is a transaction like any other", async (t) => {
   const logFile = path.join(tempDir(t), 'tcpinfo.log');
   const server = http.createServer((req, res) => res.end('plain'));

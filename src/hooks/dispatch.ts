@@ -126,3 +126,10 @@ export function startedBeforeJoin(consumer: EventConsumer, socket: Socket, res: 
   return ticket !== 0 && (seenAt.get(res) ?? 0) < ticket;
 }
 
+/**
+ * The emit a tapped server's events go on to: the server's own one from before the tap, else its prototype's as it is
+ * now, so an instrumentation that wraps the prototype's emit after attach (OpenTelemetry's http one) still sees them.
+ */
+export function baseEmit(server: TappedServer, tap: ServerTap): ServerTap['emit'] {
+  return tap.ownEmit ? tap.emit : (Object.getPrototypeOf(server) as { emit: ServerTap['emit'] }).emit;
+}

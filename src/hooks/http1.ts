@@ -12,7 +12,7 @@ import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { SEND_RESP_HDR, TXN_CLOSE, TXN_START } from '../events.js';
 import { http1Headers, serverTimingUsers } from '../server-timing.js';
-import { catchUpSession, dispatch, lastSeen, markSeen, stampTransaction, tapOf, unseenSession, type ServerSocket, type ServerTap, type TappedServer } from './dispatch.js';
+import { baseEmit, catchUpSession, dispatch, lastSeen, markSeen, stampTransaction, tapOf, unseenSession, type ServerSocket, type ServerTap, type TappedServer } from './dispatch.js';
 
 export function onRequest(tap: ServerTap, req: IncomingMessage, res: ServerResponse): void {
   const socket = req.socket as ServerSocket;
@@ -72,7 +72,7 @@ function rawAnswerStatus(code: unknown): number {
  * That answer is a transaction: txn_start and send_resp_hdr now, txn_close at the destroy, after the responses before it.
  */
 export function onClientError(server: TappedServer, tap: ServerTap, err: Error & { code?: unknown }, socket: ServerSocket): boolean {
-  const handled = tap.emit.call(server, 'clientError', err, socket);
+  const handled = baseEmit(server, tap).call(server, 'clientError', err, socket);
   if (handled || typeof err?.code !== 'string' || socket == null || !socket.writable) return handled;
   if (!err.code.startsWith('HPE_') && err.code !== 'ERR_HTTP_REQUEST_TIMEOUT') return handled;
   const inFlight = socket._httpMessage;

@@ -16,7 +16,7 @@ import { Server as TlsServer } from 'node:tls';
 import { createSecureServer as createHttp2SecureServer, createServer as createHttp2Server } from 'node:http2';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { SSN_CLOSE, TXN_CLOSE, type AnyServer, type EventConsumer } from '../events.js';
-import { dispatch, issueTicket, kTap, onSession, tapOf, type ServerSocket, type ServerTap, type TappedServer } from './dispatch.js';
+import { baseEmit, dispatch, issueTicket, kTap, onSession, tapOf, type ServerSocket, type ServerTap, type TappedServer } from './dispatch.js';
 import { closeQueued, onClientError, onDropRequest, onRequest, wrapResponsePrototype } from './http1.js';
 import { closeOpenStreams, isHttp2Request, onStream } from './http2.js';
 
@@ -30,11 +30,11 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
     if (event === 'request') {
       // An HTTP/2 server's compatibility API: its request's stream had the events (HTTP/1 on allowHTTP1 goes on).
       if (!tap.http2 || !isHttp2Request(arg)) onRequest(tap, arg as IncomingMessage, res as ServerResponse);
-      return tap.emit.call(this, event, arg, res);
+      return baseEmit(this, tap).call(this, event, arg, res);
     }
     if (event === tap.sessionEvent) {
       onSession(tap, arg as ServerSocket);
-      return tap.emit.call(this, event, arg);
+      return baseEmit(this, tap).call(this, event, arg);
     }
     if (event === 'checkContinue' || event === 'checkExpectation') onRequest(tap, arg as IncomingMessage, res as ServerResponse);
     else if (event === 'clientError') return onClientError(this, tap, arg as Error & { code?: unknown }, res as ServerSocket);
@@ -43,7 +43,7 @@ function emitWithEvents(this: TappedServer, event: string | symbol, arg?: unknow
     else if (event === 'stream' && tap.http2) onStream(tap, arg as ServerHttp2Stream, res as IncomingHttpHeaders);
   }
   // eslint-disable-next-line prefer-rest-params -- passes on exactly the arguments it came with, no array per event
-  return Reflect.apply(tap.emit, this, arguments) as boolean;
+  return Reflect.apply(baseEmit(this, tap), this, arguments) as boolean;
 }
 
 type DestroyFn = (this: Socket, err: Error | null, cb: (err: Error | null) => void) => void;
