@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { PACKAGE_ROOT, tempDir } from './support/harness.mjs';
+import { PACKAGE_ROOT, tempDir } from '../support/harness.mjs';
 
 const execFileP = promisify(execFile);
 const TESTS = ['metrics.test.mjs', 'explain-log.test.mjs'];

@@ -6,10 +6,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { LEVEL2_HEADER, jsonLines, readLog, spawnCli, tempDir, waitFor } from './support/harness.mjs';
+import { LEVEL2_HEADER, ROOT, jsonLines, readLog, spawnCli, tempDir, waitFor } from '../support/harness.mjs';
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const root = ROOT;
 
 function startDemo(t, dir, env = {}) {
   const child = spawn(process.execPath, [path.join(root, 'examples', 'demo-server.mjs')], {
