@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseOptions } from '../dist/index.js';
@@ -15,7 +16,12 @@ const N = 6;
 
 async function runApp(t, mode) {
   const logFile = path.join(tempDir(t, 'tcpinfo-otel-'), 'tcpinfo.log');
-  const { stdout } = await run(process.execPath, [APP, mode, logFile], { timeout: 30_000 });
+  const preload = mode.startsWith('preload-');
+  const args = preload ? ['--import', pathToFileURL(path.join(ROOT, 'dist', 'register.js')).href, APP, mode, logFile] : [APP, mode, logFile];
+  const env = preload
+    ? { ...process.env, TCPINFO_QUIET: '1', TCPINFO_OPTIONS: `--hooks=txn_close --explain --otel --sample-rate=1000 --format=json --log-file=${logFile}` }
+    : process.env;
+  const { stdout } = await run(process.execPath, args, { timeout: 30_000, env });
   const log = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
   return { ...JSON.parse(stdout), log };
 }
@@ -68,6 +74,14 @@ test('--otel: the SDK started before attach: attributes on the server span, the 
 
 test('--otel: the tracer and meter providers registered after attach and listen still get everything', async (t) => {
   checkRun(await runApp(t, 'after'));
+});
+
+test('--otel with the preload (node --import tcpinfo/register): the SDK started before the server listens', async (t) => {
+  checkRun(await runApp(t, 'preload-before'));
+});
+
+test('--otel with the preload: the providers registered after the server listens (and the preload attached)', async (t) => {
+  checkRun(await runApp(t, 'preload-after'));
 });
 
 test('--otel: exported with the SDK\'s OTLP/HTTP exporter to a local receiver', async (t) => {
