@@ -114,6 +114,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
   readonly metricsServer: Server | null = null;
   /** With --otel: the spans and metrics on OpenTelemetry. */
   private readonly otel: OtelExport | null = null;
+  /** With --explain: whether a verdict has a use here (its line, the metrics, OpenTelemetry), so transactions are chosen. */
+  private readonly judges: boolean = false;
   private periodicTimer: NodeJS.Timeout | null = null;
   /** The round of periodic reads under way: where it is in the open connections; null between rounds. */
   private round: Iterator<Socket> | null = null;
@@ -173,6 +175,7 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     // Before the log file is opened: a logger that cannot be made must hold nothing.
     if (options.metrics) loadPromClient();
     if (options.otel) this.otel = new OtelExport(server, (err) => this.reportOtelFault(err));
+    this.judges = options.explain && ((this.logMask & (1 << TXN_CLOSE)) !== 0 || options.metrics || options.otel);
     this.writer = acquireWriter(options, this.formatter.header);
     this.writer.on('warning', this.forwardWarning);
     for (const notice of options.notices) process.emitWarning(`tcpinfo: ${notice}`, { code: 'TCPINFO_NOTICE' });
@@ -243,19 +246,16 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     const req = res.req;
     if (event === TXN_START) {
       if (this.sample(TXN_START, socket)) this.log(TXN_START, socket, res, null);
-      // Chosen at its txn_start, by --sample-rate, for its verdict line and (with --metrics) the verdict metrics.
-      const hooked = (this.logMask & (1 << TXN_CLOSE)) !== 0;
-      const chosen = (hooked || this.metrics !== null || this.otel !== null) && this.sample(TXN_CLOSE, socket);
-      if (chosen) {
-        const logged = hooked;
+      // Chosen at its txn_start, by --sample-rate, for its verdict line, the verdict metrics, OpenTelemetry.
+      if (this.judges && this.sample(TXN_CLOSE, socket)) {
+        const logged = (this.logMask & (1 << TXN_CLOSE)) !== 0;
         const reading = readForEvent(socket);
         transactions.begin(res, socket, reading === null ? NO_BYTES : reading.bytes, reading === null ? -1 : reading.length, logged);
       }
       return;
     }
     if (event === SEND_RESP_HDR) {
-      transactions.headers(req);
-      if (this.otel !== null && transactions.get(req) !== undefined) this.otel.headers(req);
+      if (transactions.headers(req) !== undefined) this.otel?.headers(req);
       if (this.sample(SEND_RESP_HDR, socket)) this.log(SEND_RESP_HDR, socket, res, null);
       return;
     }
@@ -263,9 +263,8 @@ class TcpinfoLogger extends EventEmitter implements EventConsumer, TcpinfoHandle
     if (state === undefined) {
       // Not chosen at its txn_start: no line. Under way before this logger was attached: chosen now, judged unknown.
       if (!startedBeforeJoin(this, socket, res)) return;
-      const hooked = (this.logMask & (1 << TXN_CLOSE)) !== 0;
-      if (!((hooked || this.metrics !== null || this.otel !== null) && this.sample(TXN_CLOSE, socket))) return;
-      transactions.beginLate(res, hooked);
+      if (!(this.judges && this.sample(TXN_CLOSE, socket))) return;
+      transactions.beginLate(res, (this.logMask & (1 << TXN_CLOSE)) !== 0);
       state = transactions.get(req)!;
     }
     transactions.handoff(state, socket);

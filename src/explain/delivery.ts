@@ -223,6 +223,11 @@ function finish(p: PendingDelivery, ended: DeliveryEnd, reading: Reading | null)
   p.owner.delivered(p, reading);
 }
 
+/** When the last ACK came: last_ack_recv ms (the kernel's ticks) before the reading `r` taken at `us`. */
+function lastAckUs(r: TxnReading, us: number): number {
+  return Number.isNaN(r.last_ack_recv) ? us : us - r.last_ack_recv * 1000;
+}
+
 /** Take in a reading of the connection (the struct `reading`, taken at `us`): samples, and whether it shows delivery. */
 function observe(p: PendingDelivery, reading: Reading, us: number): boolean {
   const r = readingFromStruct(reading.bytes, reading.length);
@@ -235,9 +240,8 @@ function observe(p: PendingDelivery, reading: Reading, us: number): boolean {
   p.last = r;
   p.lastUs = us;
   if (!acked(r, p.target)) return false;
-  // The last ACK came last_ack_recv ms before this read (ms ticks), and after the read before it.
-  const ackUs = Number.isNaN(r.last_ack_recv) ? us : us - r.last_ack_recv * 1000;
-  p.deliveredUs = Math.min(us, Math.max(ackUs, previousUs));
+  // The last ACK came after the read before this one.
+  p.deliveredUs = Math.min(us, Math.max(lastAckUs(r, us), previousUs));
   return true;
 }
 
@@ -364,8 +368,7 @@ export function followDelivery(owner: DeliveryOwner, socket: Socket, txn: Transa
   const p = new PendingDelivery(owner, socket, txn, state, handoff, us);
   takeSamples(p);
   if (acked(handoff, p.target)) {
-    const ackUs = Number.isNaN(handoff.last_ack_recv) ? us : us - handoff.last_ack_recv * 1000;
-    p.deliveredUs = Math.min(us, ackUs);
+    p.deliveredUs = Math.min(us, lastAckUs(handoff, us));
     p.ended = 'acked';
     owner.delivered(p, reading);
     return;

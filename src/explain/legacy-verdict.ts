@@ -10,11 +10,10 @@
  * sender was not busy at all is the app's: it did not feed the socket.
  */
 
-/** What a transaction's verdict can be. */
-export type Verdict = 'unknown' | 'ok' | 'server' | 'client' | 'network' | 'mixed';
+import { DEFAULT_SLOW_MS, type Verdict } from './verdict.js';
 
-/** Every verdict, in the order the rule table first gives each. */
-export const VERDICTS: readonly Verdict[] = ['unknown', 'ok', 'server', 'client', 'network', 'mixed'];
+// The verdicts and --slow-ms's default are the model's (verdict.ts); the old rule table gives the same six.
+export { DEFAULT_SLOW_MS, VERDICTS, type Verdict } from './verdict.js';
 
 /**
  * Which rule of the table decided: the verdict and why, so the CLI can say the evidence in words.
@@ -63,9 +62,6 @@ const VERDICT_OF_RULE: Readonly<Record<VerdictRule, Verdict>> = {
 export function verdictOfRule(rule: VerdictRule): Verdict {
   return VERDICT_OF_RULE[rule];
 }
-
-/** `--slow-ms`'s default: a transaction shorter than this is `ok`. */
-export const DEFAULT_SLOW_MS = 100;
 
 /**
  * Chronographs advance in kernel ticks (4 ms at HZ=250, 1 ms at HZ=1000): below about five ticks their deltas are mostly

@@ -141,13 +141,14 @@ export class TransactionStates {
     this.states.set(txn.req, state);
   }
 
-  /** The response's headers were written. */
-  headers(req: object): void {
+  /** The response's headers were written: its state, when this logger explains it. */
+  headers(req: object): TransactionState | undefined {
     const state = this.states.get(req);
     if (state !== undefined && Number.isNaN(state.headerUs)) {
       state.headerUs = nowUs();
       state.route = routeOf(req);
     }
+    return state;
   }
 
   get(req: object): TransactionState | undefined {
