@@ -164,9 +164,13 @@ test('start-up errors the user must fix still throw: a read-only file system (ER
 const REMEDIES_RE = /\n {2}instead, log to standard output: --log-file=stdout --format=json .*\n {2}or into a directory this process can write: --log-dir=<dir>/;
 
 /** The preload with the defaults (./tcpinfo.log) in `cwd`, as `uid` (root when undefined): how it ended. */
-function preloadIn(cwd, uid) {
+/** The preload in `cwd`; `withoutCapabilities`: as root stripped of every capability (no CAP_DAC_OVERRIDE), so that file
+ * permissions apply to it as to any user, while it still reads this checkout wherever that lies (a 0700 temp dir). */
+function preloadIn(cwd, withoutCapabilities = false) {
   const argv = [process.execPath, '--import', REGISTER, '-e', "console.log('the app ran')"];
-  const [command, ...args] = uid === undefined ? argv : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...argv];
+  const [command, ...args] = withoutCapabilities
+    ? ['setpriv', '--reuid=0', '--regid=0', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', ...argv]
+    : argv;
   const env = { PATH: process.env.PATH };
   return spawnSync(command, args, { cwd, env, encoding: 'utf8', timeout: 10_000 });
 }
@@ -195,17 +199,18 @@ test('an unwritable log directory at start-up: the error says why and names the 
   assert.match(run.stderr, REMEDIES_RE);
   assert.match(run.stderr, /tcpinfo\/register: the app was not started \(configuration from the defaults\)\n {2}the preload takes its options from TCPINFO_OPTIONS: TCPINFO_OPTIONS='--log-file=stdout --format=json' node --import tcpinfo\/register app\.js\n$/);
 
-  // No permission (EACCES: a working directory only root may write, the app run as another user), and a
-  // directory that does not exist (ENOENT).
-  const rootOnly = tempDir(t);
-  fs.chmodSync(rootOnly, 0o755);
-  const asNobody = preloadIn(rootOnly, 65534);
-  if (asNobody.error === undefined && !/setpriv: /.test(asNobody.stderr)) {
-    assert.equal(asNobody.status, 1, asNobody.stderr);
-    assert.match(asNobody.stderr, /\(EACCES\)\n {2}this process \(uid 65534\) may not write the file or create it in /);
-    assert.match(asNobody.stderr, REMEDIES_RE);
+  // No permission (EACCES: a working directory another user owns, the app run without the capability to override
+  // file permissions), and a directory that does not exist (ENOENT).
+  const othersOnly = tempDir(t);
+  fs.chmodSync(othersOnly, 0o755);
+  if (process.getuid?.() === 0) fs.chownSync(othersOnly, 65534, 65534);
+  const denied = preloadIn(othersOnly, true);
+  if (process.getuid?.() === 0 && denied.error === undefined && !/setpriv: /.test(denied.stderr)) {
+    assert.equal(denied.status, 1, denied.stderr);
+    assert.match(denied.stderr, /\(EACCES\)\n {2}this process \(uid 0\) may not write the file or create it in /);
+    assert.match(denied.stderr, REMEDIES_RE);
   } else {
-    t.diagnostic(`EACCES not checked: setpriv cannot run the app as uid 65534 here (${asNobody.error?.message ?? asNobody.stderr.trim()})`);
+    t.diagnostic(`EACCES not checked: needs root and setpriv to drop its capabilities (${denied.error?.message ?? denied.stderr.trim()})`);
   }
   const missing = path.join(tempDir(t), 'missing');
   assert.throws(() => attach(http.createServer(), { logDir: missing }), (e) =>
