@@ -119,7 +119,7 @@ test('the send buffer\'s share is the server\'s', () => {
 /** A struct with the given fields set (everything else 0), as the kernel returns it. */
 function struct(fields) {
   const bytes = Buffer.alloc(280);
-  const at = { bytes_sent: 200, bytes_retrans: 208, bytes_acked: 120, notsent_bytes: 144, snd_wnd: 228, snd_cwnd: 80, snd_mss: 16, busy_time: 168, rwnd_limited: 176, sndbuf_limited: 184, total_retrans: 100, dsack_dups: 216, last_data_recv: 52, last_data_sent: 44, last_ack_recv: 56, rtt: 68, min_rtt: 148 };
+  const at = { bytes_sent: 200, bytes_retrans: 208, bytes_acked: 120, notsent_bytes: 144, snd_wnd: 228, snd_cwnd: 80, snd_mss: 16, busy_time: 168, rwnd_limited: 176, sndbuf_limited: 184, total_retrans: 100, dsack_dups: 216, last_data_recv: 52, last_data_sent: 44, last_ack_recv: 56, rtt: 68, min_rtt: 148, sacked: 28 };
   for (const [name, value] of Object.entries(fields)) {
     if ([200, 208, 120, 168, 176, 184].includes(at[name])) bytes.writeBigUInt64LE(BigInt(value), at[name]);
     else bytes.writeUInt32LE(value, at[name]);
@@ -137,6 +137,7 @@ test('window limited: data waiting, and the window below the congestion window',
   assert.equal(windowLimited(struct({ ...full, notsent_bytes: 0 })), false, 'nothing waiting');
   assert.equal(windowLimited(struct({ ...full, snd_wnd: 4_000_000 })), false, 'a wide window');
   assert.equal(windowLimited(struct({ ...full, snd_cwnd: 40 })), false, 'the congestion window is the smaller');
+  assert.equal(windowLimited(struct({ ...full, sacked: 3 })), false, 'segments SACKed: the window holds data past a loss');
   // BBR paces a round trip's flight out: the window part full at the read (the explain-truth suite's slow reader
   // under bbr: 60 KB in flight of an 80 KB window, cwnd 205 KB, 640 KB waiting) still caps the round trip.
   assert.equal(windowLimited(struct({ ...full, bytes_acked: 190_000 })), true, 'the window part full under pacing');

@@ -28,6 +28,7 @@ export interface TxnReading {
   snd_cwnd: number;
   snd_mss: number;
   unacked: number;
+  sacked: number;
 }
 
 const spec = (name: keyof TxnReading): FieldSpec => fieldSpec(name)!;
@@ -37,7 +38,7 @@ const S = {
   bytes_acked: spec('bytes_acked'), notsent_bytes: spec('notsent_bytes'), rtt: spec('rtt'), min_rtt: spec('min_rtt'),
   dsack_dups: spec('dsack_dups'), last_data_sent: spec('last_data_sent'), last_data_recv: spec('last_data_recv'),
   last_ack_recv: spec('last_ack_recv'), snd_wnd: spec('snd_wnd'), snd_cwnd: spec('snd_cwnd'), snd_mss: spec('snd_mss'),
-  unacked: spec('unacked'),
+  unacked: spec('unacked'), sacked: spec('sacked'),
 };
 
 /** A field of the struct, NaN when the kernel did not return it. */
@@ -66,6 +67,7 @@ export function readingFromStruct(bytes: Buffer, length: number): TxnReading {
     snd_cwnd: field(S.snd_cwnd, bytes, length),
     snd_mss: field(S.snd_mss, bytes, length),
     unacked: field(S.unacked, bytes, length),
+    sacked: field(S.sacked, bytes, length),
   };
 }
 
@@ -80,7 +82,9 @@ export function streamEnd(r: TxnReading): number {
  * paces out each round trip's flight (at a rate it measured through that window), so a read finds it part full.
  */
 export function windowLimited(r: TxnReading): boolean {
-  return r.notsent_bytes > 0 && r.snd_wnd < r.snd_cwnd * r.snd_mss;
+  // With segments SACKed (the client holds data past a hole, waiting for its retransmission) the window is taken by
+  // the loss's out-of-order data: the network's, not the reader's.
+  return r.notsent_bytes > 0 && r.snd_wnd < r.snd_cwnd * r.snd_mss && !(r.sacked > 0);
 }
 
 /** The numeric --explain columns, in their order on a line (format/columns.ts: EXPLAIN_COLUMNS). */
